@@ -1,0 +1,75 @@
+/**
+ * Every Lambda function of the service: its handler module, the WebSocket route it serves, and exactly
+ * what it may touch. The CDK stack derives functions, routes, environment variables and IAM grants
+ * from this list, and the local stack derives its routing from it, so the two run the same topology.
+ */
+import { connectionsTable, type TableDeclaration } from '../lib/tables';
+
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem';
+
+export interface TableAccess {
+  readonly table: TableDeclaration;
+  readonly actions: readonly TableAction[];
+}
+
+export interface FunctionDeclaration {
+  /** The handler module, relative to the project root; it exports `handler`. */
+  readonly entry: string;
+  /** The WebSocket route it serves, if it serves one. */
+  readonly route?: string;
+  /** Whether what it returns is sent back on the connection (an API Gateway route response). */
+  readonly replies?: boolean;
+  readonly tables?: readonly TableAccess[];
+  /** Reads the token-signing secret. */
+  readonly tokenSecret?: boolean;
+}
+
+export const functionCatalog = {
+  authorizer: {
+    entry: 'functions/authorizer.ts',
+    tokenSecret: true,
+  },
+  connect: {
+    entry: 'functions/connect.ts',
+    route: '$connect',
+    tables: [{ table: connectionsTable, actions: ['PutItem'] }],
+  },
+  disconnect: {
+    entry: 'functions/disconnect.ts',
+    route: '$disconnect',
+    tables: [{ table: connectionsTable, actions: ['DeleteItem'] }],
+  },
+  default: {
+    entry: 'functions/default.ts',
+    route: '$default',
+    replies: true,
+  },
+  ping: {
+    entry: 'functions/ping.ts',
+    route: 'ping',
+    replies: true,
+  },
+} as const satisfies Record<string, FunctionDeclaration>;
+
+export type FunctionName = keyof typeof functionCatalog;
+
+/** The functions that serve WebSocket routes; the authorizer guards `$connect` instead. */
+export function routeFunctions(): Array<[FunctionName, FunctionDeclaration & { route: string }]> {
+  return (Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>).filter(
+    (entry): entry is [FunctionName, FunctionDeclaration & { route: string }] => entry[1].route !== undefined,
+  );
+}
+
+/** API Gateway's route selection expression; the emulator implements the same. */
+export const routeSelectionExpression = '$request.body.action';
+
+/** The query-string parameter the authorizer reads, as API Gateway's identity source names it. */
+export const tokenIdentitySource = 'route.request.querystring.token';

@@ -1,0 +1,18 @@
+/** `$disconnect`: forgets the connection. API Gateway calls it on a best-effort basis; the record expires anyway. */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { forgetConnection } from '../lib/connections';
+import { logger } from '../lib/lambda/logger';
+import { connectionStore } from '../lib/lambda/stores';
+import { callerOf, parseWebSocketEvent } from '../lib/lambda/websocket-event';
+
+const connections = connectionStore();
+
+export const handler = middy<unknown, { statusCode: number }>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (rawEvent) => {
+    const caller = callerOf(parseWebSocketEvent(rawEvent));
+    logger.appendKeys(caller);
+    await forgetConnection(connections, caller.userId, caller.connectionId);
+    return { statusCode: 200 };
+  });

@@ -1,0 +1,50 @@
+/**
+ * The parts of API Gateway's WebSocket events that the handlers use, checked at the edge so that no
+ * handler reaches into an event with `!`.
+ */
+import { z } from 'zod';
+import { userIdSchema } from '../protocol';
+
+/**
+ * What the authorizer returned on `$connect`; API Gateway hands it to every later route of the
+ * connection, so every route knows its caller without a lookup.
+ */
+const authorizerContextSchema = z.object({ principalId: userIdSchema });
+
+export const webSocketEventSchema = z.object({
+  requestContext: z.object({
+    routeKey: z.string(),
+    eventType: z.enum(['CONNECT', 'MESSAGE', 'DISCONNECT']),
+    connectionId: z.string().min(1),
+    requestId: z.string(),
+    connectedAt: z.number(),
+    authorizer: authorizerContextSchema,
+  }),
+  queryStringParameters: z.record(z.string(), z.string()).nullish(),
+  body: z.string().nullish(),
+  isBase64Encoded: z.boolean().optional(),
+});
+
+export type WebSocketEvent = z.infer<typeof webSocketEventSchema>;
+
+export type Caller = {
+  userId: string;
+  connectionId: string;
+};
+
+/** Parses an event from API Gateway; a mismatch is a wiring fault, never the client's. */
+export function parseWebSocketEvent(event: unknown): WebSocketEvent {
+  const parsed = webSocketEventSchema.safeParse(event);
+  if (!parsed.success) throw new Error(`unexpected WebSocket event shape: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+export function callerOf(event: WebSocketEvent): Caller {
+  return { userId: event.requestContext.authorizer.principalId, connectionId: event.requestContext.connectionId };
+}
+
+/** The frame's text; API Gateway base64-encodes binary frames. */
+export function frameText(event: WebSocketEvent): string {
+  const body = event.body ?? '';
+  return event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+}
