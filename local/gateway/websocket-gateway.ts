@@ -1,0 +1,504 @@
+/**
+ * A local stand-in for an API Gateway WebSocket API and its stage, faithful where the service's
+ * correctness depends on it:
+ * - the REQUEST authorizer runs before `$connect`; a missing identity source is refused with 401
+ *   without calling it, `Unauthorized` from it is a 401, a Deny policy a 403;
+ * - the upgrade completes only after `$connect` returns 2xx; until then, and after close, posts to the
+ *   connection answer 410;
+ * - routes are selected by the route selection expression, unmatched frames go to `$default`, and a
+ *   route with a route response sends its handler's `body` back on the connection;
+ * - messages over 128 KB close the connection with 1009; idle (10 min) and maximum (2 h) connection
+ *   times apply; `$disconnect` runs on every close;
+ * - the `@connections` management API (POST, GET, DELETE) answers as AWS does, so handlers use the
+ *   real `ApiGatewayManagementApiClient` with only an endpoint override.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { invoke, localAccountId, localRegion, type LocalFunction } from '../lambda-runtime';
+import {
+  authorizerEvent,
+  connectEvent,
+  disconnectEvent,
+  gatewayId,
+  messageEvent,
+  methodArn,
+  type ApiIdentity,
+  type ConnectionFacts,
+  type UpgradeRequest,
+} from './events';
+
+export interface GatewayLimits {
+  idleTimeoutMs: number;
+  maxConnectionMs: number;
+  maxMessageBytes: number;
+}
+
+/** API Gateway's quotas for WebSocket APIs, none of which can be raised. */
+export const apiGatewayLimits: GatewayLimits = {
+  idleTimeoutMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+  maxMessageBytes: 128 * 1024,
+};
+
+export interface GatewayRoute {
+  fn: LocalFunction;
+  /** Send the handler's `body` back on the connection (a route response). */
+  replies: boolean;
+}
+
+export interface GatewayAuthorizer {
+  fn: LocalFunction;
+  /** e.g. `route.request.querystring.token` */
+  identitySource: string;
+}
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  stage: string;
+  routeSelectionExpression: string;
+  limits?: Partial<GatewayLimits>;
+  /** One line per connection event, for a person watching `npm start`. */
+  log?: (line: string) => void;
+}
+
+type ConnectionState = 'connecting' | 'open' | 'closed';
+
+interface LocalConnection extends ConnectionFacts {
+  state: ConnectionState;
+  socket?: WebSocket;
+  authorizer?: Record<string, unknown>;
+  lastActiveAt: number;
+  timers: NodeJS.Timeout[];
+}
+
+export class LocalWebSocketGateway {
+  private readonly server: Server;
+  private readonly sockets = new WebSocketServer({ noServer: true });
+  private readonly connections = new Map<string, LocalConnection>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly limits: GatewayLimits;
+  private routes = new Map<string, GatewayRoute>();
+  private authorizer: GatewayAuthorizer | undefined;
+  private address: AddressInfo | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.limits = { ...apiGatewayLimits, ...options.limits };
+    this.sockets.options.maxPayload = this.limits.maxMessageBytes;
+    this.server = createServer((req, res) => void this.handleManagementRequest(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.track(this.handleUpgrade(req, socket, head));
+    });
+  }
+
+  /** Routes are attached after `listen`, because handlers learn the callback URL before they load. */
+  configure(routes: Record<string, GatewayRoute>, authorizer?: GatewayAuthorizer): void {
+    this.routes = new Map(Object.entries(routes));
+    this.authorizer = authorizer;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.address = this.server.address() as AddressInfo;
+  }
+
+  get port(): number {
+    if (!this.address) throw new Error('the gateway is not listening');
+    return this.address.port;
+  }
+
+  /** Where clients connect. */
+  get url(): string {
+    return `ws://${this.options.host}:${this.port}`;
+  }
+
+  /** Where the `@connections` API is served: the equivalent of the stage's callback URL. */
+  get callbackUrl(): string {
+    return `http://${this.options.host}:${this.port}/${this.options.stage}`;
+  }
+
+  get openConnectionCount(): number {
+    return [...this.connections.values()].filter((c) => c.state === 'open').length;
+  }
+
+  /** Closes every connection (each gets its `$disconnect`), waits for handlers, then stops listening. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const connection of this.connections.values()) connection.socket?.close(1001, 'Going away');
+    const closing = [...this.connections.values()].map((connection) => this.closed(connection));
+    await withTimeout(Promise.allSettled(closing), 2000);
+    for (const connection of this.connections.values()) connection.socket?.terminate();
+    await withTimeout(Promise.allSettled([...this.inFlight]), 5000);
+    this.sockets.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // --- WebSocket upgrade: authorizer, then $connect, then the handshake --------------------------
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.stopping || !this.isStagePath(url.pathname)) return refuse(socket, 403, 'Forbidden');
+
+    const request = upgradeRequest(req, url);
+    const connection: LocalConnection = {
+      connectionId: gatewayId(),
+      connectedAt: Date.now(),
+      sourceIp: request.sourceIp,
+      userAgent: request.userAgent,
+      state: 'connecting',
+      lastActiveAt: Date.now(),
+      timers: [],
+    };
+    let abandoned = false;
+    socket.once('close', () => (abandoned = true));
+
+    if (this.authorizer) {
+      const verdict = await this.authorize(this.authorizer, connection, request);
+      if (!verdict.admitted) return refuse(socket, verdict.status, verdict.message);
+      connection.authorizer = verdict.context;
+    }
+
+    // Known from here on, so that a post before `$connect` returns gets 410 rather than 404.
+    this.connections.set(connection.connectionId, connection);
+    const connectRoute = this.routes.get('$connect');
+    if (connectRoute) {
+      const status = await this.runConnectRoute(connectRoute, connection, request);
+      if (status < 200 || status > 299) {
+        this.connections.delete(connection.connectionId);
+        this.log(`refused ${this.who(connection)}: $connect answered ${status}`);
+        return refuse(socket, status, status >= 500 ? 'Internal server error' : 'Forbidden');
+      }
+    }
+
+    if (abandoned || this.stopping) {
+      // The client left while `$connect` ran; the application still hears about it.
+      await this.closed(connection, 1006, 'Client left before the connection opened');
+      socket.destroy();
+      return;
+    }
+    this.sockets.handleUpgrade(req, socket, head, (ws) => this.opened(connection, ws));
+  }
+
+  private isStagePath(pathname: string): boolean {
+    return pathname === '/' || pathname === `/${this.options.stage}` || pathname === `/${this.options.stage}/`;
+  }
+
+  private async authorize(
+    authorizer: GatewayAuthorizer,
+    connection: LocalConnection,
+    request: UpgradeRequest,
+  ): Promise<{ admitted: true; context: Record<string, unknown> } | { admitted: false; status: number; message: string }> {
+    if (!identitySourceValue(authorizer.identitySource, request)) {
+      this.log(`refused a connection: no ${authorizer.identitySource}`);
+      return { admitted: false, status: 401, message: 'Unauthorized' };
+    }
+    const started = Date.now();
+    let result: unknown;
+    try {
+      result = await invoke(authorizer.fn, authorizerEvent(this.api, connection, request));
+    } catch (error) {
+      const unauthorized = error instanceof Error && error.message === 'Unauthorized';
+      this.log(`refused a connection: authorizer ${unauthorized ? 'said Unauthorized' : 'failed'}`);
+      return unauthorized
+        ? { admitted: false, status: 401, message: 'Unauthorized' }
+        : { admitted: false, status: 500, message: 'Internal server error' };
+    }
+    const decision = evaluatePolicy(result, methodArn(this.api, '$connect'));
+    if (decision.effect !== 'Allow') {
+      this.log('refused a connection: the authorizer denied it');
+      return { admitted: false, status: 403, message: 'Forbidden' };
+    }
+    return {
+      admitted: true,
+      context: { ...decision.context, principalId: decision.principalId, integrationLatency: Date.now() - started },
+    };
+  }
+
+  private async runConnectRoute(route: GatewayRoute, connection: LocalConnection, request: UpgradeRequest) {
+    try {
+      const response = await invoke(route.fn, connectEvent(this.api, connection, request, connection.authorizer));
+      return statusCodeOf(response);
+    } catch (error) {
+      this.log(`$connect failed: ${(error as Error).message}`);
+      return 500;
+    }
+  }
+
+  // --- An open connection ------------------------------------------------------------------------
+
+  private opened(connection: LocalConnection, socket: WebSocket): void {
+    connection.socket = socket;
+    connection.state = 'open';
+    this.log(`connected ${this.who(connection)}`);
+    const idle = setTimeout(() => socket.close(1001, 'Going away'), this.limits.idleTimeoutMs).unref();
+    const lifetime = setTimeout(() => socket.close(1001, 'Going away'), this.limits.maxConnectionMs).unref();
+    connection.timers.push(idle, lifetime);
+
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      connection.lastActiveAt = Date.now();
+      idle.refresh();
+      this.track(this.receive(connection, toBuffer(data), isBinary));
+    });
+    // `ws` closes with 1009 by itself when a message exceeds maxPayload, then reports it here.
+    socket.on('error', () => undefined);
+    socket.on('close', (code: number, reason: Buffer) => this.track(this.closed(connection, code, reason.toString())));
+  }
+
+  private async receive(connection: LocalConnection, data: Buffer, isBinary: boolean): Promise<void> {
+    const body = isBinary ? data.toString('base64') : data.toString('utf8');
+    const routeKey = isBinary ? '$default' : this.selectRoute(body);
+    const route = this.routes.get(routeKey) ?? this.routes.get('$default');
+    const selected = this.routes.has(routeKey) ? routeKey : '$default';
+    const event = messageEvent(this.api, connection, connection.authorizer, selected, body, isBinary);
+    if (!route) return this.sendToClient(connection, gatewayError('Forbidden', connection, event.requestContext.requestId));
+    try {
+      const response = await invoke(route.fn, event);
+      const reply = route.replies ? bodyOf(response) : undefined;
+      if (reply !== undefined) this.sendToClient(connection, reply);
+    } catch (error) {
+      this.log(`${selected} failed: ${(error as Error).message}`);
+      this.sendToClient(connection, gatewayError('Internal server error', connection, event.requestContext.requestId));
+    }
+  }
+
+  /** Evaluates `$request.body.<path>`; anything that is not a JSON object with that value goes to `$default`. */
+  private selectRoute(body: string): string {
+    const path = this.options.routeSelectionExpression.replace(/^\$request\.body\./, '').split('.');
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return '$default';
+    }
+    for (const key of path) {
+      if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return '$default';
+      value = (value as Record<string, unknown>)[key];
+    }
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '$default';
+  }
+
+  private sendToClient(connection: LocalConnection, text: string): void {
+    if (connection.state === 'open') connection.socket?.send(text);
+  }
+
+  private closed(connection: LocalConnection, code = 1001, reason = 'Going away'): Promise<void> {
+    if (connection.state === 'closed') return Promise.resolve();
+    connection.state = 'closed';
+    for (const timer of connection.timers) clearTimeout(timer);
+    this.connections.delete(connection.connectionId);
+    this.log(`disconnected ${this.who(connection)} (${code})`);
+    const route = this.routes.get('$disconnect');
+    if (!route) return Promise.resolve();
+    const event = disconnectEvent(this.api, connection, connection.authorizer, code, reason);
+    return invoke(route.fn, event).then(
+      () => undefined,
+      (error: Error) => this.log(`$disconnect failed: ${error.message}`),
+    );
+  }
+
+  // --- The @connections management API -------------------------------------------------------------
+
+  private async handleManagementRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    const match = /^(?:\/[^/]+)?\/@connections\/([^/]+)\/?$/.exec(pathname);
+    if (!match?.[1]) return sendJson(res, 404, { message: 'Not Found' });
+    const connection = this.connections.get(decodeURIComponent(match[1]));
+
+    const body = await readBody(req, this.limits.maxMessageBytes);
+    if (!connection || connection.state !== 'open' || !connection.socket) {
+      return sendError(res, 410, 'GoneException', `connection is not open`);
+    }
+    switch (req.method) {
+      case 'POST': {
+        if (body === undefined) return sendError(res, 413, 'PayloadTooLargeException', 'payload too large');
+        await sendText(connection.socket, body);
+        return sendJson(res, 200, undefined);
+      }
+      case 'GET':
+        return sendJson(res, 200, {
+          ConnectedAt: new Date(connection.connectedAt).toISOString(),
+          Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent },
+          LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        });
+      case 'DELETE':
+        connection.socket.close(1000, 'Connection closed by the service');
+        return sendJson(res, 204, undefined);
+      default:
+        return sendError(res, 403, 'ForbiddenException', `${req.method ?? ''} is not supported`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+
+  private get api(): ApiIdentity {
+    return {
+      apiId: 'local',
+      stage: this.options.stage,
+      region: localRegion,
+      accountId: localAccountId,
+      domainName: `${this.options.host}:${this.port}`,
+    };
+  }
+
+  private who(connection: LocalConnection): string {
+    const principal = connection.authorizer?.principalId;
+    return `${typeof principal === 'string' ? principal : 'anonymous'} [${connection.connectionId}]`;
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+}
+
+// --- Helpers --------------------------------------------------------------------------------------
+
+function upgradeRequest(req: IncomingMessage, url: URL): UpgradeRequest {
+  // API Gateway passes header names as the client sent them; rawHeaders keeps their case.
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    (multiValueQuery[name] ??= []).push(value);
+  }
+  const hasQuery = url.searchParams.size > 0;
+  return {
+    headers,
+    multiValueHeaders,
+    ...(hasQuery && { queryStringParameters: query, multiValueQueryStringParameters: multiValueQuery }),
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+    userAgent: req.headers['user-agent'] ?? '',
+  };
+}
+
+function identitySourceValue(source: string, request: UpgradeRequest): string | undefined {
+  const query = /^route\.request\.querystring\.(.+)$/.exec(source);
+  if (query?.[1]) return request.queryStringParameters?.[query[1]] || undefined;
+  const header = /^route\.request\.header\.(.+)$/.exec(source);
+  if (header?.[1]) {
+    const name = header[1].toLowerCase();
+    const entry = Object.entries(request.headers).find(([key]) => key.toLowerCase() === name);
+    return entry?.[1] || undefined;
+  }
+  throw new Error(`unsupported identity source ${source}`);
+}
+
+interface PolicyDecision {
+  effect: 'Allow' | 'Deny';
+  principalId?: unknown;
+  context: Record<string, unknown>;
+}
+
+/** An explicit Deny wins; otherwise an Allow of `execute-api:Invoke` on the method ARN is needed. */
+function evaluatePolicy(result: unknown, arn: string): PolicyDecision {
+  const output = (result ?? {}) as {
+    principalId?: unknown;
+    context?: Record<string, unknown>;
+    policyDocument?: { Statement?: unknown };
+  };
+  const raw = output.policyDocument?.Statement;
+  const statements = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<{
+    Effect?: string;
+    Action?: string | string[];
+    Resource?: string | string[];
+  }>;
+  const applies = (statement: (typeof statements)[number]) =>
+    asList(statement.Action).some((action) => ['execute-api:Invoke', 'execute-api:*', '*'].includes(action)) &&
+    asList(statement.Resource).some((resource) => globMatches(resource, arn));
+  const denied = statements.some((s) => s.Effect === 'Deny' && applies(s));
+  const allowed = statements.some((s) => s.Effect === 'Allow' && applies(s));
+  return { effect: allowed && !denied ? 'Allow' : 'Deny', principalId: output.principalId, context: output.context ?? {} };
+}
+
+function asList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+function globMatches(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
+  return regex.test(value);
+}
+
+function statusCodeOf(response: unknown): number {
+  const status = (response as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === 'number' ? status : 200;
+}
+
+function bodyOf(response: unknown): string | undefined {
+  const body = (response as { body?: unknown } | undefined)?.body;
+  return typeof body === 'string' ? body : undefined;
+}
+
+/** What API Gateway itself sends when an integration fails or no route matches. */
+function gatewayError(message: string, connection: ConnectionFacts, requestId: string): string {
+  return JSON.stringify({ message, connectionId: connection.connectionId, requestId });
+}
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ message });
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+function sendText(socket: WebSocket, text: string): Promise<void> {
+  return new Promise((resolve) => socket.send(text, { binary: false }, () => resolve()));
+}
+
+/** Reads a request body; undefined when it is over the limit (API Gateway's 128 KB). */
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size <= maxBytes) chunks.push(chunk as Buffer);
+  }
+  return size > maxBytes ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-RequestId': gatewayId() });
+  res.end(text);
+}
+
+/** The SDK reads the error's name from `x-amzn-ErrorType`, as from AWS. */
+function sendError(res: ServerResponse, status: number, errorType: string, message: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': errorType, 'x-amzn-RequestId': gatewayId() });
+  res.end(JSON.stringify({ message }));
+}
+
+async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

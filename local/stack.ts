@@ -1,0 +1,157 @@
+/**
+ * The whole service on one machine: DynamoDB Local with the service's tables, the WebSocket gateway
+ * emulator running the real handler modules, and the admin port. `npm start` and the tests both
+ * start it through here.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { functionCatalog, routeFunctions, routeSelectionExpression, tokenIdentitySource } from '../functions/catalog';
+import { systemClock, useClock, type Clock } from '../lib/clock';
+import { tables, type TableDeclaration } from '../lib/tables';
+import { issueToken, minSecretLength } from '../lib/tokens';
+import { startAdminServer } from './admin-server';
+import { startDynamoDbLocal } from './dynamodb-local';
+import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './gateway/websocket-gateway';
+import { loadFunction } from './lambda-runtime';
+import { ensureTables, localTableName } from './tables';
+
+export interface LocalStackOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  wsPort?: number;
+  adminPort?: number;
+  /** Keep DynamoDB Local's data here; in memory when unset. */
+  dataDir?: string;
+  /** Use this DynamoDB instead of starting DynamoDB Local. */
+  dynamodbEndpoint?: string;
+  /** Prefix of every table name, so that several stacks can share one DynamoDB. */
+  tablePrefix?: string;
+  adminKey?: string;
+  tokenSecret?: string;
+  gatewayLimits?: Partial<GatewayLimits>;
+  /** The clock the handlers read; tests pass a controllable one. */
+  clock?: Clock;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  wsUrl: string;
+  adminUrl: string;
+  dynamodbEndpoint: string;
+  tablePrefix: string;
+  adminKey: string;
+  tokenSecret: string;
+  gateway: LocalWebSocketGateway;
+  tableName(table: TableDeclaration): string;
+  issueToken(userId: string, ttlSeconds?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+const stage = 'local';
+const day = 24 * 60 * 60;
+let running = false;
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  // Handlers read their configuration from process.env when they load, as on Lambda; two stacks in
+  // one process would overwrite each other's.
+  if (running) throw new Error('a local stack is already running in this process');
+  running = true;
+  // The SDK warns on Node 20 that its releases after January 2027 will need Node 22; the lockfile
+  // pins this one, so the warning only adds noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    useClock(systemClock);
+    running = false;
+  };
+
+  try {
+    const host = options.host ?? '127.0.0.1';
+    const tablePrefix = options.tablePrefix ?? 'pigeonhole-';
+    const tokenSecret = options.tokenSecret ?? randomBytes(32).toString('base64url');
+    if (tokenSecret.length < minSecretLength) {
+      throw new Error(`the token secret must be at least ${minSecretLength} characters (HS256 wants a 256-bit key)`);
+    }
+    const adminKey = options.adminKey ?? `ph_${randomBytes(24).toString('base64url')}`;
+
+    let dynamodbEndpoint = options.dynamodbEndpoint;
+    if (!dynamodbEndpoint) {
+      const dynamodb = await startDynamoDbLocal(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+      stops.push(() => dynamodb.stop());
+      dynamodbEndpoint = dynamodb.endpoint;
+    }
+
+    const gateway = new LocalWebSocketGateway({
+      host,
+      port: options.wsPort ?? 3001,
+      stage,
+      routeSelectionExpression,
+      ...(options.gatewayLimits && { limits: options.gatewayLimits }),
+      ...(options.log && { log: options.log }),
+    });
+    await gateway.listen();
+    stops.push(() => gateway.stop());
+
+    configureEnvironment({ dynamodbEndpoint, tablePrefix, tokenSecret, callbackUrl: gateway.callbackUrl });
+    useClock(options.clock ?? systemClock);
+    const client = new DynamoDBClient({ endpoint: dynamodbEndpoint });
+    await ensureTables(client, tablePrefix, tables);
+    client.destroy();
+
+    const routes: Record<string, GatewayRoute> = {};
+    for (const [name, declaration] of routeFunctions()) {
+      routes[declaration.route] = {
+        fn: await loadFunction(projectRoot, name, declaration.entry, 29),
+        replies: declaration.replies ?? false,
+      };
+    }
+    const authorizer = await loadFunction(projectRoot, 'authorizer', functionCatalog.authorizer.entry, 10);
+    gateway.configure(routes, { fn: authorizer, identitySource: tokenIdentitySource });
+
+    const admin = await startAdminServer(host, options.adminPort ?? 3002);
+    stops.push(() => admin.stop());
+
+    return {
+      wsUrl: gateway.url,
+      adminUrl: admin.url,
+      dynamodbEndpoint,
+      tablePrefix,
+      adminKey,
+      tokenSecret,
+      gateway,
+      tableName: (table) => localTableName(tablePrefix, table),
+      issueToken: async (userId, ttlSeconds = day) =>
+        (await issueToken(tokenSecret, { userId, ttlSeconds, now: (options.clock ?? systemClock).now() })).token,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** What Lambda's configuration gives each function on AWS, pointed at the local stand-ins. */
+function configureEnvironment(config: {
+  dynamodbEndpoint: string;
+  tablePrefix: string;
+  tokenSecret: string;
+  callbackUrl: string;
+}): void {
+  const env = process.env;
+  env.AWS_REGION ??= 'us-east-1';
+  // Everything here talks to loopback only: fixed credentials keep the SDK from looking for real
+  // ones (profiles, SSO, instance metadata).
+  env.AWS_ACCESS_KEY_ID = 'local';
+  env.AWS_SECRET_ACCESS_KEY = 'local';
+  delete env.AWS_SESSION_TOKEN;
+  delete env.AWS_PROFILE;
+  env.AWS_EC2_METADATA_DISABLED = 'true';
+  env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  env.DYNAMODB_ENDPOINT = config.dynamodbEndpoint;
+  env.CONNECTIONS_ENDPOINT = config.callbackUrl;
+  env.TOKEN_SECRET = config.tokenSecret;
+  for (const table of tables) env[table.envVar] = localTableName(config.tablePrefix, table);
+}

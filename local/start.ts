@@ -1,0 +1,109 @@
+/**
+ * `npm start`: the whole service on this machine, with no AWS account (SPEC §1).
+ */
+import { parseArgs } from 'node:util';
+import { JavaMissingError } from './dynamodb-local';
+import { startLocalStack, type LocalStack } from './stack';
+
+const usage = `Usage: npm start [-- --data-dir DIR]
+
+Runs Pigeonhole locally: DynamoDB Local, the WebSocket API and the admin API.
+
+Options:
+  --data-dir DIR   keep data in DIR, so that a restart loses nothing (default: in memory)
+  -h, --help       show this help
+
+Environment:
+  PIGEONHOLE_WS_PORT        WebSocket port (default 3001)
+  PIGEONHOLE_ADMIN_PORT     admin API port (default 3002)
+  PIGEONHOLE_ADMIN_KEY      admin API key (default: generated and printed)
+  PIGEONHOLE_TOKEN_SECRET   token-signing secret, 32+ characters (default: generated)
+  PIGEONHOLE_DATA_DIR       same as --data-dir
+  DYNAMODB_ENDPOINT         use this DynamoDB instead of starting DynamoDB Local`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const env = process.env;
+  const dataDir = values['data-dir'] ?? env.PIGEONHOLE_DATA_DIR;
+  const externalDynamoDb = env.DYNAMODB_ENDPOINT;
+
+  let stack: LocalStack | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping || !stack) process.exit(130); // a second Ctrl-C, or one during start-up: leave now
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  stack = await startLocalStack({
+    wsPort: port('PIGEONHOLE_WS_PORT', 3001),
+    adminPort: port('PIGEONHOLE_ADMIN_PORT', 3002),
+    ...(dataDir && { dataDir }),
+    ...(externalDynamoDb && { dynamodbEndpoint: externalDynamoDb }),
+    ...(env.PIGEONHOLE_ADMIN_KEY && { adminKey: env.PIGEONHOLE_ADMIN_KEY }),
+    ...(env.PIGEONHOLE_TOKEN_SECRET && { tokenSecret: env.PIGEONHOLE_TOKEN_SECRET }),
+    log: (line) => console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`),
+  });
+
+  const alice = await stack.issueToken('alice');
+  const bob = await stack.issueToken('bob');
+  const storage = externalDynamoDb ? 'yours' : dataDir ? `on disk in ${dataDir}` : 'in memory';
+  console.log(`
+Pigeonhole is running.
+
+  WebSocket   ${stack.wsUrl}
+  Admin API   ${stack.adminUrl}
+  DynamoDB    ${stack.dynamodbEndpoint} (${storage})
+  Admin key   ${stack.adminKey}
+
+Tokens (valid 24 h):
+  alice  ${alice}
+  bob    ${bob}
+
+Try it:
+  npx wscat -c "${stack.wsUrl}/?token=${alice}"
+  > {"action":"ping","requestId":"1"}
+
+Press Ctrl-C to stop.
+`);
+}
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new UsageError(`${name} must be a port number (0–65535), not '${raw}'`);
+  }
+  return value;
+}
+
+class UsageError extends Error {}
+
+main().catch((error: unknown) => {
+  if (error instanceof JavaMissingError || error instanceof UsageError) {
+    console.error(`\n${error.message}\n`);
+  } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const address = error as NodeJS.ErrnoException & { port?: number };
+    console.error(
+      `\nPort ${address.port ?? ''} is already in use: stop whatever holds it, or choose other ports with ` +
+        `PIGEONHOLE_WS_PORT and PIGEONHOLE_ADMIN_PORT.\n`,
+    );
+  } else if ((error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    console.error(`\n${(error as Error).message}\n\n${usage}\n`);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});

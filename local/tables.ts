@@ -1,0 +1,62 @@
+/** Creates the service's tables in DynamoDB Local from the same declarations the CDK stack uses. */
+import {
+  CreateTableCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type AttributeDefinition,
+  type DynamoDBClient,
+  type KeySchemaElement,
+} from '@aws-sdk/client-dynamodb';
+import { keyAttributeType, type TableDeclaration } from '../lib/tables';
+
+export function localTableName(prefix: string, table: TableDeclaration): string {
+  return `${prefix}${table.name}`;
+}
+
+/** Creates each table that does not exist yet; existing tables (a `--data-dir` restart) are kept as they are. */
+export async function ensureTables(client: DynamoDBClient, prefix: string, tables: readonly TableDeclaration[]): Promise<void> {
+  for (const table of tables) {
+    const TableName = localTableName(prefix, table);
+    try {
+      await client.send(new CreateTableCommand(createTableInput(TableName, table)));
+    } catch (error) {
+      if (error instanceof ResourceInUseException) continue;
+      throw error;
+    }
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName,
+        TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true },
+      }),
+    );
+  }
+}
+
+function createTableInput(TableName: string, table: TableDeclaration) {
+  const keyAttributes = new Set<string>();
+  const keySchema = (partitionKey: string, sortKey?: string): KeySchemaElement[] => {
+    keyAttributes.add(partitionKey);
+    if (sortKey) keyAttributes.add(sortKey);
+    return [
+      { AttributeName: partitionKey, KeyType: 'HASH' },
+      ...(sortKey ? [{ AttributeName: sortKey, KeyType: 'RANGE' as const }] : []),
+    ];
+  };
+  const KeySchema = keySchema(table.partitionKey, table.sortKey);
+  const GlobalSecondaryIndexes = table.globalIndexes?.map((index) => ({
+    IndexName: index.indexName,
+    KeySchema: keySchema(index.partitionKey, index.sortKey),
+    Projection: { ProjectionType: 'ALL' as const },
+  }));
+  const AttributeDefinitions: AttributeDefinition[] = [...keyAttributes].map((AttributeName) => ({
+    AttributeName,
+    AttributeType: keyAttributeType,
+  }));
+  return {
+    TableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    KeySchema,
+    AttributeDefinitions,
+    ...(GlobalSecondaryIndexes?.length ? { GlobalSecondaryIndexes } : {}),
+  };
+}
