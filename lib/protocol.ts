@@ -1,8 +1,15 @@
 /**
  * The wire protocol (SPEC §4): one schema per frame, shared by the handlers that read client frames,
  * the code that builds server frames, and every client (the tests included) that reads them.
+ *
+ * Built on zod's tree-shakeable `zod/mini`: the classic `z` namespace would put every zod locale,
+ * some 400 KB, into each Lambda bundle.
  */
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+
+// Plain English for any check below that does not bring its own message.
+z.config(en());
 
 export const limits = {
   /** User, group and room ids. */
@@ -18,34 +25,36 @@ export const limits = {
   ackMaxIds: 100,
 } as const;
 
-const idPattern = /^[A-Za-z0-9_.@:-]+$/;
+/** A string of `min`–`max` characters, with messages that name the bounds. */
+function text(min: number, max: number) {
+  return z.string({ error: 'must be a string' }).check(
+    z.minLength(min, { error: min === 1 ? 'must not be empty' : `must be at least ${min} characters` }),
+    z.maxLength(max, { error: `must be at most ${max} characters` }),
+  );
+}
 
 /** User, group, room and device ids: 1–128 chars of `[A-Za-z0-9_.@:-]`. */
-export const idSchema = z
-  .string({ error: 'must be a string' })
-  .min(1, { error: 'must not be empty' })
-  .max(limits.idMaxChars, { error: `must be at most ${limits.idMaxChars} characters` })
-  .regex(idPattern, { error: 'may only contain letters, digits and _ . @ : -' });
+export const idSchema = text(1, limits.idMaxChars).check(
+  z.regex(/^[A-Za-z0-9_.@:-]+$/, { error: 'may only contain letters, digits and _ . @ : -' }),
+);
 
 export const userIdSchema = idSchema;
 
-export const requestIdSchema = z
-  .string({ error: 'must be a string' })
-  .max(limits.requestIdMaxChars, { error: `must be at most ${limits.requestIdMaxChars} characters` });
+export const requestIdSchema = text(0, limits.requestIdMaxChars);
 
 // ---------------------------------------------------------------------------------------------
 // Connecting (SPEC §3): the query string of the WebSocket upgrade.
 
 export const connectQuerySchema = z.object({
-  deviceId: idSchema.optional(),
-  cleanStart: z.enum(['true', 'false'], { error: "must be 'true' or 'false'" }).optional(),
+  deviceId: z.optional(idSchema),
+  cleanStart: z.optional(z.enum(['true', 'false'], { error: "must be 'true' or 'false'" })),
 });
 export type ConnectQuery = z.infer<typeof connectQuerySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Client → server frames. Unknown fields are ignored, so older servers accept newer clients.
 
-const frameBase = { requestId: requestIdSchema.optional() };
+const frameBase = { requestId: z.optional(requestIdSchema) };
 
 /** What API Gateway routes on (`$request.body.action`); a frame without it is malformed. */
 export const anyClientFrameSchema = z.object({
@@ -70,7 +79,7 @@ export const errorCodes = [
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
-const replyBase = { requestId: requestIdSchema.optional() };
+const replyBase = { requestId: z.optional(z.string()) };
 
 export const pongFrameSchema = z.object({ ...replyBase, type: z.literal('pong') });
 export const errorFrameSchema = z.object({
@@ -90,8 +99,11 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 // ---------------------------------------------------------------------------------------------
 
-/** Turns a schema failure into one sentence a person can act on, naming the field. */
-export function describeIssues(error: z.ZodError): string {
+/** Any schema of this module. */
+export type Schema<Output = unknown> = z.ZodMiniType<Output>;
+
+/** Turns a schema failure into one sentence a person can act on, naming each field. */
+export function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .map((issue) => {
       const field = issue.path.map(String).join('.');

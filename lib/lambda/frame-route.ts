@@ -6,9 +6,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
 import { AppError, BadRequestError, internalErrorMessage } from '../errors';
-import { describeIssues, limits, type Reply, type ServerFrame } from '../protocol';
+import { describeIssues, limits, type Reply, type Schema, type ServerFrame } from '../protocol';
 import { logger } from './logger';
 import { callerOf, frameText, parseWebSocketEvent, type Caller, type WebSocketEvent } from './websocket-event';
 
@@ -23,9 +22,9 @@ export interface FrameContext {
   lambdaContext: Context;
 }
 
-export function frameRoute<Schema extends z.ZodType<object>>(
-  schema: Schema,
-  handle: (frame: z.output<Schema>, context: FrameContext) => Promise<Reply>,
+export function frameRoute<Frame extends object>(
+  schema: Schema<Frame>,
+  handle: (frame: Frame, context: FrameContext) => Promise<Reply>,
 ) {
   return middy<unknown, RouteResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -58,7 +57,7 @@ function respond(reply: Reply, requestId: string | undefined): RouteResponse {
   return { statusCode: 200, body: JSON.stringify(frame) };
 }
 
-function validate<Schema extends z.ZodType<object>>(schema: Schema, value: unknown): z.output<Schema> {
+function validate<Frame extends object>(schema: Schema<Frame>, value: unknown): Frame {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new BadRequestError('a frame must be a JSON object');
   }

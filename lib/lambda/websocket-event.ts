@@ -2,7 +2,7 @@
  * The parts of API Gateway's WebSocket events that the handlers use, checked at the edge so that no
  * handler reaches into an event with `!`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { userIdSchema } from '../protocol';
 
 /**
@@ -15,14 +15,14 @@ export const webSocketEventSchema = z.object({
   requestContext: z.object({
     routeKey: z.string(),
     eventType: z.enum(['CONNECT', 'MESSAGE', 'DISCONNECT']),
-    connectionId: z.string().min(1),
+    connectionId: z.string().check(z.minLength(1)),
     requestId: z.string(),
     connectedAt: z.number(),
     authorizer: authorizerContextSchema,
   }),
-  queryStringParameters: z.record(z.string(), z.string()).nullish(),
-  body: z.string().nullish(),
-  isBase64Encoded: z.boolean().optional(),
+  queryStringParameters: z.nullish(z.record(z.string(), z.string())),
+  body: z.nullish(z.string()),
+  isBase64Encoded: z.optional(z.boolean()),
 });
 
 export type WebSocketEvent = z.infer<typeof webSocketEventSchema>;

@@ -1,0 +1,76 @@
+import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { functionCatalog, routeFunctions, type FunctionDeclaration, type FunctionName } from '../functions/catalog';
+import { assertLocalEsbuild, ServiceFunction } from './service-function';
+import { ServiceTables } from './service-tables';
+import { ServiceWebSocketApi } from './websocket-api';
+
+export interface PigeonholeStackProps extends StackProps {
+  /** The WebSocket stage, the last segment of the URL. */
+  stageName?: string;
+  /** Steady-state requests per second across the stage, and the burst above it. */
+  throttle?: { rateLimit: number; burstLimit: number };
+  logRetention?: RetentionDays;
+}
+
+/** The whole service on AWS: WebSocket API, functions, tables and the token secret. */
+export class PigeonholeStack extends Stack {
+  constructor(scope: Construct, id: string, props: PigeonholeStackProps = {}) {
+    super(scope, id, props);
+    assertLocalEsbuild();
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+
+    const tables = new ServiceTables(this, 'Tables');
+    const tokenSecret = new Secret(this, 'TokenSecret', {
+      description: 'Signs and verifies Pigeonhole client tokens (HS256).',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(tokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the signing secret invalidates every outstanding client token at once; rotate it by hand ' +
+        'when clients can re-fetch tokens. Functions re-read it every five minutes.',
+    });
+
+    const functions = new Map<FunctionName, ServiceFunction>();
+    for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
+      // Suffixed: CDK leaves a construct named 'Default' out of logical ids.
+      const service = new ServiceFunction(this, `${pascalCase(name)}Handler`, {
+        declaration,
+        logRetention,
+        timeout: Duration.seconds(declaration.route ? 29 : 10),
+      });
+      for (const access of declaration.tables ?? []) service.useTable(access.table, tables.get(access.table), access.actions);
+      if (declaration.tokenSecret) service.useTokenSecret(tokenSecret);
+      functions.set(name, service);
+    }
+    const fn = (name: FunctionName) => {
+      const service = functions.get(name);
+      if (!service) throw new Error(`function ${name} is not in the catalog`);
+      return service.fn;
+    };
+
+    const webSocket = new ServiceWebSocketApi(this, 'WebSocket', {
+      stageName: props.stageName ?? 'live',
+      authorizer: fn('authorizer'),
+      routes: routeFunctions().map(([name, declaration]) => ({
+        route: declaration.route,
+        fn: fn(name),
+        replies: declaration.replies ?? false,
+      })),
+      throttle: props.throttle ?? { rateLimit: 500, burstLimit: 1000 },
+      logRetention,
+    });
+
+    new CfnOutput(this, 'WebSocketUrl', {
+      description: 'Connect clients here, with ?token=<token>',
+      value: webSocket.stage.url,
+    });
+  }
+}
+
+function pascalCase(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
