@@ -12,6 +12,7 @@
  * - the `@connections` management API (POST, GET, DELETE) answers as AWS does, so handlers use the
  *   real `ApiGatewayManagementApiClient` with only an endpoint override.
  */
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -66,15 +67,31 @@ export interface GatewayOptions {
 
 type ConnectionState = 'connecting' | 'open' | 'closed';
 
+export interface ConnectionEvent {
+  connectionId: string;
+  principalId: string | undefined;
+}
+
+/** What the gateway reports once each step has finished, handlers included. */
+export interface GatewayEvents {
+  /** The upgrade completed: `$connect` returned 2xx. */
+  connected: [ConnectionEvent];
+  /** The connection closed and its `$disconnect` handler has returned. */
+  disconnected: [ConnectionEvent & { code: number }];
+}
+
 interface LocalConnection extends ConnectionFacts {
   state: ConnectionState;
   socket?: WebSocket;
+  /** Set when the gateway itself closes the connection: the code `$disconnect` reports. */
+  closedByGateway?: { code: number; reason: string };
   authorizer?: Record<string, unknown>;
   lastActiveAt: number;
   timers: NodeJS.Timeout[];
 }
 
 export class LocalWebSocketGateway {
+  readonly events = new EventEmitter<GatewayEvents>();
   private readonly server: Server;
   private readonly sockets = new WebSocketServer({ noServer: true });
   private readonly connections = new Map<string, LocalConnection>();
@@ -133,7 +150,7 @@ export class LocalWebSocketGateway {
   /** Closes every connection (each gets its `$disconnect`), waits for handlers, then stops listening. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const connection of this.connections.values()) connection.socket?.close(1001, 'Going away');
+    for (const connection of this.connections.values()) closeFromGateway(connection, 1001, 'Going away');
     const closing = [...this.connections.values()].map((connection) => this.closed(connection));
     await withTimeout(Promise.allSettled(closing), 2000);
     for (const connection of this.connections.values()) connection.socket?.terminate();
@@ -241,8 +258,10 @@ export class LocalWebSocketGateway {
     connection.socket = socket;
     connection.state = 'open';
     this.log(`connected ${this.who(connection)}`);
-    const idle = setTimeout(() => socket.close(1001, 'Going away'), this.limits.idleTimeoutMs).unref();
-    const lifetime = setTimeout(() => socket.close(1001, 'Going away'), this.limits.maxConnectionMs).unref();
+    this.events.emit('connected', this.describe(connection));
+    const goAway = () => closeFromGateway(connection, 1001, 'Going away');
+    const idle = setTimeout(goAway, this.limits.idleTimeoutMs).unref();
+    const lifetime = setTimeout(goAway, this.limits.maxConnectionMs).unref();
     connection.timers.push(idle, lifetime);
 
     socket.on('message', (data: RawData, isBinary: boolean) => {
@@ -250,9 +269,15 @@ export class LocalWebSocketGateway {
       idle.refresh();
       this.track(this.receive(connection, toBuffer(data), isBinary));
     });
-    // `ws` closes with 1009 by itself when a message exceeds maxPayload, then reports it here.
-    socket.on('error', () => undefined);
-    socket.on('close', (code: number, reason: Buffer) => this.track(this.closed(connection, code, reason.toString())));
+    // `ws` closes with 1009 by itself when a message exceeds maxPayload, and reports it here.
+    socket.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') connection.closedByGateway = { code: 1009, reason: 'Message too big' };
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      // Once the gateway has closed, `ws` stops reading and would report 1006 for the client's answer.
+      const cause = connection.closedByGateway ?? { code, reason: reason.toString() };
+      this.track(this.closed(connection, cause.code, cause.reason));
+    });
   }
 
   private async receive(connection: LocalConnection, data: Buffer, isBinary: boolean): Promise<void> {
@@ -299,12 +324,13 @@ export class LocalWebSocketGateway {
     this.connections.delete(connection.connectionId);
     this.log(`disconnected ${this.who(connection)} (${code})`);
     const route = this.routes.get('$disconnect');
-    if (!route) return Promise.resolve();
-    const event = disconnectEvent(this.api, connection, connection.authorizer, code, reason);
-    return invoke(route.fn, event).then(
-      () => undefined,
-      (error: Error) => this.log(`$disconnect failed: ${error.message}`),
-    );
+    const handled = route
+      ? invoke(route.fn, disconnectEvent(this.api, connection, connection.authorizer, code, reason)).then(
+          () => undefined,
+          (error: Error) => this.log(`$disconnect failed: ${error.message}`),
+        )
+      : Promise.resolve();
+    return handled.then(() => void this.events.emit('disconnected', { ...this.describe(connection), code }));
   }
 
   // --- The @connections management API -------------------------------------------------------------
@@ -326,13 +352,14 @@ export class LocalWebSocketGateway {
         return sendJson(res, 200, undefined);
       }
       case 'GET':
+        // The wire names are camelCase; the SDK and the CLI present them as ConnectedAt etc.
         return sendJson(res, 200, {
-          ConnectedAt: new Date(connection.connectedAt).toISOString(),
-          Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent },
-          LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+          connectedAt: new Date(connection.connectedAt).toISOString(),
+          identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+          lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
         });
       case 'DELETE':
-        connection.socket.close(1000, 'Connection closed by the service');
+        closeFromGateway(connection, 1000, 'Connection closed by the service');
         return sendJson(res, 204, undefined);
       default:
         return sendError(res, 403, 'ForbiddenException', `${req.method ?? ''} is not supported`);
@@ -351,9 +378,13 @@ export class LocalWebSocketGateway {
     };
   }
 
-  private who(connection: LocalConnection): string {
+  private describe(connection: LocalConnection): ConnectionEvent {
     const principal = connection.authorizer?.principalId;
-    return `${typeof principal === 'string' ? principal : 'anonymous'} [${connection.connectionId}]`;
+    return { connectionId: connection.connectionId, principalId: typeof principal === 'string' ? principal : undefined };
+  }
+
+  private who(connection: LocalConnection): string {
+    return `${this.describe(connection).principalId ?? 'anonymous'} [${connection.connectionId}]`;
   }
 
   private log(line: string): void {
@@ -367,6 +398,11 @@ export class LocalWebSocketGateway {
 }
 
 // --- Helpers --------------------------------------------------------------------------------------
+
+function closeFromGateway(connection: LocalConnection, code: number, reason: string): void {
+  connection.closedByGateway ??= { code, reason };
+  connection.socket?.close(code, reason);
+}
 
 function upgradeRequest(req: IncomingMessage, url: URL): UpgradeRequest {
   // API Gateway passes header names as the client sent them; rawHeaders keeps their case.

@@ -1,0 +1,193 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PigeonholeStack } from '../../cdk/pigeonhole-stack';
+import { functionCatalog, routeFunctions, type FunctionDeclaration } from '../../functions/catalog';
+import { tables } from '../../lib/tables';
+
+let stack: PigeonholeStack;
+let template: Template;
+
+beforeAll(() => {
+  // Bundling is exercised by the synth test; here only the template matters.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  stack = new PigeonholeStack(app, 'Pigeonhole');
+  template = Template.fromStack(stack);
+});
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+
+function resources(type: string): Array<[string, Resource]> {
+  return Object.entries(template.findResources(type) as Record<string, Resource>);
+}
+
+/** The logical id of the Lambda function built for a catalog entry. */
+function functionId(name: string): string {
+  const prefix = `${name.charAt(0).toUpperCase()}${name.slice(1)}Handler`;
+  const match = resources('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix));
+  if (!match) throw new Error(`no function for ${name}`);
+  return match[0];
+}
+
+/** Every IAM statement attached to the role of a catalog function. */
+function statementsOf(name: string): Array<{ Action: string | string[]; Resource: unknown }> {
+  const fn = template.findResources('AWS::Lambda::Function')[functionId(name)] as Resource;
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+  return resources('AWS::IAM::Policy')
+    .filter(([, policy]) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+    .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+}
+
+describe('the WebSocket API', () => {
+  it('selects routes by $request.body.action', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+  });
+
+  it('has a route for every catalog entry that serves one, each to its own function', () => {
+    const routes = resources('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties.RouteKey).sort();
+    expect(routes).toEqual(routeFunctions().map(([, declaration]) => declaration.route).sort());
+    expect(routes).toEqual(expect.arrayContaining(['$connect', '$disconnect', '$default', 'ping']));
+  });
+
+  it('guards $connect, and only $connect, with a REQUEST authorizer reading ?token=', () => {
+    const [[authorizerId, authorizer]] = resources('AWS::ApiGatewayV2::Authorizer') as [[string, Resource]];
+    expect(authorizer.Properties).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['route.request.querystring.token'],
+    });
+    expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(functionId('authorizer'));
+    for (const [, route] of resources('AWS::ApiGatewayV2::Route')) {
+      if (route.Properties.RouteKey === '$connect') {
+        expect(route.Properties).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
+      } else {
+        expect(route.Properties.AuthorizationType).toBe('NONE');
+      }
+    }
+  });
+
+  it('sends a route response for exactly the routes whose function replies', () => {
+    const replying = resources('AWS::ApiGatewayV2::Route')
+      .filter(([, route]) => route.Properties.RouteResponseSelectionExpression === '$default')
+      .map(([, route]) => route.Properties.RouteKey)
+      .sort();
+    const declared = routeFunctions()
+      .filter(([, declaration]) => declaration.replies)
+      .map(([, declaration]) => declaration.route)
+      .sort();
+    expect(replying).toEqual(declared);
+    expect(resources('AWS::ApiGatewayV2::RouteResponse')).toHaveLength(declared.length);
+  });
+
+  it('deploys a throttled stage with JSON access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
+      },
+    });
+    // WebSocket access logs need the account's API Gateway CloudWatch role.
+    template.hasResourceProperties('AWS::ApiGateway::Account', { CloudWatchRoleArn: Match.anyValue() });
+  });
+
+  it('outputs the WebSocket URL', () => {
+    template.hasOutput('WebSocketUrl', {
+      Value: { 'Fn::Join': ['', Match.arrayWith(['wss://', Match.stringLikeRegexp('/live')])] },
+    });
+  });
+});
+
+describe('the tables', () => {
+  it.each(tables.map((table) => [table.name, table] as const))(
+    '%s: keys as declared, on-demand, TTL, point-in-time recovery, kept when the stack is deleted',
+    (_name, table) => {
+      const [, resource] = resources('AWS::DynamoDB::GlobalTable').find(([id]) => id.includes(table.name)) as [string, Resource];
+      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: table.partitionKey, KeyType: 'HASH' },
+          ...(table.sortKey ? [{ AttributeName: table.sortKey, KeyType: 'RANGE' }] : []),
+        ],
+        TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true },
+        Replicas: [expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      });
+    },
+  );
+});
+
+describe('the functions', () => {
+  it('run nodejs22.x on arm64 with source maps, each with a log group that has a retention', () => {
+    const functions = resources('AWS::Lambda::Function');
+    expect(functions).toHaveLength(Object.keys(functionCatalog).length);
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+      const logGroup = template.findResources('AWS::Logs::LogGroup')[fn.Properties.LoggingConfig.LogGroup.Ref] as Resource;
+      expect(logGroup.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it.each(Object.entries(functionCatalog) as Array<[string, FunctionDeclaration]>)(
+    '%s may use exactly the table actions its catalog entry lists, and writes only its own logs',
+    (name, declaration) => {
+      const statements = statementsOf(name);
+      const actions = statements.flatMap((statement) => [statement.Action].flat());
+      const expected = [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        ...(declaration.tables ?? []).flatMap((access) => access.actions.map((action) => `dynamodb:${action}`)),
+        ...(declaration.tokenSecret ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []),
+      ];
+      expect(actions.sort()).toEqual(expected.sort());
+      for (const statement of statements) expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+      const environment = (template.findResources('AWS::Lambda::Function')[functionId(name)] as Resource).Properties
+        .Environment.Variables;
+      for (const access of declaration.tables ?? []) expect(environment[access.table.envVar]).toEqual({ Ref: expect.any(String) });
+      expect('TOKEN_SECRET_ARN' in environment).toBe(Boolean(declaration.tokenSecret));
+    },
+  );
+
+  it('uses no AWS managed policy for function roles', () => {
+    for (const [, role] of resources('AWS::IAM::Role')) {
+      const service = role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service;
+      if (service === 'lambda.amazonaws.com') expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe("cdk-nag's AwsSolutions pack", () => {
+  it('finds nothing that is not acknowledged', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    const findings = report.violations.flatMap((violation) =>
+      violation.violatingResources.map((resource) => {
+        const path = (resource as { constructPath?: string }).constructPath ?? resource.resourceLogicalId;
+        return `${violation.ruleName} at ${path}: ${violation.description}`;
+      }),
+    );
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('has a reason of substance for every acknowledgement', () => {
+    const acknowledgements = stack.node
+      .findAll()
+      .flatMap((construct: IConstruct) =>
+        construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY),
+      )
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const [rule, reason] of acknowledgements) expect(`${rule}: ${reason}`).toMatch(/^Annotation::AwsSolutions-\S+: .{40,}/);
+  });
+});

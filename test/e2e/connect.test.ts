@@ -1,0 +1,156 @@
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectionsTable } from '../../lib/tables';
+import { issueToken } from '../../lib/tokens';
+import type { LocalStack } from '../../local/stack';
+import { TestClient } from '../support/client';
+import { localDocumentClient, startTestStack } from '../support/local-stack';
+
+let stack: LocalStack;
+const db = localDocumentClient();
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(() => stack?.stop());
+
+const connectUrl = (query: Record<string, string>) => `${stack.wsUrl}/?${new URLSearchParams(query)}`;
+
+async function recordsOf(userId: string) {
+  const result = await db.send(
+    new QueryCommand({
+      TableName: stack.tableName(connectionsTable),
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': userId },
+    }),
+  );
+  return result.Items ?? [];
+}
+
+async function recordCount(): Promise<number> {
+  const result = await db.send(new ScanCommand({ TableName: stack.tableName(connectionsTable), Select: 'COUNT' }));
+  return result.Count ?? 0;
+}
+
+/** Resolves once the gateway has run `$disconnect` for a connection of this user. */
+function disconnected(userId: string) {
+  return new Promise<void>((resolve) => {
+    const listener = (event: { principalId: string | undefined }) => {
+      if (event.principalId !== userId) return;
+      stack.gateway.events.off('disconnected', listener);
+      resolve();
+    };
+    stack.gateway.events.on('disconnected', listener);
+  });
+}
+
+describe('connecting with a token', () => {
+  it('connects with a valid token, answers ping with pong, and records the connection', async () => {
+    const client = await TestClient.connect(connectUrl({ token: await stack.issueToken('alice'), deviceId: 'laptop' }));
+    expect(await client.request({ action: 'ping' })).toEqual({ type: 'pong', requestId: 'r1' });
+
+    const [record] = await recordsOf('alice');
+    expect(record).toMatchObject({ userId: 'alice', deviceId: 'laptop' });
+    const connectedAt = Date.parse(record?.connectedAt as string);
+    expect(Math.abs(connectedAt - Date.now())).toBeLessThan(60_000);
+    // The record outlives API Gateway's two-hour maximum by nothing.
+    expect(record?.expiresAt).toBe(Math.floor(connectedAt / 1000) + 2 * 60 * 60);
+    await client.close();
+  });
+
+  it('refuses missing, forged, expired and garbage tokens at the upgrade, and records nothing', async () => {
+    const before = await recordCount();
+    const forged = (await issueToken('a-different-secret-of-thirty-two-chars!', { userId: 'mallory', ttlSeconds: 3600, now: new Date() })).token;
+    const expired = (await issueToken(stack.tokenSecret, { userId: 'mallory', ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) })).token;
+
+    expect(await TestClient.refusal(`${stack.wsUrl}/`)).toBe(401);
+    expect(await TestClient.refusal(connectUrl({ token: '' }))).toBe(401);
+    expect(await TestClient.refusal(connectUrl({ token: forged }))).toBe(401);
+    expect(await TestClient.refusal(connectUrl({ token: expired }))).toBe(401);
+    expect(await TestClient.refusal(connectUrl({ token: 'garbage' }))).toBe(401);
+
+    expect(await recordsOf('mallory')).toEqual([]);
+    expect(await recordCount()).toBe(before);
+  });
+
+  it('refuses a malformed deviceId with 400, and records nothing', async () => {
+    const token = await stack.issueToken('dora');
+    expect(await TestClient.refusal(connectUrl({ token, deviceId: 'not a device' }))).toBe(400);
+    expect(await recordsOf('dora')).toEqual([]);
+  });
+
+  it('records both connections of one user, and a close removes only its own', async () => {
+    const token = await stack.issueToken('bob');
+    const phone = await TestClient.connect(connectUrl({ token, deviceId: 'phone' }));
+    const laptop = await TestClient.connect(connectUrl({ token, deviceId: 'laptop' }));
+    expect((await recordsOf('bob')).map((r) => r.deviceId).sort()).toEqual(['laptop', 'phone']);
+
+    const gone = disconnected('bob');
+    await phone.close();
+    await gone;
+    expect((await recordsOf('bob')).map((r) => r.deviceId)).toEqual(['laptop']);
+    expect(await laptop.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
+    await laptop.close();
+  });
+
+  it('removes the record when the client vanishes without a close frame', async () => {
+    const client = await TestClient.connect(connectUrl({ token: await stack.issueToken('carl') }));
+    expect(await recordsOf('carl')).toHaveLength(1);
+    const gone = disconnected('carl');
+    client.terminate();
+    await gone;
+    expect(await recordsOf('carl')).toEqual([]);
+  });
+});
+
+describe('bad frames', () => {
+  let client: TestClient;
+  beforeAll(async () => {
+    client = await TestClient.connect(connectUrl({ token: await stack.issueToken('erin') }));
+  });
+  afterAll(() => client?.close());
+
+  it.each([
+    ['not JSON', 'hello', 'BAD_REQUEST', 'the frame is not valid JSON'],
+    ['a JSON array', '[1,2,3]', 'BAD_REQUEST', 'a frame must be a JSON object'],
+    ['a JSON string', '"ping"', 'BAD_REQUEST', 'a frame must be a JSON object'],
+    ['no action', '{"requestId":"x1"}', 'BAD_REQUEST', 'action is required and must be a string'],
+    ['a numeric action', '{"action":7}', 'BAD_REQUEST', 'action is required and must be a string'],
+    ['an unknown action', '{"action":"teleport","requestId":"x2"}', 'UNKNOWN_ACTION', "unknown action 'teleport'"],
+    ['a __proto__ action', '{"action":"__proto__"}', 'UNKNOWN_ACTION', "unknown action '__proto__'"],
+  ])('answers %s with %s, and the connection stays usable', async (_label, frame, code, message) => {
+    client.send(frame);
+    const reply = await client.next((f) => f.type === 'error');
+    expect(reply).toMatchObject({ type: 'error', code, message });
+    expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
+  });
+
+  it('echoes requestId on errors when it is valid, and refuses one that is too long', async () => {
+    client.send({ action: 'teleport', requestId: 'mine' });
+    expect(await client.next((f) => f.requestId === 'mine')).toMatchObject({ code: 'UNKNOWN_ACTION' });
+
+    client.send({ action: 'ping', requestId: 'x'.repeat(65) });
+    expect(await client.next((f) => f.type === 'error')).toEqual({
+      type: 'error',
+      code: 'BAD_REQUEST',
+      message: 'requestId must be at most 64 characters',
+    });
+  });
+
+  it('treats a binary frame like a text one', async () => {
+    client.sendRaw(Buffer.from('{"action":"ping","requestId":"bin"}'), { binary: true });
+    // API Gateway sends binary frames to $default, whatever their action.
+    expect(await client.next((f) => f.requestId === 'bin')).toMatchObject({ code: 'UNKNOWN_ACTION' });
+  });
+
+  it('closes a connection that sends more than 128 KB, with 1009, and forgets it', async () => {
+    const token = await stack.issueToken('fred');
+    const big = await TestClient.connect(connectUrl({ token }));
+    const gone = disconnected('fred');
+    big.send(JSON.stringify({ action: 'ping', pad: 'x'.repeat(128 * 1024) }));
+    expect((await big.closed).code).toBe(1009);
+    await gone;
+    expect(await recordsOf('fred')).toEqual([]);
+  });
+});
+

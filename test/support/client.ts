@@ -1,0 +1,112 @@
+/**
+ * A WebSocket client for tests: it keeps every frame it receives, and lets a test await the next frame
+ * that matches, so that no test sleeps while waiting for the server.
+ */
+import WebSocket from 'ws';
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+export class RefusedError extends Error {
+  constructor(readonly status: number) {
+    super(`the upgrade was refused with HTTP ${status}`);
+  }
+}
+
+type Frame = Record<string, unknown>;
+
+export class TestClient {
+  /** Every frame received so far, in order. */
+  readonly received: Frame[] = [];
+  readonly closed: Promise<Closed>;
+  private unread: Frame[] = [];
+  private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
+  private nextRequestId = 0;
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => this.deliver(JSON.parse(data.toString()) as Frame));
+    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  /** Opens a connection; rejects with RefusedError when the upgrade is refused. */
+  static connect(url: string): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url);
+      socket.once('open', () => resolve(new TestClient(socket)));
+      socket.once('unexpected-response', (_request, response) => {
+        reject(new RefusedError(response.statusCode ?? 0));
+        response.resume();
+        socket.terminate();
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** The HTTP status of a refused upgrade; fails if the connection opens. */
+  static async refusal(url: string): Promise<number> {
+    try {
+      const client = await TestClient.connect(url);
+      await client.close();
+    } catch (error) {
+      if (error instanceof RefusedError) return error.status;
+      throw error;
+    }
+    throw new Error(`expected ${url} to be refused, but it connected`);
+  }
+
+  send(frame: object | string): void {
+    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  sendRaw(data: Buffer | string, options: { binary?: boolean } = {}): void {
+    this.socket.send(data, { binary: options.binary ?? false });
+  }
+
+  /** Sends a frame with a fresh requestId and resolves with the reply that echoes it. */
+  async request(frame: Frame, timeoutMs = 5000): Promise<Frame> {
+    const requestId = `r${++this.nextRequestId}`;
+    this.send({ ...frame, requestId });
+    return this.next((reply) => reply.requestId === requestId, timeoutMs);
+  }
+
+  /** The first unread frame that matches (any frame by default), waiting for it if need be. */
+  next(match: (frame: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
+    const index = this.unread.findIndex(match);
+    if (index >= 0) return Promise.resolve(this.unread.splice(index, 1)[0] as Frame);
+    return new Promise((resolve, reject) => {
+      const waiter = { match, resolve };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; unread: ${JSON.stringify(this.unread).slice(0, 500)}`));
+      }, timeoutMs);
+      waiter.resolve = (frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  async close(code = 1000): Promise<Closed> {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.close(code);
+    return this.closed;
+  }
+
+  /** Drops the TCP connection without a close frame, as a phone losing its network does. */
+  terminate(): void {
+    this.socket.terminate();
+  }
+
+  private deliver(frame: Frame): void {
+    this.received.push(frame);
+    const waiter = this.waiters.find((w) => w.match(frame));
+    if (waiter) {
+      this.waiters = this.waiters.filter((w) => w !== waiter);
+      waiter.resolve(frame);
+    } else {
+      this.unread.push(frame);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
+
+/** Tests only ever talk to DynamoDB on this machine. */
+export function localDynamoDbEndpoint(): string {
+  const endpoint = inject('dynamodbEndpoint');
+  const { hostname } = new URL(endpoint);
+  if (!['127.0.0.1', 'localhost', '::1'].includes(hostname)) {
+    throw new Error(`refusing to run tests against a non-local DynamoDB: ${endpoint}`);
+  }
+  return endpoint;
+}
+
+export function uniqueTablePrefix(): string {
+  return `t${randomBytes(4).toString('hex')}-`;
+}
+
+/** The local stack on free ports, with tables of its own in the shared DynamoDB Local. */
+export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  return startLocalStack({
+    wsPort: 0,
+    adminPort: 0,
+    dynamodbEndpoint: localDynamoDbEndpoint(),
+    tablePrefix: uniqueTablePrefix(),
+    ...options,
+  });
+}
+
+export function localDocumentClient(): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: localDynamoDbEndpoint(),
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+}

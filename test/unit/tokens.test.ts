@@ -1,0 +1,62 @@
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { InvalidTokenError, issueToken, verifyToken } from '../../lib/tokens';
+
+const secret = 'a-test-secret-that-is-long-enough-for-hs256';
+const now = new Date('2026-11-21T12:00:00Z');
+const key = new TextEncoder().encode(secret);
+
+describe('client tokens', () => {
+  it('verifies a token it issued and yields its user', async () => {
+    const { token, expiresAt } = await issueToken(secret, { userId: 'alice', ttlSeconds: 3600, now });
+    expect(expiresAt).toEqual(new Date('2026-11-21T13:00:00Z'));
+    await expect(verifyToken(secret, token, now)).resolves.toEqual({ userId: 'alice' });
+  });
+
+  it('refuses an expired token', async () => {
+    const { token } = await issueToken(secret, { userId: 'alice', ttlSeconds: 60, now });
+    const later = new Date(now.getTime() + 61_000);
+    await expect(verifyToken(secret, token, later)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses a token signed with another secret', async () => {
+    const { token } = await issueToken('another-secret-that-is-also-long-enough', { userId: 'alice', ttlSeconds: 60, now });
+    await expect(verifyToken(secret, token, now)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses a token whose payload was changed after signing', async () => {
+    const { token } = await issueToken(secret, { userId: 'alice', ttlSeconds: 60, now });
+    const [header, , signature] = token.split('.');
+    const payload = Buffer.from(JSON.stringify({ sub: 'mallory', exp: 9999999999 })).toString('base64url');
+    await expect(verifyToken(secret, `${header}.${payload}.${signature}`, now)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it.each(['', 'garbage', 'a.b.c', 'eyJhbGciOiJIUzI1NiJ9..'])('refuses the malformed token %j', async (token) => {
+    await expect(verifyToken(secret, token, now)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses an unsigned token (alg none)', async () => {
+    const token = new UnsecuredJWT({}).setSubject('alice').setExpirationTime('1h').encode();
+    await expect(verifyToken(secret, token, now)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses a token without exp, and one without sub', async () => {
+    const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(key);
+    const noSub = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key);
+    await expect(verifyToken(secret, noExp, now)).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(verifyToken(secret, noSub, now)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses a validly signed token whose subject is not a user id', async () => {
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('not a user/id')
+      .setExpirationTime(Math.floor(now.getTime() / 1000) + 60)
+      .sign(key);
+    await expect(verifyToken(secret, token, now)).rejects.toThrow('ERR_SUBJECT_NOT_A_USER_ID');
+  });
+
+  it('will not sign or verify with a short secret', async () => {
+    await expect(issueToken('short', { userId: 'alice', ttlSeconds: 60, now })).rejects.toThrow(/at least 32/);
+  });
+});
