@@ -1,0 +1,177 @@
+/**
+ * `npm start` as a newcomer meets it: the whole service from one command, with its own DynamoDB Local,
+ * usable with the token it prints, and gone without a trace on Ctrl-C or SIGTERM.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TestClient } from '../support/client';
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  wsUrl: string;
+  dynamoPort: number;
+  aliceToken: string;
+}
+
+const startTimeoutMs = 30_000;
+
+/** Runs `npm start` in a process group of its own, as a terminal would, and waits for its banner. */
+async function npmStart(): Promise<Started> {
+  const child = spawn('npm', ['start'], {
+    detached: true,
+    env: { ...process.env, PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0', PIGEONHOLE_DATA_DIR: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner within 30 s:\n${output}`)), startTimeoutMs);
+    const check = () => {
+      if (output.includes('Press Ctrl-C to stop.')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  const field = (pattern: RegExp) => {
+    const match = pattern.exec(output);
+    if (!match?.[1]) throw new Error(`${pattern} not in the banner:\n${output}`);
+    return match[1];
+  };
+  return {
+    child,
+    output: () => output,
+    wsUrl: field(/WebSocket\s+(ws:\/\/\S+)/),
+    dynamoPort: Number(field(/DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/)),
+    aliceToken: field(/alice\s+(\S+)/),
+  };
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+function exited(child: ChildProcess): Promise<Exit> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/**
+ * Waits until the process group is empty and DynamoDB Local's port is gone. There is no event for
+ * "every process of a group has exited", so this looks every 100 ms, up to a bound.
+ */
+async function leftoversAfterStopping(group: number, dynamoPort: number): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (leftovers(group, dynamoPort).length === 0 && !(await portAnswers(dynamoPort))) return [];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return leftovers(group, dynamoPort);
+}
+
+/** Processes still alive in the group, and any DynamoDB Local still serving the port. */
+function leftovers(group: number, dynamoPort: number): string[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+  return table
+    .split('\n')
+    .filter((line) => {
+      const [, pgid] = line.trim().split(/\s+/);
+      return Number(pgid) === group || line.includes(`-port ${dynamoPort}`);
+    })
+    .map((line) => line.trim());
+}
+
+/** Cleans up after a failed test, so that it cannot leave a server running. */
+function killGroup(group: number, dynamoPort: number): void {
+  for (const line of leftovers(group, dynamoPort)) {
+    const pid = Number(line.split(/\s+/)[0]);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('npm start', () => {
+  it('serves a usable WebSocket API with the token it prints, and Ctrl-C leaves no process behind', async () => {
+    const started = await npmStart();
+    const group = started.child.pid as number;
+    try {
+      expect(started.output()).toMatch(/Admin key\s+ph_\S+/);
+      expect(started.output()).toMatch(/bob\s+\S+\.\S+\.\S+/);
+      const client = await TestClient.connect(`${started.wsUrl}/?token=${started.aliceToken}`);
+      expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
+      const closedByServer = client.closed;
+
+      process.kill(-group, 'SIGINT'); // what Ctrl-C does: the whole foreground group
+      // npm's own status after Ctrl-C depends on which process handles the signal first (0, 130 or
+      // killed by it); what matters is that the service stops in order and leaves nothing behind.
+      await exited(started.child);
+      expect((await closedByServer).code).toBe(1001);
+      expect(await leftoversAfterStopping(group, started.dynamoPort)).toEqual([]);
+      expect(started.output()).toContain('SIGINT: stopping');
+    } finally {
+      killGroup(group, started.dynamoPort);
+    }
+  }, 60_000);
+
+  it('stops the same way on SIGTERM sent to npm alone', async () => {
+    const started = await npmStart();
+    const group = started.child.pid as number;
+    try {
+      started.child.kill('SIGTERM');
+      // npm hands the signal to the service (the start script execs it) and waits for it to stop.
+      expect(await exited(started.child)).toEqual({ code: 0, signal: null });
+      expect(await leftoversAfterStopping(group, started.dynamoPort)).toEqual([]);
+      expect(started.output()).toContain('SIGTERM: stopping');
+    } finally {
+      killGroup(group, started.dynamoPort);
+    }
+  }, 60_000);
+
+  it('says plainly what to install when Java is missing', () => {
+    // A PATH with node on it and nothing else (node's own directory may hold java too).
+    const nodeOnly = mkdtempSync(join(tmpdir(), 'pigeonhole-no-java-'));
+    symlinkSync(process.execPath, join(nodeOnly, 'node'));
+    let message = '';
+    try {
+      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts'], {
+        env: { PATH: nodeOnly, HOME: process.env.HOME ?? '/tmp', PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0' },
+        encoding: 'utf8',
+        stdio: 'pipe',
+        timeout: 30_000,
+      });
+    } catch (error) {
+      const failure = error as { status: number; stderr: string };
+      expect(failure.status).toBe(1);
+      message = failure.stderr;
+    }
+    expect(message).toContain('DynamoDB Local needs Java 17 or newer');
+    expect(message).toContain('apt install openjdk-17-jre-headless');
+    expect(message).not.toMatch(/\n\s+at /); // a sentence, not a stack trace
+    rmSync(nodeOnly, { recursive: true, force: true });
+  });
+});
