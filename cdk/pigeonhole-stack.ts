@@ -40,7 +40,7 @@ export class PigeonholeStack extends Stack {
       const service = new ServiceFunction(this, `${pascalCase(name)}Handler`, {
         declaration,
         logRetention,
-        timeout: Duration.seconds(declaration.route ? 29 : 10),
+        timeout: Duration.seconds(declaration.timeoutSeconds ?? 29),
       });
       for (const access of declaration.tables ?? []) service.useTable(access.table, tables.get(access.table), access.actions);
       if (declaration.tokenSecret) service.useTokenSecret(tokenSecret);
@@ -63,6 +63,19 @@ export class PigeonholeStack extends Stack {
       throttle: props.throttle ?? { rateLimit: 500, burstLimit: 1000 },
       logRetention,
     });
+
+    for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
+      const service = functions.get(name);
+      if (declaration.postsToConnections) service?.postToConnections(webSocket.api, webSocket.stage);
+      for (const target of declaration.invokes ?? []) {
+        const invoked = functions.get(target as FunctionName);
+        if (!invoked) throw new Error(`${name} invokes ${target}, which is not in the catalog`);
+        service?.invoke(target, invoked);
+      }
+    }
+    // A drain that fails is not retried: its messages stay queued for `sync` and the next connect, and
+    // a retry a minute later would find the connection long gone.
+    functions.get('drain')?.fn.configureAsyncInvoke({ retryAttempts: 0 });
 
     new CfnOutput(this, 'WebSocketUrl', {
       description: 'Connect clients here, with ?token=<token>',

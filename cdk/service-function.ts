@@ -1,15 +1,16 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { FunctionDeclaration, TableAction } from '../functions/catalog';
+import { connectionsEndpointEnvVar, functionNameEnvVar, type FunctionDeclaration, type TableAction } from '../functions/catalog';
 import type { TableDeclaration } from '../lib/tables';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,6 +84,38 @@ export class ServiceFunction extends Construct {
   useTokenSecret(secret: ISecret): void {
     this.fn.addEnvironment('TOKEN_SECRET_ARN', secret.secretArn);
     secret.grantRead(this.fn);
+  }
+
+  /** Lets the function post to this stage's connections, and nothing else of the API's. */
+  postToConnections(api: WebSocketApi, stage: WebSocketStage): void {
+    this.fn.addEnvironment(connectionsEndpointEnvVar, stage.callbackUrl);
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['execute-api:ManageConnections'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'execute-api',
+            resource: api.apiId,
+            arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            resourceName: `${stage.stageName}/POST/@connections/*`,
+          }),
+        ],
+      }),
+    );
+    const apiLogicalId = Stack.of(this).getLogicalId(api.node.defaultChild as CfnElement);
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/POST/@connections/*]`,
+      reason:
+        'Connection ids are made by API Gateway at connect time, so the grant names them by wildcard; it is ' +
+        'limited to POST on this API and stage.',
+    });
+  }
+
+  /** Names the other function in the environment and lets this one invoke it, in one step. */
+  invoke(name: string, target: ServiceFunction): void {
+    this.fn.addEnvironment(functionNameEnvVar(name), target.fn.functionName);
+    // Not grantInvoke: it adds `<arn>:*` for versions and aliases, which nothing here uses.
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.fn.functionArn] }));
   }
 }
 

@@ -3,7 +3,8 @@
  * what it may touch. The CDK stack derives functions, routes, environment variables and IAM grants
  * from this list, and the local stack derives its routing from it, so the two run the same topology.
  */
-import { connectionsTable, type TableDeclaration } from '../lib/tables';
+export { connectionsEndpointEnvVar, functionNameEnvVar } from '../lib/lambda/env';
+import { connectionsTable, offlineMessagesTable, sendReceiptsTable, type TableDeclaration } from '../lib/tables';
 
 export type TableAction =
   | 'GetItem'
@@ -30,22 +31,30 @@ export interface FunctionDeclaration {
   readonly tables?: readonly TableAccess[];
   /** Reads the token-signing secret. */
   readonly tokenSecret?: boolean;
+  /** Posts to connections through API Gateway's `@connections` API. */
+  readonly postsToConnections?: boolean;
+  /** Catalog functions it invokes asynchronously, each named in `<NAME>_FUNCTION_NAME`. */
+  readonly invokes?: readonly string[];
+  /** 29 s for routes, API Gateway's integration timeout, unless set. */
+  readonly timeoutSeconds?: number;
 }
 
 export const functionCatalog = {
   authorizer: {
     entry: 'functions/authorizer.ts',
     tokenSecret: true,
+    timeoutSeconds: 10,
   },
   connect: {
     entry: 'functions/connect.ts',
     route: '$connect',
-    tables: [{ table: connectionsTable, actions: ['PutItem'] }],
+    tables: [{ table: connectionsTable, actions: ['UpdateItem'] }],
+    invokes: ['drain'],
   },
   disconnect: {
     entry: 'functions/disconnect.ts',
     route: '$disconnect',
-    tables: [{ table: connectionsTable, actions: ['DeleteItem'] }],
+    tables: [{ table: connectionsTable, actions: ['UpdateItem'] }],
   },
   default: {
     entry: 'functions/default.ts',
@@ -56,6 +65,39 @@ export const functionCatalog = {
     entry: 'functions/ping.ts',
     route: 'ping',
     replies: true,
+  },
+  send: {
+    entry: 'functions/send.ts',
+    route: 'send',
+    replies: true,
+    tables: [
+      { table: offlineMessagesTable, actions: ['PutItem', 'DeleteItem'] },
+      { table: sendReceiptsTable, actions: ['PutItem'] },
+      { table: connectionsTable, actions: ['BatchGetItem', 'UpdateItem'] },
+    ],
+    postsToConnections: true,
+  },
+  ack: {
+    entry: 'functions/ack.ts',
+    route: 'ack',
+    replies: true,
+    tables: [{ table: offlineMessagesTable, actions: ['DeleteItem'] }],
+  },
+  sync: {
+    entry: 'functions/sync.ts',
+    route: 'sync',
+    replies: true,
+    tables: [{ table: offlineMessagesTable, actions: ['Query'] }],
+    postsToConnections: true,
+  },
+  drain: {
+    entry: 'functions/drain.ts',
+    tables: [
+      { table: offlineMessagesTable, actions: ['Query'] },
+      { table: connectionsTable, actions: ['BatchGetItem'] },
+    ],
+    postsToConnections: true,
+    timeoutSeconds: 60,
   },
 } as const satisfies Record<string, FunctionDeclaration>;
 

@@ -1,14 +1,15 @@
-/** `$connect`: records the new connection, so that pushes can find it. */
+/** `$connect`: records the new connection, so that pushes find it, and starts the drain of its queue. */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { clock } from '../lib/clock';
 import { registerConnection } from '../lib/connections';
 import { logger } from '../lib/lambda/logger';
-import { connectionStore } from '../lib/lambda/stores';
+import { connectionStore, drainStarter } from '../lib/lambda/stores';
 import { callerOf, parseWebSocketEvent } from '../lib/lambda/websocket-event';
 import { connectQuerySchema, describeIssues } from '../lib/protocol';
 
 const connections = connectionStore();
+const drains = drainStarter();
 
 export const handler = middy<unknown, { statusCode: number; body?: string }>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -24,7 +25,12 @@ export const handler = middy<unknown, { statusCode: number; body?: string }>()
     await registerConnection(connections, clock, {
       ...caller,
       ...(query.data.deviceId === undefined ? {} : { deviceId: query.data.deviceId }),
-      connectedAt: new Date(event.requestContext.connectedAt),
     });
+    try {
+      await drains.start(caller);
+    } catch (error) {
+      // The connection still works: the queue stays stored and comes on `sync` or the next connect.
+      logger.error('could not start the drain', error as Error);
+    }
     return { statusCode: 200 };
   });

@@ -1,6 +1,6 @@
 /**
- * Open connections: one record per WebSocket, so that messages can be pushed to every device a user
- * has open.
+ * Open connections: each user's open WebSockets, so that messages can be pushed to every device a
+ * user has open.
  */
 import type { Clock } from './clock';
 
@@ -10,6 +10,12 @@ import type { Clock } from './clock';
  */
 export const maxConnectionSeconds = 2 * 60 * 60;
 
+/** Who sent a frame: the user the token named, on the connection the frame came in on. */
+export type Caller = {
+  userId: string;
+  connectionId: string;
+};
+
 export interface Connection {
   userId: string;
   connectionId: string;
@@ -18,10 +24,10 @@ export interface Connection {
 }
 
 export interface ConnectionStore {
-  put(connection: Connection, expiresAt: Date): Promise<void>;
-  delete(userId: string, connectionId: string): Promise<void>;
-  /** The user's connections whose records have not expired at `now`. */
-  listByUser(userId: string, now: Date): Promise<Connection[]>;
+  add(connection: Connection, expiresAt: Date): Promise<void>;
+  remove(userId: string, connectionId: string): Promise<void>;
+  /** The open (unexpired at `now`) connections of each user; a user with none is absent from the map. */
+  listByUsers(userIds: readonly string[], now: Date): Promise<Map<string, Connection[]>>;
 }
 
 export async function registerConnection(
@@ -31,10 +37,14 @@ export async function registerConnection(
 ): Promise<Connection> {
   const connectedAt = connection.connectedAt ?? clock.now();
   const record = { ...connection, connectedAt };
-  await store.put(record, new Date(connectedAt.getTime() + maxConnectionSeconds * 1000));
+  await store.add(record, connectionExpiry(connectedAt));
   return record;
 }
 
-export async function forgetConnection(store: ConnectionStore, userId: string, connectionId: string): Promise<void> {
-  await store.delete(userId, connectionId);
+export function connectionExpiry(connectedAt: Date): Date {
+  return new Date(connectedAt.getTime() + maxConnectionSeconds * 1000);
+}
+
+export async function connectionsOf(store: ConnectionStore, userId: string, now: Date): Promise<Connection[]> {
+  return (await store.listByUsers([userId], now)).get(userId) ?? [];
 }

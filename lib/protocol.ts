@@ -65,6 +65,41 @@ export const anyClientFrameSchema = z.object({
 export const pingFrameSchema = z.object({ ...frameBase, action: z.literal('ping') });
 export type PingFrame = z.infer<typeof pingFrameSchema>;
 
+/** Message ids are ULIDs: 26 characters of Crockford's base32, ordered by time. */
+export const messageIdSchema = z
+  .string({ error: 'must be a string' })
+  .check(z.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, { error: 'must be a message id (a 26-character ULID)' }));
+
+export const sendFrameSchema = z.object({
+  ...frameBase,
+  action: z.literal('send'),
+  type: z.enum(['private'], { error: "must be 'private'" }),
+  target: idSchema,
+  clientMsgId: text(1, limits.clientMsgIdMaxChars),
+  // Any JSON value, null included; only its absence is an error. Its size is checked on its own
+  // (TOO_LARGE), after parsing.
+  body: z.unknown().check(z.refine((body) => body !== undefined, { error: 'is required (any JSON value)' })),
+  qos: z.optional(z.union([z.literal(0), z.literal(1)], { error: 'must be 0 or 1' })),
+  ttlSeconds: z.optional(
+    z.int({ error: 'must be a whole number of seconds' }).check(z.gte(1, { error: 'must be at least 1' })),
+  ),
+});
+export type SendFrame = z.infer<typeof sendFrameSchema>;
+
+export const ackFrameSchema = z.object({
+  ...frameBase,
+  action: z.literal('ack'),
+  ids: z
+    .array(messageIdSchema, { error: 'must be an array of message ids' })
+    .check(
+      z.minLength(1, { error: 'must name at least one message' }),
+      z.maxLength(limits.ackMaxIds, { error: `may name at most ${limits.ackMaxIds} messages` }),
+    ),
+});
+export type AckFrame = z.infer<typeof ackFrameSchema>;
+
+export const syncFrameSchema = z.object({ ...frameBase, action: z.literal('sync') });
+
 // ---------------------------------------------------------------------------------------------
 // Server → client frames.
 
@@ -81,6 +116,32 @@ export type ErrorCode = (typeof errorCodes)[number];
 
 const replyBase = { requestId: z.optional(z.string()) };
 
+export const messageTypes = ['private', 'group', 'system', 'chatroom'] as const;
+
+/** A message as clients see it; times are ISO 8601 UTC. */
+export const messageSchema = z.object({
+  id: z.string(),
+  type: z.enum(messageTypes),
+  from: z.string(),
+  to: z.string(),
+  body: z.unknown(),
+  sentAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  qos: z.union([z.literal(0), z.literal(1)]),
+});
+export type Message = z.infer<typeof messageSchema>;
+
+export const messagesFrameSchema = z.object({ type: z.literal('messages'), messages: z.array(messageSchema) });
+export const sentFrameSchema = z.object({
+  ...replyBase,
+  type: z.literal('sent'),
+  clientMsgId: z.string(),
+  id: z.string(),
+  status: z.enum(['accepted', 'duplicate']),
+});
+export const ackedFrameSchema = z.object({ ...replyBase, type: z.literal('acked'), ids: z.array(z.string()) });
+export const syncedFrameSchema = z.object({ ...replyBase, type: z.literal('synced'), count: z.number() });
+
 export const pongFrameSchema = z.object({ ...replyBase, type: z.literal('pong') });
 export const errorFrameSchema = z.object({
   ...replyBase,
@@ -89,7 +150,14 @@ export const errorFrameSchema = z.object({
   message: z.string(),
 });
 
-export const serverFrameSchema = z.discriminatedUnion('type', [pongFrameSchema, errorFrameSchema]);
+export const serverFrameSchema = z.discriminatedUnion('type', [
+  messagesFrameSchema,
+  sentFrameSchema,
+  ackedFrameSchema,
+  syncedFrameSchema,
+  pongFrameSchema,
+  errorFrameSchema,
+]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 

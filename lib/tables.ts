@@ -27,16 +27,42 @@ export const keyAttributeType = 'S';
 /** The key of an item in table T; key builders use it so that a renamed key fails to compile. */
 export type KeyOf<T extends TableDeclaration> = Record<T['partitionKey'] | NonNullable<T['sortKey']>, string>;
 
-/** Open WebSocket connections, by user: who to push to. */
+/**
+ * Who is online: one item per user, holding each open connection as an attribute named
+ * `connection:<id>`. One item per user lets a single BatchGetItem find the connections of 100
+ * users, which is what a group fan-out or a send (sender and recipient) needs.
+ */
 export const connectionsTable = {
   name: 'Connections',
   envVar: 'CONNECTIONS_TABLE',
   partitionKey: 'userId',
-  sortKey: 'connectionId',
   timeToLiveAttribute: 'expiresAt',
 } as const satisfies TableDeclaration;
 
-export const connectionKey = (userId: string, connectionId: string) =>
-  ({ userId, connectionId }) satisfies KeyOf<typeof connectionsTable>;
+export const connectionKey = (userId: string) => ({ userId }) satisfies KeyOf<typeof connectionsTable>;
 
-export const tables: readonly TableDeclaration[] = [connectionsTable];
+/** Each user's offline queue, oldest first: messages stored until acknowledged or expired. */
+export const offlineMessagesTable = {
+  name: 'OfflineMessages',
+  envVar: 'OFFLINE_MESSAGES_TABLE',
+  partitionKey: 'userId',
+  sortKey: 'id',
+  timeToLiveAttribute: 'expiresAt',
+} as const satisfies TableDeclaration;
+
+export const offlineMessageKey = (userId: string, id: string) =>
+  ({ userId, id }) satisfies KeyOf<typeof offlineMessagesTable>;
+
+/** One receipt per accepted send, kept 24 h: what makes a resend with the same clientMsgId a duplicate. */
+export const sendReceiptsTable = {
+  name: 'SendReceipts',
+  envVar: 'SEND_RECEIPTS_TABLE',
+  partitionKey: 'senderId',
+  sortKey: 'clientMsgId',
+  timeToLiveAttribute: 'expiresAt',
+} as const satisfies TableDeclaration;
+
+export const sendReceiptKey = (senderId: string, clientMsgId: string) =>
+  ({ senderId, clientMsgId }) satisfies KeyOf<typeof sendReceiptsTable>;
+
+export const tables: readonly TableDeclaration[] = [connectionsTable, offlineMessagesTable, sendReceiptsTable];

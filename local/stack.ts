@@ -6,14 +6,23 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { functionCatalog, routeFunctions, routeSelectionExpression, tokenIdentitySource } from '../functions/catalog';
+import {
+  connectionsEndpointEnvVar,
+  functionCatalog,
+  functionNameEnvVar,
+  routeSelectionExpression,
+  tokenIdentitySource,
+  type FunctionDeclaration,
+  type FunctionName,
+} from '../functions/catalog';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
 import { issueToken, minSecretLength } from '../lib/tokens';
 import { startAdminServer } from './admin-server';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './gateway/websocket-gateway';
-import { loadFunction } from './lambda-runtime';
+import { loadFunction, type LocalFunction } from './lambda-runtime';
+import { LocalLambdaService } from './lambda-service';
 import { ensureTables, localTableName } from './tables';
 
 export interface LocalStackOptions {
@@ -43,6 +52,7 @@ export interface LocalStack {
   adminKey: string;
   tokenSecret: string;
   gateway: LocalWebSocketGateway;
+  lambda: LocalLambdaService;
   tableName(table: TableDeclaration): string;
   issueToken(userId: string, ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
@@ -84,6 +94,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamodbEndpoint = dynamodb.endpoint;
     }
 
+    // Started before the gateway so that it stops after it (stops run in reverse): connections
+    // closing at shutdown may still invoke functions.
+    const lambda = new LocalLambdaService(host, options.log);
+    await lambda.listen();
+    stops.push(() => lambda.stop());
+
     const gateway = new LocalWebSocketGateway({
       host,
       port: options.wsPort ?? 3001,
@@ -95,20 +111,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await gateway.listen();
     stops.push(() => gateway.stop());
 
-    configureEnvironment({ dynamodbEndpoint, tablePrefix, tokenSecret, callbackUrl: gateway.callbackUrl });
+    configureEnvironment({
+      dynamodbEndpoint,
+      tablePrefix,
+      tokenSecret,
+      callbackUrl: gateway.callbackUrl,
+      lambdaEndpoint: lambda.url,
+    });
     useClock(options.clock ?? systemClock);
     const client = new DynamoDBClient({ endpoint: dynamodbEndpoint });
     await ensureTables(client, tablePrefix, tables);
     client.destroy();
 
+    const functions = new Map<FunctionName, LocalFunction>();
     const routes: Record<string, GatewayRoute> = {};
-    for (const [name, declaration] of routeFunctions()) {
-      routes[declaration.route] = {
-        fn: await loadFunction(projectRoot, name, declaration.entry, 29),
-        replies: declaration.replies ?? false,
-      };
+    for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
+      const fn = await loadFunction(projectRoot, name, declaration.entry, declaration.timeoutSeconds ?? 29);
+      functions.set(name, fn);
+      if (declaration.route) routes[declaration.route] = { fn, replies: declaration.replies ?? false };
     }
-    const authorizer = await loadFunction(projectRoot, 'authorizer', functionCatalog.authorizer.entry, 10);
+    lambda.configure([...functions.values()]);
+    const authorizer = functions.get('authorizer');
+    if (!authorizer) throw new Error('the catalog has no authorizer');
     gateway.configure(routes, { fn: authorizer, identitySource: tokenIdentitySource });
 
     const admin = await startAdminServer(host, options.adminPort ?? 3002);
@@ -122,6 +146,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       adminKey,
       tokenSecret,
       gateway,
+      lambda,
       tableName: (table) => localTableName(tablePrefix, table),
       issueToken: async (userId, ttlSeconds = day) =>
         (await issueToken(tokenSecret, { userId, ttlSeconds, now: (options.clock ?? systemClock).now() })).token,
@@ -139,6 +164,7 @@ function configureEnvironment(config: {
   tablePrefix: string;
   tokenSecret: string;
   callbackUrl: string;
+  lambdaEndpoint: string;
 }): void {
   const env = process.env;
   env.AWS_REGION ??= 'us-east-1';
@@ -151,7 +177,10 @@ function configureEnvironment(config: {
   env.AWS_EC2_METADATA_DISABLED = 'true';
   env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   env.DYNAMODB_ENDPOINT = config.dynamodbEndpoint;
-  env.CONNECTIONS_ENDPOINT = config.callbackUrl;
+  env[connectionsEndpointEnvVar] = config.callbackUrl;
+  env.LAMBDA_ENDPOINT = config.lambdaEndpoint;
   env.TOKEN_SECRET = config.tokenSecret;
   for (const table of tables) env[table.envVar] = localTableName(config.tablePrefix, table);
+  // Locally a function's name is its catalog name.
+  for (const name of Object.keys(functionCatalog)) env[functionNameEnvVar(name)] = name;
 }

@@ -1,9 +1,14 @@
-import { DeleteCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
 import type { Connection, ConnectionStore } from '../connections';
-import { connectionKey, connectionsTable, type KeyOf } from '../tables';
+import { connectionKey, connectionsTable } from '../tables';
+import { batchGetAll } from './batch';
 
-interface ConnectionItem extends KeyOf<typeof connectionsTable> {
+/** One attribute per open connection on the user's item, e.g. `connection:L0SM9cOFvHcCIhw=`. */
+const connectionPrefix = 'connection:';
+
+interface ConnectionEntry {
   deviceId?: string;
   connectedAt: string;
   expiresAt: number;
@@ -15,43 +20,70 @@ export class DynamoConnectionStore implements ConnectionStore {
     private readonly tableName: string,
   ) {}
 
-  async put(connection: Connection, expiresAt: Date): Promise<void> {
-    const item: ConnectionItem = {
-      ...connectionKey(connection.userId, connection.connectionId),
-      deviceId: connection.deviceId,
+  async add(connection: Connection, expiresAt: Date): Promise<void> {
+    const entry: ConnectionEntry = {
+      ...(connection.deviceId === undefined ? {} : { deviceId: connection.deviceId }),
       connectedAt: connection.connectedAt.toISOString(),
       expiresAt: epochSeconds(expiresAt),
     };
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
-  }
-
-  async delete(userId: string, connectionId: string): Promise<void> {
-    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: connectionKey(userId, connectionId) }));
-  }
-
-  async listByUser(userId: string, now: Date): Promise<Connection[]> {
-    const connections: Connection[] = [];
-    const pages = paginateQuery(
-      { client: this.db },
-      {
+    await this.db.send(
+      new UpdateCommand({
         TableName: this.tableName,
-        KeyConditionExpression: '#user = :user',
-        // TTL deletes lag behind expiry by up to days: never trust an expired record.
-        FilterExpression: '#expires > :now',
-        ExpressionAttributeNames: { '#user': connectionsTable.partitionKey, '#expires': connectionsTable.timeToLiveAttribute },
-        ExpressionAttributeValues: { ':user': userId, ':now': epochSeconds(now) },
-      },
+        Key: connectionKey(connection.userId),
+        // The item lives as long as its newest connection; older entries are filtered on read.
+        UpdateExpression: 'SET #connection = :entry, #expires = :expires',
+        ExpressionAttributeNames: {
+          '#connection': `${connectionPrefix}${connection.connectionId}`,
+          '#expires': connectionsTable.timeToLiveAttribute,
+        },
+        ExpressionAttributeValues: { ':entry': entry, ':expires': entry.expiresAt },
+      }),
     );
-    for await (const page of pages) {
-      for (const item of (page.Items ?? []) as ConnectionItem[]) {
-        connections.push({
-          userId: item.userId,
-          connectionId: item.connectionId,
-          ...(item.deviceId === undefined ? {} : { deviceId: item.deviceId }),
-          connectedAt: new Date(item.connectedAt),
+  }
+
+  async remove(userId: string, connectionId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(userId),
+          UpdateExpression: 'REMOVE #connection',
+          // Without this, removing from a user who has no item would create one that never expires.
+          ConditionExpression: 'attribute_exists(#user)',
+          ExpressionAttributeNames: {
+            '#connection': `${connectionPrefix}${connectionId}`,
+            '#user': connectionsTable.partitionKey,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async listByUsers(userIds: readonly string[], now: Date): Promise<Map<string, Connection[]>> {
+    const unique = [...new Set(userIds)];
+    const items = await batchGetAll(this.db, this.tableName, unique.map(connectionKey));
+    const byUser = new Map<string, Connection[]>();
+    const nowSeconds = epochSeconds(now);
+    for (const item of items) {
+      const userId = item[connectionsTable.partitionKey] as string;
+      const open: Connection[] = [];
+      for (const [name, value] of Object.entries(item)) {
+        if (!name.startsWith(connectionPrefix)) continue;
+        const entry = value as ConnectionEntry;
+        // TTL deletes lag behind expiry by up to days: never trust an expired entry.
+        if (entry.expiresAt <= nowSeconds) continue;
+        open.push({
+          userId,
+          connectionId: name.slice(connectionPrefix.length),
+          ...(entry.deviceId === undefined ? {} : { deviceId: entry.deviceId }),
+          connectedAt: new Date(entry.connectedAt),
         });
       }
+      open.sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.connectionId.localeCompare(b.connectionId));
+      if (open.length > 0) byUser.set(userId, open);
     }
-    return connections;
+    return byUser;
   }
 }

@@ -4,3 +4,11 @@ export function requiredEnv(name: string): string {
   if (!value) throw new Error(`${name} environment variable is not set`);
   return value;
 }
+
+/** The environment variable through which a function learns another's name, e.g. DRAIN_FUNCTION_NAME. */
+export function functionNameEnvVar(name: string): string {
+  return `${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_FUNCTION_NAME`;
+}
+
+/** Where functions that post find the `@connections` API: the stage's callback URL. */
+export const connectionsEndpointEnvVar = 'CONNECTIONS_ENDPOINT';

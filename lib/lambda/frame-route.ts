@@ -9,7 +9,8 @@ import type { Context } from 'aws-lambda';
 import { AppError, BadRequestError, internalErrorMessage } from '../errors';
 import { describeIssues, limits, type Reply, type Schema, type ServerFrame } from '../protocol';
 import { logger } from './logger';
-import { callerOf, frameText, parseWebSocketEvent, type Caller, type WebSocketEvent } from './websocket-event';
+import type { Caller } from '../connections';
+import { callerOf, frameText, parseWebSocketEvent, type WebSocketEvent } from './websocket-event';
 
 export interface RouteResponse {
   statusCode: number;

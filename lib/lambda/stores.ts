@@ -1,13 +1,22 @@
 /**
  * Builds the adapters a function needs from its environment. Handlers call these at module load, so
- * a missing table name fails the cold start rather than the first request.
+ * a missing variable fails the cold start rather than the first request.
  */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ApiGatewayConnectionPoster } from '../aws/connection-poster';
+import { LambdaDrainStarter, type DrainStarter } from '../aws/drain-starter';
 import type { ConnectionStore } from '../connections';
+import type { ConnectionPoster } from '../delivery';
 import { createDocumentClient } from '../dynamodb/client';
 import { DynamoConnectionStore } from '../dynamodb/connection-store';
-import { connectionsTable } from '../tables';
-import { requiredEnv } from './env';
+import { DynamoOfflineQueue } from '../dynamodb/offline-queue-store';
+import { DynamoSendReceipts } from '../dynamodb/send-receipt-store';
+import type { OfflineQueue } from '../offline-queue';
+import type { SendReceipts } from '../send-receipts';
+import { connectionsTable, offlineMessagesTable, sendReceiptsTable } from '../tables';
+import { connectionsEndpointEnvVar, functionNameEnvVar, requiredEnv } from './env';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
@@ -18,4 +27,24 @@ function sharedDocumentClient(): DynamoDBDocumentClient {
 
 export function connectionStore(): ConnectionStore {
   return new DynamoConnectionStore(sharedDocumentClient(), requiredEnv(connectionsTable.envVar));
+}
+
+export function offlineQueue(): OfflineQueue {
+  return new DynamoOfflineQueue(sharedDocumentClient(), requiredEnv(offlineMessagesTable.envVar));
+}
+
+export function sendReceipts(): SendReceipts {
+  return new DynamoSendReceipts(sharedDocumentClient(), requiredEnv(sendReceiptsTable.envVar));
+}
+
+export function connectionPoster(): ConnectionPoster {
+  return new ApiGatewayConnectionPoster(
+    new ApiGatewayManagementApiClient({ endpoint: requiredEnv(connectionsEndpointEnvVar) }),
+  );
+}
+
+/** `LAMBDA_ENDPOINT` points at the local stack's Lambda service; unset on AWS. */
+export function drainStarter(): DrainStarter {
+  const endpoint = process.env.LAMBDA_ENDPOINT;
+  return new LambdaDrainStarter(new LambdaClient(endpoint ? { endpoint } : {}), requiredEnv(functionNameEnvVar('drain')));
 }

@@ -3,6 +3,7 @@
  * handler reaches into an event with `!`.
  */
 import * as z from 'zod/mini';
+import type { Caller } from '../connections';
 import { userIdSchema } from '../protocol';
 
 /**
@@ -26,11 +27,6 @@ export const webSocketEventSchema = z.object({
 });
 
 export type WebSocketEvent = z.infer<typeof webSocketEventSchema>;
-
-export type Caller = {
-  userId: string;
-  connectionId: string;
-};
 
 /** Parses an event from API Gateway; a mismatch is a wiring fault, never the client's. */
 export function parseWebSocketEvent(event: unknown): WebSocketEvent {

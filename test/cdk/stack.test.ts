@@ -149,6 +149,8 @@ describe('the functions', () => {
         'logs:PutLogEvents',
         ...(declaration.tables ?? []).flatMap((access) => access.actions.map((action) => `dynamodb:${action}`)),
         ...(declaration.tokenSecret ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []),
+        ...(declaration.postsToConnections ? ['execute-api:ManageConnections'] : []),
+        ...(declaration.invokes ?? []).map(() => 'lambda:InvokeFunction'),
       ];
       expect(actions.sort()).toEqual(expected.sort());
       for (const statement of statements) expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
@@ -156,8 +158,33 @@ describe('the functions', () => {
         .Environment.Variables;
       for (const access of declaration.tables ?? []) expect(environment[access.table.envVar]).toEqual({ Ref: expect.any(String) });
       expect('TOKEN_SECRET_ARN' in environment).toBe(Boolean(declaration.tokenSecret));
+      expect('CONNECTIONS_ENDPOINT' in environment).toBe(Boolean(declaration.postsToConnections));
+      for (const target of declaration.invokes ?? []) {
+        expect(environment[`${target.toUpperCase()}_FUNCTION_NAME`]).toEqual({ Ref: functionId(target) });
+      }
     },
   );
+
+  it('lets functions post only to this API’s stage, by POST on @connections', () => {
+    const [[apiId]] = resources('AWS::ApiGatewayV2::Api') as [[string, Resource]];
+    const posting = Object.entries(functionCatalog).filter(([, declaration]) => 'postsToConnections' in declaration);
+    expect(posting.map(([name]) => name).sort()).toEqual(['drain', 'send', 'sync']);
+    for (const [name] of posting) {
+      const statement = statementsOf(name).find((s) => s.Action === 'execute-api:ManageConnections');
+      const arn = JSON.stringify(statement?.Resource);
+      expect(arn).toContain(`{"Ref":"${apiId}"}`);
+      expect(arn).toContain('/live/POST/@connections/*');
+    }
+  });
+
+  it('lets $connect invoke the drain function, and nothing else, and the drain is not retried', () => {
+    const invoke = statementsOf('connect').find((s) => s.Action === 'lambda:InvokeFunction');
+    expect(invoke?.Resource).toEqual({ 'Fn::GetAtt': [functionId('drain'), 'Arn'] });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId('drain') },
+      MaximumRetryAttempts: 0,
+    });
+  });
 
   it('uses no AWS managed policy for function roles', () => {
     for (const [, role] of resources('AWS::IAM::Role')) {

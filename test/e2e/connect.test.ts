@@ -1,4 +1,4 @@
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionsTable } from '../../lib/tables';
 import { issueToken } from '../../lib/tokens';
@@ -16,21 +16,24 @@ afterAll(() => stack?.stop());
 
 const connectUrl = (query: Record<string, string>) => `${stack.wsUrl}/?${new URLSearchParams(query)}`;
 
-async function recordsOf(userId: string) {
-  const result = await db.send(
-    new QueryCommand({
-      TableName: stack.tableName(connectionsTable),
-      KeyConditionExpression: 'userId = :u',
-      ExpressionAttributeValues: { ':u': userId },
-    }),
-  );
-  return result.Items ?? [];
+type Entry = { userId: string; connectionId: string; deviceId?: string; connectedAt: string; expiresAt: number };
+
+/** The connection entries on a user's item, as stored. */
+function entriesOf(item: Record<string, unknown>): Entry[] {
+  return Object.entries(item)
+    .filter(([name]) => name.startsWith('connection:'))
+    .map(([name, value]) => ({ userId: item.userId as string, connectionId: name.slice('connection:'.length), ...(value as object) }) as Entry);
 }
 
-/** Every record of any user whose connection opened at or after `since`. */
-async function recordsSince(since: Date) {
+async function recordsOf(userId: string): Promise<Entry[]> {
+  const result = await db.send(new GetCommand({ TableName: stack.tableName(connectionsTable), Key: { userId } }));
+  return result.Item ? entriesOf(result.Item) : [];
+}
+
+/** Every connection entry of any user that opened at or after `since`. */
+async function recordsSince(since: Date): Promise<Entry[]> {
   const result = await db.send(new ScanCommand({ TableName: stack.tableName(connectionsTable) }));
-  return (result.Items ?? []).filter((item) => Date.parse(item.connectedAt as string) >= since.getTime());
+  return (result.Items ?? []).flatMap(entriesOf).filter((entry) => Date.parse(entry.connectedAt) >= since.getTime());
 }
 
 /** Resolves once the gateway has run `$disconnect` for a connection of this user. */
@@ -52,7 +55,7 @@ describe('connecting with a token', () => {
 
     const [record] = await recordsOf('alice');
     expect(record).toMatchObject({ userId: 'alice', deviceId: 'laptop' });
-    const connectedAt = Date.parse(record?.connectedAt as string);
+    const connectedAt = Date.parse(record?.connectedAt ?? '');
     expect(Math.abs(connectedAt - Date.now())).toBeLessThan(60_000);
     // The record outlives API Gateway's two-hour maximum by nothing.
     expect(record?.expiresAt).toBe(Math.floor(connectedAt / 1000) + 2 * 60 * 60);

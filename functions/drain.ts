@@ -1,0 +1,31 @@
+/**
+ * The drain: invoked asynchronously by `$connect`, it delivers the user's queue to the new connection
+ * as soon as API Gateway lets it post there.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import * as z from 'zod/mini';
+import { clock } from '../lib/clock';
+import { drainOnConnect, type DrainDeps } from '../lib/drain';
+import { logger } from '../lib/lambda/logger';
+import { connectionPoster, connectionStore, offlineQueue } from '../lib/lambda/stores';
+import { userIdSchema } from '../lib/protocol';
+
+const drainRequestSchema = z.object({ userId: userIdSchema, connectionId: z.string().check(z.minLength(1)) });
+
+const deps: DrainDeps = {
+  queue: offlineQueue(),
+  poster: connectionPoster(),
+  connections: connectionStore(),
+  clock,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export const handler = middy<unknown, void>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => {
+    const request = drainRequestSchema.parse(event);
+    logger.appendKeys(request);
+    const report = await drainOnConnect(deps, request);
+    logger.info('drained', { ...report });
+  });

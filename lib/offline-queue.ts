@@ -1,0 +1,52 @@
+/**
+ * Each user's offline queue: stored messages, in id order, until acknowledged or expired.
+ */
+import type { Message } from './protocol';
+
+/** A message as it is stored for one recipient. The body is kept as the JSON text the sender sent. */
+export interface QueuedMessage {
+  id: string;
+  type: Message['type'];
+  from: string;
+  to: string;
+  bodyJson: string;
+  sentAt: Date;
+  expiresAt: Date;
+  qos: 0 | 1;
+}
+
+export interface OfflineQueue {
+  put(recipientId: string, message: QueuedMessage): Promise<void>;
+  /** Removes one message; true when it was there to remove. */
+  remove(recipientId: string, id: string): Promise<boolean>;
+  /** The recipient's stored messages in id order, a page at a time, expired ones included. */
+  pages(recipientId: string): AsyncIterable<QueuedMessage[]>;
+}
+
+/** Expired messages are never delivered, even before DynamoDB's TTL has deleted them. */
+export function isDeliverable(message: QueuedMessage, now: Date): boolean {
+  return message.expiresAt.getTime() > now.getTime();
+}
+
+/**
+ * Removes the acked messages from this user's queue only: the ids are looked up under the user's
+ * own key, so an id of someone else's message matches nothing and is ignored.
+ */
+export async function acknowledge(queue: OfflineQueue, userId: string, ids: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  const removed = await Promise.all(unique.map((id) => queue.remove(userId, id)));
+  return unique.filter((_, i) => removed[i]);
+}
+
+export function toWireMessage(message: QueuedMessage): Message {
+  return {
+    id: message.id,
+    type: message.type,
+    from: message.from,
+    to: message.to,
+    body: JSON.parse(message.bodyJson) as unknown,
+    sentAt: message.sentAt.toISOString(),
+    expiresAt: message.expiresAt.toISOString(),
+    qos: message.qos,
+  };
+}

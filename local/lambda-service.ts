@@ -1,0 +1,99 @@
+/**
+ * A local stand-in for Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`), so that
+ * handlers invoke each other with the real LambdaClient and only an endpoint override, as on AWS:
+ * an `Event` invocation is accepted with 202 and runs afterwards; a `RequestResponse` one runs and
+ * answers with the function's result, or `X-Amz-Function-Error: Unhandled`.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { invoke, type LocalFunction } from './lambda-runtime';
+
+export interface LambdaServiceEvents {
+  /** An asynchronous invocation finished, with the error it threw if it threw. */
+  invoked: [{ functionName: string; payload: unknown; error?: Error }];
+}
+
+export class LocalLambdaService {
+  readonly events = new EventEmitter<LambdaServiceEvents>();
+  private readonly server: Server;
+  private readonly inFlight = new Set<Promise<void>>();
+  private functions = new Map<string, LocalFunction>();
+  private address: AddressInfo | undefined;
+
+  constructor(
+    private readonly host: string,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  configure(functions: readonly LocalFunction[]): void {
+    this.functions = new Map(functions.map((fn) => [fn.name, fn]));
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, this.host, () => resolve());
+    });
+    this.address = this.server.address() as AddressInfo;
+  }
+
+  get url(): string {
+    if (!this.address) throw new Error('the Lambda service is not listening');
+    return `http://${this.host}:${this.address.port}`;
+  }
+
+  /** Waits for asynchronous invocations under way, then stops listening. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.method !== 'POST' || !match?.[1]) return error(res, 404, 'ResourceNotFoundException', 'unknown path');
+    const name = decodeURIComponent(match[1]);
+    const fn = this.functions.get(name);
+    if (!fn) return error(res, 404, 'ResourceNotFoundException', `Function not found: ${name}`);
+
+    const text = Buffer.concat(chunks).toString('utf8');
+    let payload: unknown;
+    try {
+      payload = text ? JSON.parse(text) : {};
+    } catch {
+      return error(res, 400, 'InvalidRequestContentException', 'Could not parse request body into json');
+    }
+
+    if (req.headers['x-amz-invocation-type'] === 'Event') {
+      res.writeHead(202).end();
+      const run = invoke(fn, payload).then(
+        () => void this.events.emit('invoked', { functionName: name, payload }),
+        (failure: Error) => {
+          this.log(`${name} failed: ${failure.message}`);
+          this.events.emit('invoked', { functionName: name, payload, error: failure });
+        },
+      );
+      this.inFlight.add(run);
+      void run.finally(() => this.inFlight.delete(run));
+      return;
+    }
+    try {
+      const result = await invoke(fn, payload);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(result ?? null));
+    } catch (failure) {
+      const { name: errorType, message } = failure as Error;
+      res
+        .writeHead(200, { 'Content-Type': 'application/json', 'X-Amz-Function-Error': 'Unhandled' })
+        .end(JSON.stringify({ errorType, errorMessage: message }));
+    }
+  }
+}
+
+function error(res: ServerResponse, status: number, type: string, message: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': type }).end(JSON.stringify({ message }));
+}
