@@ -15,11 +15,13 @@ import {
   type FunctionDeclaration,
   type FunctionName,
 } from '../functions/catalog';
+import { registerClientPlugin } from '../lib/aws/client-plugins';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
 import { issueToken, minSecretLength } from '../lib/tokens';
 import { startAdminServer } from './admin-server';
 import { startDynamoDbLocal } from './dynamodb-local';
+import type { FaultInjector } from './faults';
 import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './gateway/websocket-gateway';
 import { loadFunction, type LocalFunction } from './lambda-runtime';
 import { LocalLambdaService } from './lambda-service';
@@ -41,6 +43,8 @@ export interface LocalStackOptions {
   gatewayLimits?: Partial<GatewayLimits>;
   /** The clock the handlers read; tests pass a controllable one. */
   clock?: Clock;
+  /** Faults to inject into the handlers' AWS calls; tests add rules to it as they go. */
+  faults?: FaultInjector;
   log?: (line: string) => void;
 }
 
@@ -111,6 +115,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await gateway.listen();
     stops.push(() => gateway.stop());
 
+    if (options.faults) stops.push(asStop(registerClientPlugin(options.faults.plugin)));
+
     configureEnvironment({
       dynamodbEndpoint,
       tablePrefix,
@@ -156,6 +162,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stopAll();
     throw error;
   }
+}
+
+function asStop(undo: () => void): () => Promise<void> {
+  return async () => undo();
 }
 
 /** What Lambda's configuration gives each function on AWS, pointed at the local stand-ins. */

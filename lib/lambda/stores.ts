@@ -5,6 +5,7 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { withClientPlugins } from '../aws/client-plugins';
 import { ApiGatewayConnectionPoster } from '../aws/connection-poster';
 import { LambdaDrainStarter, type DrainStarter } from '../aws/drain-starter';
 import type { ConnectionStore } from '../connections';
@@ -21,7 +22,7 @@ import { connectionsEndpointEnvVar, functionNameEnvVar, requiredEnv } from './en
 let documentClient: DynamoDBDocumentClient | undefined;
 
 function sharedDocumentClient(): DynamoDBDocumentClient {
-  documentClient ??= createDocumentClient();
+  documentClient ??= createDocumentClient(process.env.DYNAMODB_ENDPOINT, withClientPlugins);
   return documentClient;
 }
 
@@ -39,12 +40,15 @@ export function sendReceipts(): SendReceipts {
 
 export function connectionPoster(): ConnectionPoster {
   return new ApiGatewayConnectionPoster(
-    new ApiGatewayManagementApiClient({ endpoint: requiredEnv(connectionsEndpointEnvVar) }),
+    withClientPlugins(new ApiGatewayManagementApiClient({ endpoint: requiredEnv(connectionsEndpointEnvVar) })),
   );
 }
 
 /** `LAMBDA_ENDPOINT` points at the local stack's Lambda service; unset on AWS. */
 export function drainStarter(): DrainStarter {
   const endpoint = process.env.LAMBDA_ENDPOINT;
-  return new LambdaDrainStarter(new LambdaClient(endpoint ? { endpoint } : {}), requiredEnv(functionNameEnvVar('drain')));
+  return new LambdaDrainStarter(
+    withClientPlugins(new LambdaClient(endpoint ? { endpoint } : {})),
+    requiredEnv(functionNameEnvVar('drain')),
+  );
 }

@@ -3,6 +3,7 @@
  * that matches, so that no test sleeps while waiting for the server.
  */
 import WebSocket from 'ws';
+import type { Message } from '../../lib/protocol';
 
 export interface Closed {
   code: number;
@@ -87,6 +88,22 @@ export class TestClient {
       };
       this.waiters.push(waiter);
     });
+  }
+
+  /** Collects this many messages from the `messages` frames that arrive, in arrival order. */
+  async messages(count: number, timeoutMs = 5000): Promise<Message[]> {
+    const collected: Message[] = [];
+    while (collected.length < count) {
+      const frame = await this.next((f) => f.type === 'messages', timeoutMs);
+      collected.push(...(frame.messages as Message[]));
+    }
+    if (collected.length > count) throw new Error(`expected ${count} messages, got ${collected.length}`);
+    return collected;
+  }
+
+  /** The `messages` frames received so far. */
+  get messageFrames(): Frame[] {
+    return this.received.filter((frame) => frame.type === 'messages');
   }
 
   async close(code = 1000): Promise<Closed> {

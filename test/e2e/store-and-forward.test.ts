@@ -1,0 +1,340 @@
+/**
+ * Store and forward end to end (SPEC §3–§5), with real WebSocket clients on the local stack.
+ */
+import { randomUUID } from 'node:crypto';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
+import type { Message } from '../../lib/protocol';
+import { connectionsTable, offlineMessagesTable, sendReceiptsTable } from '../../lib/tables';
+import { FaultInjector } from '../../local/faults';
+import type { LocalStack } from '../../local/stack';
+import { TestClient } from '../support/client';
+import { TestClock } from '../support/clock';
+import { localDocumentClient, startTestStack } from '../support/local-stack';
+
+let stack: LocalStack;
+const clock = new TestClock();
+const faults = new FaultInjector();
+const db = localDocumentClient();
+const ulid = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const sevenDaysMs = 7 * 24 * 60 * 60 * 1000;
+
+beforeAll(async () => {
+  stack = await startTestStack({ clock, faults });
+});
+afterAll(() => stack?.stop());
+
+/** A user id of this test's own, so that tests never see each other's messages. */
+const user = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+
+async function connect(userId: string, deviceId?: string): Promise<TestClient> {
+  const query = new URLSearchParams({ token: await stack.issueToken(userId), ...(deviceId && { deviceId }) });
+  return TestClient.connect(`${stack.wsUrl}/?${query}`);
+}
+
+function send(client: TestClient, target: string, body: unknown, extra: Record<string, unknown> = {}) {
+  return client.request({ action: 'send', type: 'private', target, clientMsgId: randomUUID(), body, ...extra });
+}
+
+async function queued(userId: string): Promise<Array<Record<string, unknown>>> {
+  const result = await db.send(
+    new QueryCommand({
+      TableName: stack.tableName(offlineMessagesTable),
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': userId },
+      ConsistentRead: true,
+    }),
+  );
+  return result.Items ?? [];
+}
+
+/** Asks for the queue again and returns what that delivered: the `synced` reply comes after its frames. */
+async function syncedMessages(client: TestClient): Promise<{ count: number; messages: Message[] }> {
+  const before = client.messageFrames.length;
+  const reply = await client.request({ action: 'sync' });
+  expect(reply.type).toBe('synced');
+  const frames = client.messageFrames.slice(before);
+  return { count: reply.count as number, messages: frames.flatMap((frame) => frame.messages as Message[]) };
+}
+
+describe('sending to a user who is away', () => {
+  it('delivers three messages in order on connect, without being asked', async () => {
+    const [aliceId, bobId] = [user('alice'), user('bob')];
+    const alice = await connect(aliceId);
+    const replies = [];
+    for (const body of ['one', { two: 2 }, [3]]) replies.push(await send(alice, bobId, body));
+    for (const reply of replies) expect(reply).toMatchObject({ type: 'sent', status: 'accepted', id: expect.stringMatching(ulid) });
+
+    const bob = await connect(bobId);
+    const messages = await bob.messages(3);
+    expect(messages.map((m) => m.body)).toEqual(['one', { two: 2 }, [3]]);
+    expect(messages.map((m) => m.id)).toEqual(replies.map((r) => r.id));
+    expect([...messages.map((m) => m.id)].sort()).toEqual(messages.map((m) => m.id));
+    for (const message of messages) {
+      expect(message).toMatchObject({ type: 'private', from: aliceId, to: bobId, qos: 1 });
+      // Whole seconds, rounded up: DynamoDB TTL counts in seconds.
+      expect(Date.parse(message.expiresAt)).toBe(Math.ceil((Date.parse(message.sentAt) + sevenDaysMs) / 1000) * 1000);
+    }
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('delivers unacked messages again on every reconnect, and acked ones never again', async () => {
+    const [aliceId, bobId] = [user('alice'), user('bob')];
+    const alice = await connect(aliceId);
+    await send(alice, bobId, 'first');
+    await send(alice, bobId, 'second');
+
+    let bob = await connect(bobId);
+    const [first, second] = await bob.messages(2);
+    expect(await bob.request({ action: 'ack', ids: [first?.id] })).toMatchObject({ type: 'acked', ids: [first?.id] });
+    await bob.close();
+
+    bob = await connect(bobId);
+    expect((await bob.messages(1)).map((m) => m.id)).toEqual([second?.id]);
+    expect(await bob.request({ action: 'ack', ids: [second?.id, second?.id] })).toMatchObject({ ids: [second?.id] });
+    await bob.close();
+
+    bob = await connect(bobId);
+    expect(await syncedMessages(bob)).toEqual({ count: 0, messages: [] });
+    expect(bob.messageFrames).toEqual([]);
+    expect(await queued(bobId)).toEqual([]);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('answers sync with the queue again, then synced with its size', async () => {
+    const [aliceId, bobId] = [user('alice'), user('bob')];
+    const alice = await connect(aliceId);
+    await send(alice, bobId, 'kept');
+    const bob = await connect(bobId);
+    await bob.messages(1);
+    const again = await syncedMessages(bob);
+    expect(again.count).toBe(1);
+    expect(again.messages.map((m) => m.body)).toEqual(['kept']);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+});
+
+describe('several devices', () => {
+  it('pushes to both of a user’s devices, and an ack on one clears the message for the other', async () => {
+    const [aliceId, bobId] = [user('alice'), user('bob')];
+    const alice = await connect(aliceId);
+    const phone = await connect(bobId, 'phone');
+    const laptop = await connect(bobId, 'laptop');
+
+    const sent = await send(alice, bobId, 'to both');
+    const [onPhone] = await phone.messages(1);
+    const [onLaptop] = await laptop.messages(1);
+    expect(onPhone?.id).toBe(sent.id);
+    expect(onLaptop?.id).toBe(sent.id);
+
+    expect(await phone.request({ action: 'ack', ids: [sent.id] })).toMatchObject({ ids: [sent.id] });
+    expect(await syncedMessages(laptop)).toEqual({ count: 0, messages: [] });
+    await Promise.all([alice.close(), phone.close(), laptop.close()]);
+  });
+
+  it('shows the sender’s other device what the first sent, without queueing it for the sender', async () => {
+    const [aliceId, carolId] = [user('alice'), user('carol')];
+    const phone = await connect(aliceId, 'phone');
+    const laptop = await connect(aliceId, 'laptop');
+    const sent = await send(phone, carolId, 'from my phone');
+
+    const [seen] = await laptop.messages(1);
+    expect(seen).toMatchObject({ id: sent.id, from: aliceId, to: carolId, body: 'from my phone' });
+    expect(phone.messageFrames).toEqual([]);
+    expect(await queued(aliceId)).toEqual([]);
+    expect(await queued(carolId)).toHaveLength(1);
+    await Promise.all([phone.close(), laptop.close()]);
+  });
+});
+
+describe('delivery semantics', () => {
+  it('stores a resend with the same clientMsgId once, and answers duplicate with the original id', async () => {
+    const [aliceId, daveId] = [user('alice'), user('dave')];
+    const alice = await connect(aliceId);
+    const clientMsgId = randomUUID();
+    const first = await send(alice, daveId, 'once', { clientMsgId });
+    const again = await send(alice, daveId, 'once', { clientMsgId });
+    const changed = await send(alice, daveId, 'a different body', { clientMsgId });
+    expect(again).toMatchObject({ type: 'sent', clientMsgId, id: first.id, status: 'duplicate' });
+    expect(changed).toMatchObject({ id: first.id, status: 'duplicate' });
+
+    expect(await queued(daveId)).toHaveLength(1);
+    const dave = await connect(daveId);
+    expect((await dave.messages(1)).map((m) => m.body)).toEqual(['once']);
+    expect((await syncedMessages(dave)).count).toBe(1);
+    await Promise.all([alice.close(), dave.close()]);
+  });
+
+  it('treats the same clientMsgId from another sender as a new message', async () => {
+    const [aliceId, zedId, daveId] = [user('alice'), user('zed'), user('dave')];
+    const [alice, zed] = await Promise.all([connect(aliceId), connect(zedId)]);
+    const clientMsgId = randomUUID();
+    const a = await send(alice, daveId, 'from alice', { clientMsgId });
+    const z = await send(zed, daveId, 'from zed', { clientMsgId });
+    expect(z).toMatchObject({ status: 'accepted' });
+    expect(z.id).not.toBe(a.id);
+    expect(await queued(daveId)).toHaveLength(2);
+    await Promise.all([alice.close(), zed.close()]);
+  });
+
+  it('does not store a qos-0 message for a user who is away, and pushes it to one who is online', async () => {
+    const [aliceId, eveId, finnId] = [user('alice'), user('eve'), user('finn')];
+    const alice = await connect(aliceId);
+    expect(await send(alice, eveId, 'fire and forget', { qos: 0 })).toMatchObject({ status: 'accepted' });
+    expect(await queued(eveId)).toEqual([]);
+
+    const finn = await connect(finnId);
+    const sent = await send(alice, finnId, 'live only', { qos: 0 });
+    expect(await finn.messages(1)).toEqual([expect.objectContaining({ id: sent.id, body: 'live only', qos: 0 })]);
+    expect(await queued(finnId)).toEqual([]);
+
+    const eve = await connect(eveId);
+    expect(await syncedMessages(eve)).toEqual({ count: 0, messages: [] });
+    await Promise.all([alice.close(), eve.close(), finn.close()]);
+  });
+
+  it('never delivers a message past its ttlSeconds, though DynamoDB has not yet removed it', async () => {
+    const [aliceId, gusId] = [user('alice'), user('gus')];
+    const alice = await connect(aliceId);
+    const shortLived = await send(alice, gusId, 'gone soon', { ttlSeconds: 60 });
+    const message = (await queued(gusId))[0];
+    expect(message?.expiresAt).toBe(Math.ceil((Date.parse(message?.sentAt as string) + 60_000) / 1000));
+
+    clock.advance(61_000);
+    await send(alice, gusId, 'still here');
+    const gus = await connect(gusId);
+    // The first frame of the drain holds everything deliverable: only the later message.
+    expect((await gus.messages(1)).map((m) => m.body)).toEqual(['still here']);
+    expect((await queued(gusId)).map((m) => m.id)).toContain(shortLived.id);
+    await Promise.all([alice.close(), gus.close()]);
+  });
+});
+
+describe('bad input', () => {
+  let alice: TestClient;
+  let aliceId: string;
+  beforeAll(async () => {
+    aliceId = user('alice');
+    alice = await connect(aliceId);
+  });
+  afterAll(() => alice?.close());
+
+  it('refuses a body over 64 KB with TOO_LARGE, and stores nothing', async () => {
+    const hankId = user('hank');
+    const reply = await send(alice, hankId, 'x'.repeat(65 * 1024));
+    expect(reply).toMatchObject({ type: 'error', code: 'TOO_LARGE', message: 'body is larger than 64 KB once serialized' });
+    // Exactly 64 KB serialized is still fine.
+    expect(await send(alice, hankId, 'y'.repeat(64 * 1024 - 2))).toMatchObject({ status: 'accepted' });
+    expect((await queued(hankId)).map((m) => (m.body as string).length)).toEqual([64 * 1024]);
+  });
+
+  it.each([
+    ['no clientMsgId', { clientMsgId: undefined }, 'clientMsgId must be a string'],
+    ['an empty clientMsgId', { clientMsgId: '' }, 'clientMsgId must not be empty'],
+    ['a 65-character clientMsgId', { clientMsgId: 'c'.repeat(65) }, 'clientMsgId must be at most 64 characters'],
+    ['no body', { body: undefined }, 'body is required (any JSON value)'],
+    ['no target', { target: undefined }, 'target must be a string'],
+    ['a target that is not a user id', { target: 'not a user' }, 'target may only contain'],
+    ['an unknown type', { type: 'carrier-pigeon' }, "type must be 'private'"],
+    ['qos 2', { qos: 2 }, 'qos must be 0 or 1'],
+    ['ttlSeconds 0', { ttlSeconds: 0 }, 'ttlSeconds must be at least 1'],
+    ['fractional ttlSeconds', { ttlSeconds: 1.5 }, 'ttlSeconds must be a whole number of seconds'],
+  ])('refuses a send with %s as BAD_REQUEST, and stores nothing', async (_label, change, message) => {
+    const targetId = user('ivy');
+    const frame = { action: 'send', type: 'private', target: targetId, clientMsgId: randomUUID(), body: 'b', ...change };
+    const reply = await alice.request(frame);
+    expect(reply).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
+    expect(reply.message).toContain(message);
+    expect(await queued(targetId)).toEqual([]);
+  });
+
+  it('refuses an ack with no ids, too many, or ids that are not message ids', async () => {
+    const tooMany = Array.from({ length: 101 }, () => '01JAAAAAAAAAAAAAAAAAAAAAAA');
+    for (const [ids, message] of [
+      [[], 'ids must name at least one message'],
+      [tooMany, 'ids may name at most 100 messages'],
+      [['nope'], 'ids.0 must be a message id (a 26-character ULID)'],
+      ['01JAAAAAAAAAAAAAAAAAAAAAAA', 'ids must be an array of message ids'],
+    ] as const) {
+      expect(await alice.request({ action: 'ack', ids })).toMatchObject({ type: 'error', code: 'BAD_REQUEST', message });
+    }
+  });
+
+  it('lets nobody ack another user’s messages: their ids are ignored', async () => {
+    const [jillId, malloryId] = [user('jill'), user('mallory')];
+    const sent = await send(alice, jillId, 'for jill only');
+    const mallory = await connect(malloryId);
+    expect(await mallory.request({ action: 'ack', ids: [sent.id] })).toEqual({ type: 'acked', ids: [], requestId: expect.any(String) });
+    expect(await queued(jillId)).toHaveLength(1);
+    const jill = await connect(jillId);
+    expect((await jill.messages(1)).map((m) => m.id)).toEqual([sent.id]);
+    await Promise.all([mallory.close(), jill.close()]);
+  });
+});
+
+describe('stale connections', () => {
+  it('forgets a connection API Gateway no longer knows, and keeps the message queued', async () => {
+    const [aliceId, kimId] = [user('alice'), user('kim')];
+    // A connection whose $disconnect never came: recorded, but unknown to the gateway.
+    const connections = new DynamoConnectionStore(db, stack.tableName(connectionsTable));
+    await connections.add({ userId: kimId, connectionId: 'VanishedConn0A=', connectedAt: clock.now() }, new Date(clock.now().getTime() + 3_600_000));
+
+    const alice = await connect(aliceId);
+    await send(alice, kimId, 'waiting for kim');
+    expect(await connections.listByUsers([kimId], clock.now())).toEqual(new Map());
+    expect(await queued(kimId)).toHaveLength(1);
+
+    const kim = await connect(kimId);
+    expect((await kim.messages(1)).map((m) => m.body)).toEqual(['waiting for kim']);
+    await Promise.all([alice.close(), kim.close()]);
+  });
+});
+
+describe('failed writes', () => {
+  it('answers INTERNAL and delivers nothing when the message cannot be stored; a retry is safe', async () => {
+    const [aliceId, leoId] = [user('alice'), user('leo')];
+    const [alice, leo] = await Promise.all([connect(aliceId), connect(leoId)]);
+    const stopFault = faults.inject({
+      client: 'DynamoDBClient',
+      command: 'PutItemCommand',
+      table: stack.tableName(offlineMessagesTable),
+      fault: 'server-error',
+    });
+    const clientMsgId = randomUUID();
+    const failed = await send(alice, leoId, 'doomed', { clientMsgId });
+    stopFault();
+    expect(failed).toMatchObject({ type: 'error', code: 'INTERNAL' });
+    expect(JSON.stringify(failed)).not.toMatch(/Offline|table|injected/i);
+    expect(await syncedMessages(leo)).toEqual({ count: 0, messages: [] });
+    expect(leo.messageFrames).toEqual([]);
+    expect(await queued(leoId)).toEqual([]);
+
+    const retried = await send(alice, leoId, 'doomed', { clientMsgId });
+    expect(retried).toMatchObject({ status: 'accepted' });
+    expect((await leo.messages(1)).map((m) => m.id)).toEqual([retried.id]);
+    await Promise.all([alice.close(), leo.close()]);
+  });
+
+  it('answers INTERNAL and withdraws the message when its send receipt cannot be written', async () => {
+    const [aliceId, miaId] = [user('alice'), user('mia')];
+    const alice = await connect(aliceId);
+    const stopFault = faults.inject({
+      client: 'DynamoDBClient',
+      command: 'PutItemCommand',
+      table: stack.tableName(sendReceiptsTable),
+      fault: 'server-error',
+    });
+    const clientMsgId = randomUUID();
+    const failed = await send(alice, miaId, 'withdrawn', { clientMsgId });
+    stopFault();
+    expect(failed).toMatchObject({ type: 'error', code: 'INTERNAL' });
+    expect(await queued(miaId)).toEqual([]);
+
+    expect(await send(alice, miaId, 'withdrawn', { clientMsgId })).toMatchObject({ status: 'accepted' });
+    const mia = await connect(miaId);
+    expect((await mia.messages(1)).map((m) => m.body)).toEqual(['withdrawn']);
+    expect((await syncedMessages(mia)).count).toBe(1);
+    await Promise.all([alice.close(), mia.close()]);
+  });
+});
