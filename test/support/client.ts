@@ -21,13 +21,19 @@ type Frame = Record<string, unknown>;
 export class TestClient {
   /** Every frame received so far, in order. */
   readonly received: Frame[] = [];
+  /** The size in bytes of each frame received, in the same order. */
+  readonly receivedBytes: number[] = [];
   readonly closed: Promise<Closed>;
   private unread: Frame[] = [];
   private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
   private nextRequestId = 0;
 
   private constructor(private readonly socket: WebSocket) {
-    socket.on('message', (data) => this.deliver(JSON.parse(data.toString()) as Frame));
+    socket.on('message', (data) => {
+      const text = data.toString();
+      this.receivedBytes.push(Buffer.byteLength(text));
+      this.deliver(JSON.parse(text) as Frame);
+    });
     this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 

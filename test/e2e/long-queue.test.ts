@@ -1,0 +1,75 @@
+/** Draining long queues: complete, in order, and packed close to the fewest 32 KB frames possible. */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoOfflineQueue } from '../../lib/dynamodb/offline-queue-store';
+import { messageIdFactory } from '../../lib/message-ids';
+import type { QueuedMessage } from '../../lib/offline-queue';
+import { messageExpiry } from '../../lib/retention';
+import { offlineMessagesTable } from '../../lib/tables';
+import type { LocalStack } from '../../local/stack';
+import { TestClient } from '../support/client';
+import { localDocumentClient, startTestStack } from '../support/local-stack';
+
+let stack: LocalStack;
+let queue: DynamoOfflineQueue;
+const frameBytes = 32 * 1024;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  queue = new DynamoOfflineQueue(localDocumentClient(), stack.tableName(offlineMessagesTable));
+});
+afterAll(() => stack?.stop());
+
+/** Stores messages straight into the queue through the real adapter: the drain is what is under test. */
+async function seed(userId: string, count: number, bodyJson: string): Promise<string[]> {
+  const newId = messageIdFactory();
+  const now = new Date();
+  const messages: QueuedMessage[] = Array.from({ length: count }, () => ({
+    id: newId(now),
+    type: 'private',
+    from: 'seeder',
+    to: userId,
+    bodyJson,
+    sentAt: now,
+    expiresAt: messageExpiry(now, 86_400, 7),
+    qos: 1,
+  }));
+  for (let i = 0; i < messages.length; i += 50) {
+    await Promise.all(messages.slice(i, i + 50).map((message) => queue.put(userId, message)));
+  }
+  return messages.map((message) => message.id);
+}
+
+async function connect(userId: string): Promise<TestClient> {
+  return TestClient.connect(`${stack.wsUrl}/?token=${await stack.issueToken(userId)}`);
+}
+
+describe('a long queue', () => {
+  it('drains 1,000 queued 200-byte messages complete, in order, in at most 1.2 × the fewest 32 KB frames', async () => {
+    const userId = `reader-${randomUUID().slice(0, 8)}`;
+    const body = JSON.stringify('x'.repeat(198));
+    expect(Buffer.byteLength(body)).toBe(200);
+    const ids = await seed(userId, 1000, body);
+
+    const client = await connect(userId);
+    const messages = await client.messages(1000, 20_000);
+    expect(messages.map((m) => m.id)).toEqual(ids);
+
+    const totalBytes = messages.reduce((sum, m) => sum + Buffer.byteLength(JSON.stringify(m)), 0);
+    const floor = Math.ceil(totalBytes / frameBytes);
+    const frames = client.messageFrames.length;
+    console.log(`1,000 × 200-byte bodies: ${totalBytes} bytes of messages in ${frames} frames; floor ${floor}; ratio ${(frames / floor).toFixed(3)}`);
+    expect(frames).toBeLessThanOrEqual(1.2 * floor);
+    for (const size of client.receivedBytes) expect(size).toBeLessThanOrEqual(frameBytes);
+    await client.close();
+  }, 60_000);
+
+  it('drains a queue larger than one 1 MB DynamoDB page', async () => {
+    const userId = `bulk-${randomUUID().slice(0, 8)}`;
+    const ids = await seed(userId, 1200, JSON.stringify({ text: 'y'.repeat(1000) }));
+    const client = await connect(userId);
+    const messages = await client.messages(1200, 30_000);
+    expect(messages.map((m) => m.id)).toEqual(ids);
+    await client.close();
+  }, 90_000);
+});
