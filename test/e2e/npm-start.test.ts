@@ -16,15 +16,16 @@ interface Started {
   wsUrl: string;
   dynamoPort: number;
   aliceToken: string;
+  bobToken: string;
 }
 
 const startTimeoutMs = 30_000;
 
 /** Runs `npm start` in a process group of its own, as a terminal would, and waits for its banner. */
-async function npmStart(): Promise<Started> {
-  const child = spawn('npm', ['start'], {
+async function npmStart(args: string[] = [], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn('npm', ['start', ...(args.length ? ['--', ...args] : [])], {
     detached: true,
-    env: { ...process.env, PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0', PIGEONHOLE_DATA_DIR: '' },
+    env: { ...process.env, PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0', PIGEONHOLE_DATA_DIR: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -52,6 +53,7 @@ async function npmStart(): Promise<Started> {
     wsUrl: field(/WebSocket\s+(ws:\/\/\S+)/),
     dynamoPort: Number(field(/DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+)/)),
     aliceToken: field(/alice\s+(\S+)/),
+    bobToken: field(/bob\s+(\S+)/),
   };
 }
 
@@ -151,6 +153,34 @@ describe('npm start', () => {
       killGroup(group, started.dynamoPort);
     }
   }, 60_000);
+
+  it('keeps queued messages across a restart with --data-dir', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pigeonhole-data-'));
+    const env = { PIGEONHOLE_TOKEN_SECRET: 'a-fixed-secret-so-tokens-survive-the-restart' };
+    try {
+      const first = await npmStart(['--data-dir', dataDir], env);
+      expect(first.output()).toContain(`on disk in ${dataDir}`);
+      const alice = await TestClient.connect(`${first.wsUrl}/?token=${first.aliceToken}`);
+      const sent = await alice.request({ action: 'send', type: 'private', target: 'bob', clientMsgId: 'kept-1', body: 'still here?' });
+      expect(sent).toMatchObject({ status: 'accepted' });
+      first.child.kill('SIGTERM');
+      await exited(first.child);
+      expect(await leftoversAfterStopping(first.child.pid as number, first.dynamoPort)).toEqual([]);
+
+      const second = await npmStart(['--data-dir', dataDir], env);
+      try {
+        const bob = await TestClient.connect(`${second.wsUrl}/?token=${second.bobToken}`);
+        expect(await bob.messages(1)).toEqual([expect.objectContaining({ id: sent.id, from: 'alice', body: 'still here?' })]);
+        await bob.close();
+      } finally {
+        second.child.kill('SIGTERM');
+        await exited(second.child);
+        await leftoversAfterStopping(second.child.pid as number, second.dynamoPort);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('says plainly what to install when Java is missing', () => {
     // A PATH with node on it and nothing else (node's own directory may hold java too).
