@@ -26,32 +26,36 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 export async function batchGetAll(db: DynamoDBDocumentClient, tableName: string, keys: readonly Key[]): Promise<Item[]> {
   const found: Item[] = [];
   await Promise.all(
-    chunk(keys, batchGetLimit).map(async (batch) => {
-      let pending: Key[] = batch;
-      for (let round = 0; pending.length > 0; round += 1) {
-        if (round === maxRounds) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed`);
-        if (round > 0) await backoff(round);
+    chunk(keys, batchGetLimit).map((batch) =>
+      untilAllProcessed('BatchGetItem', batch, async (pending) => {
         const result = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
         found.push(...(result.Responses?.[tableName] ?? []));
-        pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as Key[];
-      }
-    }),
+        return (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as Key[];
+      }),
+    ),
   );
   return found;
 }
 
 export async function batchWriteAll(db: DynamoDBDocumentClient, tableName: string, requests: readonly WriteRequest[]): Promise<void> {
   await Promise.all(
-    chunk(requests, batchWriteLimit).map(async (batch) => {
-      let pending: WriteRequest[] = batch;
-      for (let round = 0; pending.length > 0; round += 1) {
-        if (round === maxRounds) throw new Error(`BatchWriteItem left ${pending.length} writes unprocessed`);
-        if (round > 0) await backoff(round);
+    chunk(requests, batchWriteLimit).map((batch) =>
+      untilAllProcessed('BatchWriteItem', batch, async (pending) => {
         const result = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-        pending = result.UnprocessedItems?.[tableName] ?? [];
-      }
-    }),
+        return result.UnprocessedItems?.[tableName] ?? [];
+      }),
+    ),
   );
+}
+
+/** Sends a batch, then what it left unprocessed, with growing pauses, until nothing is left. */
+async function untilAllProcessed<T>(operation: string, batch: T[], send: (pending: T[]) => Promise<T[]>): Promise<void> {
+  let pending = batch;
+  for (let round = 0; pending.length > 0; round += 1) {
+    if (round === maxRounds) throw new Error(`${operation} left ${pending.length} requests unprocessed`);
+    if (round > 0) await backoff(round);
+    pending = await send(pending);
+  }
 }
 
 function backoff(round: number): Promise<void> {

@@ -1,23 +1,16 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connectionsOf, registerConnection } from '../../lib/connections';
 import { DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
 import { connectionsTable } from '../../lib/tables';
-import { ensureTables, localTableName } from '../../local/tables';
-import { localDocumentClient, localDynamoDbEndpoint, uniqueTablePrefix } from '../support/local-stack';
+import { createTestTables, localDocumentClient } from '../support/local-stack';
 
-const prefix = uniqueTablePrefix();
 let store: DynamoConnectionStore;
+let tableName: string;
 
 beforeAll(async () => {
-  const client = new DynamoDBClient({
-    endpoint: localDynamoDbEndpoint(),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await ensureTables(client, prefix, [connectionsTable]);
-  store = new DynamoConnectionStore(localDocumentClient(), localTableName(prefix, connectionsTable));
+  tableName = (await createTestTables([connectionsTable]))(connectionsTable);
+  store = new DynamoConnectionStore(localDocumentClient(), tableName);
 });
 
 // DynamoDB Local runs TTL deletion: items must expire after the real now, or they vanish mid-test.
@@ -55,7 +48,7 @@ describe('DynamoConnectionStore', () => {
   it('removing from a user who has no item creates none', async () => {
     await store.remove('nobody', 'x1');
     const result = await localDocumentClient().send(
-      new GetCommand({ TableName: localTableName(prefix, connectionsTable), Key: { userId: 'nobody' } }),
+      new GetCommand({ TableName: tableName, Key: { userId: 'nobody' } }),
     );
     expect(result.Item).toBeUndefined();
   });

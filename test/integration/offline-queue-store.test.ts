@@ -1,25 +1,16 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoOfflineQueue } from '../../lib/dynamodb/offline-queue-store';
 import { messageIdFactory } from '../../lib/message-ids';
 import { acknowledge, type QueuedMessage } from '../../lib/offline-queue';
 import { messageExpiry } from '../../lib/retention';
 import { offlineMessagesTable } from '../../lib/tables';
-import { ensureTables, localTableName } from '../../local/tables';
-import { localDocumentClient, localDynamoDbEndpoint, uniqueTablePrefix } from '../support/local-stack';
+import { createTestTables, localDocumentClient } from '../support/local-stack';
 
-const prefix = uniqueTablePrefix();
 let table: string;
 const newId = messageIdFactory();
 
 beforeAll(async () => {
-  const client = new DynamoDBClient({
-    endpoint: localDynamoDbEndpoint(),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await ensureTables(client, prefix, [offlineMessagesTable]);
-  table = localTableName(prefix, offlineMessagesTable);
+  table = (await createTestTables([offlineMessagesTable]))(offlineMessagesTable);
 });
 
 // In the real future: DynamoDB Local's TTL would delete items dated in the past.

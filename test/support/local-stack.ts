@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
+import type { TableDeclaration } from '../../lib/tables';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
+import { ensureTables, localTableName } from '../../local/tables';
 
 /** Tests only ever talk to DynamoDB on this machine. */
 export function localDynamoDbEndpoint(): string {
@@ -29,12 +31,21 @@ export function startTestStack(options: LocalStackOptions = {}): Promise<LocalSt
   });
 }
 
+export function localDynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint: localDynamoDbEndpoint(),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
 export function localDocumentClient(): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: localDynamoDbEndpoint(),
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    }),
-  );
+  return DynamoDBDocumentClient.from(localDynamoDbClient());
+}
+
+/** Tables of the test's own in the shared DynamoDB Local; resolves to each one's name. */
+export async function createTestTables(declarations: readonly TableDeclaration[]): Promise<(table: TableDeclaration) => string> {
+  const prefix = uniqueTablePrefix();
+  await ensureTables(localDynamoDbClient(), prefix, declarations);
+  return (table) => localTableName(prefix, table);
 }
