@@ -2,7 +2,8 @@ import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cd
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { functionCatalog, routeFunctions, type FunctionDeclaration, type FunctionName } from '../functions/catalog';
+import { functionCatalog, httpFunctions, routeFunctions, type FunctionDeclaration, type FunctionName } from '../functions/catalog';
+import { AdminApi } from './admin-api';
 import { assertLocalEsbuild, ServiceFunction } from './service-function';
 import { ServiceTables } from './service-tables';
 import { ServiceWebSocketApi } from './websocket-api';
@@ -77,9 +78,18 @@ export class PigeonholeStack extends Stack {
     // a retry a minute later would find the connection long gone.
     functions.get('drain')?.fn.configureAsyncInvoke({ retryAttempts: 0 });
 
+    const admin = new AdminApi(this, 'Admin', {
+      routes: httpFunctions().map(([name, declaration]) => ({ ...declaration.http, fn: fn(name) })),
+      logRetention,
+    });
+
     new CfnOutput(this, 'WebSocketUrl', {
       description: 'Connect clients here, with ?token=<token>',
       value: webSocket.stage.url,
+    });
+    new CfnOutput(this, 'AdminApiUrl', {
+      description: 'The admin API (SigV4-signed requests; `npx pigeonhole --endpoint <this>`)',
+      value: admin.url,
     });
   }
 }

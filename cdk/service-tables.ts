@@ -20,7 +20,7 @@ export class ServiceTables extends Construct {
           ...(index.sortKey && { sortKey: key(index.sortKey) }),
         })),
         billing: Billing.onDemand(),
-        timeToLiveAttribute: declaration.timeToLiveAttribute,
+        ...(declaration.timeToLiveAttribute && { timeToLiveAttribute: declaration.timeToLiveAttribute }),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         // Messages outlive the stack: deleting it must never delete what users have not yet received.
         removalPolicy: RemovalPolicy.RETAIN,

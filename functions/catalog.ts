@@ -4,7 +4,8 @@
  * from this list, and the local stack derives its routing from it, so the two run the same topology.
  */
 export { connectionsEndpointEnvVar, functionNameEnvVar } from '../lib/lambda/env';
-import { connectionsTable, offlineMessagesTable, sendReceiptsTable, type TableDeclaration } from '../lib/tables';
+import { adminRoutes } from '../lib/admin-api';
+import { configTable, connectionsTable, offlineMessagesTable, sendReceiptsTable, type TableDeclaration } from '../lib/tables';
 
 export type TableAction =
   | 'GetItem'
@@ -28,6 +29,8 @@ export interface FunctionDeclaration {
   readonly route?: string;
   /** Whether what it returns is sent back on the connection (an API Gateway route response). */
   readonly replies?: boolean;
+  /** The admin API route it serves; path `$default` catches every other request. */
+  readonly http?: { readonly method: string; readonly path: string };
   readonly tables?: readonly TableAccess[];
   /** Reads the token-signing secret. */
   readonly tokenSecret?: boolean;
@@ -39,6 +42,9 @@ export interface FunctionDeclaration {
   readonly timeoutSeconds?: number;
 }
 
+/** Reading settings: every function whose behaviour the settings change. */
+const readsSettings: TableAccess = { table: configTable, actions: ['GetItem'] };
+
 export const functionCatalog = {
   authorizer: {
     entry: 'functions/authorizer.ts',
@@ -48,7 +54,7 @@ export const functionCatalog = {
   connect: {
     entry: 'functions/connect.ts',
     route: '$connect',
-    tables: [{ table: connectionsTable, actions: ['UpdateItem'] }],
+    tables: [{ table: connectionsTable, actions: ['UpdateItem'] }, readsSettings],
     invokes: ['drain'],
   },
   disconnect: {
@@ -74,6 +80,7 @@ export const functionCatalog = {
       { table: offlineMessagesTable, actions: ['PutItem', 'DeleteItem'] },
       { table: sendReceiptsTable, actions: ['PutItem'] },
       { table: connectionsTable, actions: ['BatchGetItem', 'UpdateItem'] },
+      readsSettings,
     ],
     postsToConnections: true,
   },
@@ -87,21 +94,81 @@ export const functionCatalog = {
     entry: 'functions/sync.ts',
     route: 'sync',
     replies: true,
-    tables: [{ table: offlineMessagesTable, actions: ['Query'] }],
+    tables: [{ table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] }, readsSettings],
     postsToConnections: true,
+  },
+  getOfflineMessageDuration: {
+    entry: 'functions/get-offline-message-duration.ts',
+    route: 'getOfflineMessageDuration',
+    replies: true,
+    tables: [readsSettings],
+  },
+  setOfflineMessageDuration: {
+    entry: 'functions/set-offline-message-duration.ts',
+    route: 'setOfflineMessageDuration',
+    replies: true,
+    tables: [{ table: configTable, actions: ['GetItem', 'PutItem'] }],
   },
   drain: {
     entry: 'functions/drain.ts',
     tables: [
-      { table: offlineMessagesTable, actions: ['Query'] },
+      { table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] },
       { table: connectionsTable, actions: ['BatchGetItem'] },
+      readsSettings,
     ],
     postsToConnections: true,
     timeoutSeconds: 60,
   },
+  adminGetConfig: {
+    entry: 'functions/admin/get-config.ts',
+    http: adminRoutes.getConfig,
+    tables: [readsSettings],
+  },
+  adminPatchConfig: {
+    entry: 'functions/admin/patch-config.ts',
+    http: adminRoutes.patchConfig,
+    tables: [{ table: configTable, actions: ['GetItem', 'UpdateItem'] }],
+  },
+  adminGetUserConfig: {
+    entry: 'functions/admin/get-user-config.ts',
+    http: adminRoutes.getUserConfig,
+    tables: [readsSettings],
+  },
+  adminPutUserConfig: {
+    entry: 'functions/admin/put-user-config.ts',
+    http: adminRoutes.putUserConfig,
+    tables: [{ table: configTable, actions: ['GetItem', 'PutItem'] }],
+  },
+  adminDeleteUserConfig: {
+    entry: 'functions/admin/delete-user-config.ts',
+    http: adminRoutes.deleteUserConfig,
+    tables: [{ table: configTable, actions: ['GetItem', 'DeleteItem'] }],
+  },
+  adminGetUserOffline: {
+    entry: 'functions/admin/get-user-offline.ts',
+    http: adminRoutes.getUserOffline,
+    tables: [{ table: offlineMessagesTable, actions: ['Query'] }, readsSettings],
+  },
+  adminCreateToken: {
+    entry: 'functions/admin/create-token.ts',
+    http: adminRoutes.createToken,
+    tokenSecret: true,
+  },
+  adminNotFound: {
+    entry: 'functions/admin/not-found.ts',
+    http: { method: 'ANY', path: '$default' },
+  },
 } as const satisfies Record<string, FunctionDeclaration>;
 
 export type FunctionName = keyof typeof functionCatalog;
+
+/** The functions that serve admin API routes. */
+export function httpFunctions(): Array<[FunctionName, FunctionDeclaration & { http: { method: string; path: string } }]> {
+  return (Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>).filter(
+    (entry): entry is [FunctionName, FunctionDeclaration & { http: { method: string; path: string } }] =>
+      entry[1].http !== undefined,
+  );
+}
 
 /** The functions that serve WebSocket routes; the authorizer guards `$connect` instead. */
 export function routeFunctions(): Array<[FunctionName, FunctionDeclaration & { route: string }]> {

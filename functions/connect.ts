@@ -2,13 +2,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { clock } from '../lib/clock';
-import { registerConnection } from '../lib/connections';
 import { logger } from '../lib/lambda/logger';
-import { connectionStore, drainStarter } from '../lib/lambda/stores';
+import { connectionStore, drainStarter, settingsReader } from '../lib/lambda/stores';
 import { callerOf, parseWebSocketEvent } from '../lib/lambda/websocket-event';
+import { openConnection } from '../lib/open-connection';
 import { connectQuerySchema, describeIssues } from '../lib/protocol';
 
-const connections = connectionStore();
+const deps = { connections: connectionStore(), settings: settingsReader(), clock };
 const drains = drainStarter();
 
 export const handler = middy<unknown, { statusCode: number; body?: string }>()
@@ -22,12 +22,9 @@ export const handler = middy<unknown, { statusCode: number; body?: string }>()
     // A non-2xx answer here makes API Gateway refuse the upgrade with that status.
     if (!query.success) return { statusCode: 400, body: describeIssues(query.error) };
 
-    await registerConnection(connections, clock, {
-      ...caller,
-      ...(query.data.deviceId === undefined ? {} : { deviceId: query.data.deviceId }),
-    });
+    const drain = await openConnection(deps, caller, query.data);
     try {
-      await drains.start(caller);
+      await drains.start(drain);
     } catch (error) {
       // The connection still works: the queue stays stored and comes on `sync` or the next connect.
       logger.error('could not start the drain', error as Error);

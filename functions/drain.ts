@@ -6,12 +6,16 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import * as z from 'zod/mini';
 import { clock } from '../lib/clock';
-import { drainOnConnect, type DrainDeps } from '../lib/drain';
+import { drainOnConnect, queuePolicyFor, type DrainDeps } from '../lib/drain';
 import { logger } from '../lib/lambda/logger';
-import { connectionPoster, connectionStore, offlineQueue } from '../lib/lambda/stores';
-import { userIdSchema } from '../lib/protocol';
+import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
+import { messageIdSchema, userIdSchema } from '../lib/protocol';
 
-const drainRequestSchema = z.object({ userId: userIdSchema, connectionId: z.string().check(z.minLength(1)) });
+const drainRequestSchema = z.object({
+  userId: userIdSchema,
+  connectionId: z.string().check(z.minLength(1)),
+  discard: z.optional(z.object({ beforeId: messageIdSchema, reason: z.enum(['cleanStart', 'expired']) })),
+});
 
 const deps: DrainDeps = {
   queue: offlineQueue(),
@@ -20,12 +24,13 @@ const deps: DrainDeps = {
   clock,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
+const settings = settingsReader();
 
 export const handler = middy<unknown, void>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => {
     const request = drainRequestSchema.parse(event);
-    logger.appendKeys(request);
-    const report = await drainOnConnect(deps, request);
+    logger.appendKeys({ userId: request.userId, connectionId: request.connectionId });
+    const report = await drainOnConnect(deps, request, await queuePolicyFor(settings, request.userId, request.discard));
     logger.info('drained', { ...report });
   });

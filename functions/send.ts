@@ -2,7 +2,7 @@
 import { clock } from '../lib/clock';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { logger } from '../lib/lambda/logger';
-import { connectionPoster, connectionStore, offlineQueue, sendReceipts } from '../lib/lambda/stores';
+import { connectionPoster, connectionStore, offlineQueue, sendReceipts, settingsReader } from '../lib/lambda/stores';
 import { messageIdFactory } from '../lib/message-ids';
 import { sendFrameSchema } from '../lib/protocol';
 import { sendMessage, type SendDeps } from '../lib/send-message';
@@ -10,6 +10,7 @@ import { sendMessage, type SendDeps } from '../lib/send-message';
 const deps: SendDeps = {
   queue: offlineQueue(),
   receipts: sendReceipts(),
+  settings: settingsReader(),
   connections: connectionStore(),
   poster: connectionPoster(),
   clock,

@@ -1,6 +1,6 @@
 /**
- * Open connections: each user's open WebSockets, so that messages can be pushed to every device a
- * user has open.
+ * Who is online: each user's open WebSockets, so that messages can be pushed to every device, and when
+ * the user was last seen, for session expiry.
  */
 import type { Clock } from './clock';
 
@@ -23,28 +23,46 @@ export interface Connection {
   connectedAt: Date;
 }
 
+/** A user's open connections, and when they were last connected if they are not now. */
+export interface Presence {
+  userId: string;
+  connections: Connection[];
+  lastSeenAt?: Date;
+}
+
 export interface ConnectionStore {
-  add(connection: Connection, expiresAt: Date): Promise<void>;
-  remove(userId: string, connectionId: string): Promise<void>;
-  /** The open (unexpired at `now`) connections of each user; a user with none is absent from the map. */
-  listByUsers(userIds: readonly string[], now: Date): Promise<Map<string, Connection[]>>;
+  /** Records the connection; resolves to the user's presence as it was just before. */
+  add(connection: Connection, expiresAt: Date, now: Date): Promise<Presence | undefined>;
+  /** Forgets the connection, and notes that the user was last seen now. */
+  remove(userId: string, connectionId: string, now: Date): Promise<void>;
+  /** The presence of each user who has one; open connections only. */
+  lookup(userIds: readonly string[], now: Date): Promise<Map<string, Presence>>;
 }
 
 export async function registerConnection(
   store: ConnectionStore,
   clock: Clock,
-  connection: Omit<Connection, 'connectedAt'> & { connectedAt?: Date },
-): Promise<Connection> {
-  const connectedAt = connection.connectedAt ?? clock.now();
+  connection: Omit<Connection, 'connectedAt'>,
+): Promise<{ connection: Connection; before: Presence | undefined }> {
+  const connectedAt = clock.now();
   const record = { ...connection, connectedAt };
-  await store.add(record, connectionExpiry(connectedAt));
-  return record;
+  const before = await store.add(record, connectionExpiry(connectedAt), connectedAt);
+  return { connection: record, before };
 }
 
 export function connectionExpiry(connectedAt: Date): Date {
   return new Date(connectedAt.getTime() + maxConnectionSeconds * 1000);
 }
 
-export async function connectionsOf(store: ConnectionStore, userId: string, now: Date): Promise<Connection[]> {
-  return (await store.listByUsers([userId], now)).get(userId) ?? [];
+export async function connectionsOf(store: ConnectionStore, userIds: readonly string[], now: Date): Promise<Connection[]> {
+  return [...(await store.lookup(userIds, now)).values()].flatMap((presence) => presence.connections);
+}
+
+/**
+ * MQTT session expiry (SPEC §6): with `sessionExpiryHours` set, a user away longer than that has lost
+ * their session. A user never seen has no session to lose, so messages to them are kept.
+ */
+export function sessionExpired(presence: Presence | undefined, now: Date, sessionExpiryHours: number): boolean {
+  if (sessionExpiryHours === 0 || !presence || presence.connections.length > 0 || !presence.lastSeenAt) return false;
+  return now.getTime() - presence.lastSeenAt.getTime() > sessionExpiryHours * 60 * 60 * 1000;
 }

@@ -3,7 +3,7 @@
  * `@connections` API, and connections that API Gateway no longer knows forgotten.
  */
 import type { Clock } from './clock';
-import type { ConnectionStore } from './connections';
+import { connectionsOf, type Connection, type ConnectionStore } from './connections';
 import { limits } from './protocol';
 
 export interface ConnectionPoster {
@@ -78,29 +78,37 @@ export interface PushReport {
  * a push is a courtesy to online devices, and what it carries is already stored (qos 1) or meant to
  * be lost when nobody listens (qos 0).
  */
-export async function pushFrames(
+export async function pushToUsers(
   deps: PushDeps,
   userIds: readonly string[],
   frames: readonly string[],
   options: { except?: string } = {},
 ): Promise<PushReport> {
-  const report: PushReport = { delivered: 0, forgotten: 0, failed: 0 };
-  let online;
+  let connections: Connection[];
   try {
-    online = await deps.connections.listByUsers(userIds, deps.clock.now());
+    connections = await connectionsOf(deps.connections, userIds, deps.clock.now());
   } catch (error) {
     deps.log.warn('could not look up connections to push to', { userIds, error });
-    report.failed += 1;
-    return report;
+    return { delivered: 0, forgotten: 0, failed: 1 };
   }
-  const targets = [...online.values()].flat().filter((connection) => connection.connectionId !== options.except);
+  return pushFrames(deps, connections, frames, options);
+}
+
+export async function pushFrames(
+  deps: PushDeps,
+  connections: readonly Connection[],
+  frames: readonly string[],
+  options: { except?: string } = {},
+): Promise<PushReport> {
+  const report: PushReport = { delivered: 0, forgotten: 0, failed: 0 };
+  const targets = connections.filter((connection) => connection.connectionId !== options.except);
   await Promise.all(
     targets.map(async (connection) => {
       try {
         for (const frame of frames) {
           if ((await deps.poster.post(connection.connectionId, frame)) === 'gone') {
             // A stale connection is forgotten; the message stays queued for the next connection.
-            await deps.connections.remove(connection.userId, connection.connectionId);
+            await deps.connections.remove(connection.userId, connection.connectionId, deps.clock.now());
             report.forgotten += 1;
             return;
           }

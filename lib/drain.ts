@@ -1,61 +1,232 @@
 /**
  * Delivering a user's queue to one connection: on connect, without being asked, and on `sync`.
+ *
+ * Before anything is sent, the whole queue is planned: what the client will never see (discarded by a
+ * clean start or an expired session, expired, or over a cap) is counted, announced in `dropped`
+ * frames, and removed; the rest, only ever the newest N, is delivered oldest first.
  */
 import type { Clock } from './clock';
 import { connectionsOf, type ConnectionStore } from './connections';
 import { FramePacker, type ConnectionPoster } from './delivery';
-import { isDeliverable, toWireMessage, type OfflineQueue } from './offline-queue';
+import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
+import type { DroppedReason } from './protocol';
+import { effectiveExpiry } from './retention';
+import type { AppSettings, UserSettings } from './settings';
+import type { SettingsReader } from './settings-reader';
 
-export interface DeliverDeps {
+/** Messages accepted before `beforeId` go unseen: the client started clean, or its session expired. */
+export interface Discard {
+  beforeId: string;
+  reason: 'cleanStart' | 'expired';
+}
+
+export interface QueuePolicy {
+  app: AppSettings;
+  user: UserSettings | undefined;
+  discard?: Discard;
+}
+
+/** The settings that decide a user's queue, read through the settings cache. */
+export async function queuePolicyFor(settings: SettingsReader, userId: string, discard?: Discard): Promise<QueuePolicy> {
+  return { ...(await settings.retentionFor(userId)), ...(discard && { discard }) };
+}
+
+type Verdict = 'deliver' | 'overflow' | 'expired' | 'discard';
+
+/**
+ * Decides, message by message, what the client gets. It first observes the whole queue, oldest first,
+ * to count what is deliverable (in all, and per group); then it judges the same messages in the same
+ * order, spending the overflow on the oldest: per group first (`groupOfflineMaxMessages`), then over
+ * the user's whole queue (`maxOfflineMessages`).
+ */
+export class QueuePlan {
+  private deliverable = 0;
+  private readonly deliverablePerGroup = new Map<string, number>();
+  private readonly counts: Record<Exclude<Verdict, 'deliver'>, number> = { overflow: 0, expired: 0, discard: 0 };
+  private userOverflowLeft = 0;
+  private readonly groupOverflowLeft = new Map<string, number>();
+  private finished = false;
+
+  constructor(
+    private readonly policy: QueuePolicy,
+    private readonly now: Date,
+  ) {}
+
+  observe(message: QueuedMessage): void {
+    const kind = this.kindOf(message);
+    if (kind !== 'deliver') {
+      this.counts[kind] += 1;
+      return;
+    }
+    this.deliverable += 1;
+    if (message.type === 'group') this.deliverablePerGroup.set(message.to, (this.deliverablePerGroup.get(message.to) ?? 0) + 1);
+  }
+
+  /** Call once every message has been observed. */
+  finish(): void {
+    const groupCap = this.policy.app.groupOfflineMaxMessages;
+    let afterGroupCaps = this.deliverable;
+    for (const [group, count] of this.deliverablePerGroup) {
+      const over = groupCap === null ? 0 : Math.max(0, count - groupCap);
+      this.groupOverflowLeft.set(group, over);
+      afterGroupCaps -= over;
+    }
+    this.userOverflowLeft = Math.max(0, afterGroupCaps - this.policy.app.maxOfflineMessages);
+    this.counts.overflow = this.deliverable - afterGroupCaps + this.userOverflowLeft;
+    this.finished = true;
+  }
+
+  /** What the client will never see, by the reason the `dropped` frame gives. */
+  dropped(): Array<{ reason: DroppedReason; count: number }> {
+    const expired = this.counts.expired + (this.policy.discard?.reason === 'expired' ? this.counts.discard : 0);
+    const cleanStart = this.policy.discard?.reason === 'cleanStart' ? this.counts.discard : 0;
+    return (
+      [
+        { reason: 'cleanStart', count: cleanStart },
+        { reason: 'expired', count: expired },
+        { reason: 'overflow', count: this.counts.overflow },
+      ] as const
+    ).filter((entry) => entry.count > 0);
+  }
+
+  /** The messages it would deliver, should the drain run now. */
+  get deliverableCount(): number {
+    return this.deliverable - this.counts.overflow;
+  }
+
+  /** Judges the next message, oldest first, in the same order as observed. */
+  judge(message: QueuedMessage): Verdict {
+    if (!this.finished) throw new Error('judge() before finish()');
+    const kind = this.kindOf(message);
+    if (kind !== 'deliver') return kind;
+    const groupLeft = message.type === 'group' ? (this.groupOverflowLeft.get(message.to) ?? 0) : 0;
+    if (groupLeft > 0) {
+      this.groupOverflowLeft.set(message.to, groupLeft - 1);
+      return 'overflow';
+    }
+    if (this.userOverflowLeft > 0) {
+      this.userOverflowLeft -= 1;
+      return 'overflow';
+    }
+    return 'deliver';
+  }
+
+  private kindOf(message: QueuedMessage): Verdict {
+    if (this.policy.discard && message.id < this.policy.discard.beforeId) return 'discard';
+    if (effectiveExpiry(message, this.policy.app, this.policy.user) <= this.now) return 'expired';
+    return 'deliver';
+  }
+}
+
+export interface QueueReader {
   queue: OfflineQueue;
-  poster: ConnectionPoster;
   clock: Clock;
+}
+
+/**
+ * Plans the user's queue. A queue that fits in memory is read once and handed back for delivery; a
+ * longer one is only counted here, and read again for delivery.
+ */
+export async function planQueue(
+  deps: QueueReader,
+  userId: string,
+  policy: QueuePolicy,
+): Promise<{ plan: QueuePlan; messages: Iterable<QueuedMessage> | AsyncIterable<QueuedMessage> }> {
+  const plan = new QueuePlan(policy, deps.clock.now());
+  let kept: QueuedMessage[] | undefined = [];
+  let keptBytes = 0;
+  for await (const page of deps.queue.pages(userId)) {
+    for (const message of page) {
+      plan.observe(message);
+      if (!kept) continue;
+      kept.push(message);
+      keptBytes += message.bodyJson.length + 200;
+      if (keptBytes > inMemoryQueueBytes) kept = undefined;
+    }
+  }
+  plan.finish();
+  return { plan, messages: kept ?? messagesOf(deps.queue, userId) };
+}
+
+/** Past this, a queue is read twice rather than held: a Lambda function has memory to spare, not to waste. */
+const inMemoryQueueBytes = 4 * 1024 * 1024;
+
+async function* messagesOf(queue: OfflineQueue, userId: string): AsyncIterable<QueuedMessage> {
+  for await (const page of queue.pages(userId)) yield* page;
+}
+
+export interface DeliverDeps extends QueueReader {
+  poster: ConnectionPoster;
 }
 
 export interface DeliveryReport {
   delivered: number;
   frames: number;
+  dropped: Array<{ reason: DroppedReason; count: number }>;
   /** The connection went away part way; what was not delivered stays queued. */
   connectionGone: boolean;
 }
 
+/** Removals are batched: 25 is BatchWriteItem's limit. */
+const removalBatch = 25;
+
 /**
- * Posts every deliverable message of the user's queue to the connection, oldest first, packed into
- * frames of up to 32 KB. The queue is read a page at a time, so a queue of any length drains.
+ * Announces what the client will never see, then posts every message it will, oldest first, packed
+ * into frames of up to 32 KB; what was dropped is removed from the queue on the way.
  */
-export async function deliverQueue(deps: DeliverDeps, userId: string, connectionId: string): Promise<DeliveryReport> {
-  const report: DeliveryReport = { delivered: 0, frames: 0, connectionGone: false };
-  const packer = new FramePacker();
-  let pending = 0;
-  const send = async (frame: string | undefined): Promise<boolean> => {
-    if (frame === undefined) return true;
+export async function deliverQueue(
+  deps: DeliverDeps,
+  userId: string,
+  connectionId: string,
+  policy: QueuePolicy,
+): Promise<DeliveryReport> {
+  const { plan, messages } = await planQueue(deps, userId, policy);
+  const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), connectionGone: false };
+  const post = async (frame: string): Promise<boolean> => {
     if ((await deps.poster.post(connectionId, frame)) === 'gone') {
       report.connectionGone = true;
       return false;
     }
     report.frames += 1;
-    // Every message but those still in the packer's open frame has now gone out.
-    report.delivered += pending;
-    pending = 0;
     return true;
   };
 
-  const now = deps.clock.now();
-  for await (const page of deps.queue.pages(userId)) {
-    for (const message of page) {
-      if (!isDeliverable(message, now)) continue;
-      const closed = packer.add(JSON.stringify(toWireMessage(message)));
-      if (!(await send(closed))) return report;
-      pending += 1;
-    }
+  for (const { reason, count } of report.dropped) {
+    if (!(await post(JSON.stringify({ type: 'dropped', count, reason })))) return report;
   }
-  await send(packer.flush());
+
+  const packer = new FramePacker();
+  let packed = 0;
+  const flush = async (frame: string | undefined): Promise<boolean> => {
+    if (frame === undefined) return true;
+    if (!(await post(frame))) return false;
+    // Every message but those in the packer's open frame has now gone out.
+    report.delivered += packed;
+    packed = 0;
+    return true;
+  };
+  let removals: string[] = [];
+  for await (const message of messages) {
+    if (plan.judge(message) !== 'deliver') {
+      removals.push(message.id);
+      if (removals.length === removalBatch) {
+        await deps.queue.removeMany(userId, removals);
+        removals = [];
+      }
+      continue;
+    }
+    if (!(await flush(packer.add(JSON.stringify(toWireMessage(message)))))) return report;
+    packed += 1;
+  }
+  if (removals.length > 0) await deps.queue.removeMany(userId, removals);
+  await flush(packer.flush());
   return report;
 }
 
 export interface DrainRequest {
   userId: string;
   connectionId: string;
+  discard?: Discard;
 }
 
 export interface DrainDeps extends DeliverDeps {
@@ -71,8 +242,8 @@ export const openWaitMs = 10_000;
  * `$connect` has returned, and the drain starts while it runs; so a 410 on the first post means "not yet"
  * as long as the connection is still recorded, and the post is tried again with backoff.
  */
-export async function drainOnConnect(deps: DrainDeps, request: DrainRequest): Promise<DeliveryReport> {
-  return deliverQueue({ ...deps, poster: postWhenOpen(deps, request) }, request.userId, request.connectionId);
+export async function drainOnConnect(deps: DrainDeps, request: DrainRequest, policy: QueuePolicy): Promise<DeliveryReport> {
+  return deliverQueue({ ...deps, poster: postWhenOpen(deps, request) }, request.userId, request.connectionId, policy);
 }
 
 function postWhenOpen(deps: DrainDeps, request: DrainRequest): ConnectionPoster {
@@ -86,7 +257,7 @@ function postWhenOpen(deps: DrainDeps, request: DrainRequest): ConnectionPoster 
           open = true;
           return 'delivered';
         }
-        const stillRecorded = (await connectionsOf(deps.connections, request.userId, deps.clock.now())).some(
+        const stillRecorded = (await connectionsOf(deps.connections, [request.userId], deps.clock.now())).some(
           (connection) => connection.connectionId === request.connectionId,
         );
         if (!stillRecorded || waited >= openWaitMs) return 'gone';

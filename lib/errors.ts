@@ -3,10 +3,10 @@
  * Their messages are written for the person reading the error frame; anything else that is thrown
  * is reported as INTERNAL with a fixed message, so nothing internal ever reaches a client.
  */
-import type { ErrorCode } from './protocol';
+import type { AdminErrorCode } from './protocol';
 
 export abstract class AppError extends Error {
-  abstract readonly code: ErrorCode;
+  abstract readonly code: AdminErrorCode;
   abstract readonly httpStatus: number;
 }
 
@@ -41,6 +41,21 @@ export class TooLargeError extends AppError {
 export class RateLimitedError extends AppError {
   readonly code = 'RATE_LIMITED';
   readonly httpStatus = 429;
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'NOT_FOUND';
+  readonly httpStatus = 404;
+}
+
+export class UnauthorizedError extends AppError {
+  readonly code = 'UNAUTHORIZED';
+  readonly httpStatus = 401;
+}
+
+export class ConflictError extends AppError {
+  readonly code = 'CONFLICT';
+  readonly httpStatus = 409;
 }
 
 export const internalErrorMessage = 'internal error: the request was not completed; retrying is safe';

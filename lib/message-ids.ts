@@ -1,4 +1,4 @@
-import { monotonicFactory } from 'ulid';
+import { encodeTime, monotonicFactory, TIME_LEN } from 'ulid';
 
 /**
  * Message ids are ULIDs: they sort by the time the server accepted the message, and, within one
@@ -7,4 +7,9 @@ import { monotonicFactory } from 'ulid';
 export function messageIdFactory(): (acceptedAt: Date) => string {
   const next = monotonicFactory();
   return (acceptedAt) => next(acceptedAt.getTime());
+}
+
+/** The smallest id a message accepted at this instant can have: every earlier message sorts below it. */
+export function firstIdAt(time: Date): string {
+  return `${encodeTime(time.getTime(), TIME_LEN)}${'0'.repeat(16)}`;
 }

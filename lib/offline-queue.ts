@@ -19,13 +19,10 @@ export interface OfflineQueue {
   put(recipientId: string, message: QueuedMessage): Promise<void>;
   /** Removes one message; true when it was there to remove. */
   remove(recipientId: string, id: string): Promise<boolean>;
+  /** Removes many messages at once, saying nothing of which were there. */
+  removeMany(recipientId: string, ids: readonly string[]): Promise<void>;
   /** The recipient's stored messages in id order, a page at a time, expired ones included. */
   pages(recipientId: string): AsyncIterable<QueuedMessage[]>;
-}
-
-/** Expired messages are never delivered, even before DynamoDB's TTL has deleted them. */
-export function isDeliverable(message: QueuedMessage, now: Date): boolean {
-  return message.expiresAt.getTime() > now.getTime();
 }
 
 /**

@@ -100,6 +100,15 @@ export type AckFrame = z.infer<typeof ackFrameSchema>;
 
 export const syncFrameSchema = z.object({ ...frameBase, action: z.literal('sync') });
 
+export const getOfflineMessageDurationFrameSchema = z.object({ ...frameBase, action: z.literal('getOfflineMessageDuration') });
+
+/** Days must be a whole number here; whether it is in range (1–7) is the domain's OUT_OF_RANGE. */
+export const setOfflineMessageDurationFrameSchema = z.object({
+  ...frameBase,
+  action: z.literal('setOfflineMessageDuration'),
+  days: z.int({ error: 'must be a whole number of days' }),
+});
+
 // ---------------------------------------------------------------------------------------------
 // Server → client frames.
 
@@ -113,6 +122,14 @@ export const errorCodes = [
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
+
+/** The admin API's error codes (SPEC §7): the frame codes and a few that only HTTP has. */
+export const adminErrorCodes = [...errorCodes, 'NOT_FOUND', 'UNAUTHORIZED', 'CONFLICT'] as const;
+export type AdminErrorCode = (typeof adminErrorCodes)[number];
+
+export function isFrameErrorCode(code: AdminErrorCode): code is ErrorCode {
+  return (errorCodes as readonly string[]).includes(code);
+}
 
 const replyBase = { requestId: z.optional(z.string()) };
 
@@ -141,6 +158,15 @@ export const sentFrameSchema = z.object({
 });
 export const ackedFrameSchema = z.object({ ...replyBase, type: z.literal('acked'), ids: z.array(z.string()) });
 export const syncedFrameSchema = z.object({ ...replyBase, type: z.literal('synced'), count: z.number() });
+export const droppedReasons = ['overflow', 'expired', 'cleanStart'] as const;
+export const droppedFrameSchema = z.object({ type: z.literal('dropped'), count: z.number(), reason: z.enum(droppedReasons) });
+export type DroppedReason = (typeof droppedReasons)[number];
+export const offlineMessageDurationFrameSchema = z.object({
+  ...replyBase,
+  type: z.literal('offlineMessageDuration'),
+  days: z.number(),
+  source: z.enum(['user', 'app']),
+});
 
 export const pongFrameSchema = z.object({ ...replyBase, type: z.literal('pong') });
 export const errorFrameSchema = z.object({
@@ -155,6 +181,8 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   sentFrameSchema,
   ackedFrameSchema,
   syncedFrameSchema,
+  droppedFrameSchema,
+  offlineMessageDurationFrameSchema,
   pongFrameSchema,
   errorFrameSchema,
 ]);

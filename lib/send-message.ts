@@ -3,17 +3,19 @@
  * `accepted`, then pushed to the recipient's open connections and to the sender's other devices.
  */
 import type { Clock } from './clock';
-import { packFrames, pushFrames, type PushDeps } from './delivery';
+import { sessionExpired, type Caller } from './connections';
+import { packFrames, pushToUsers, type PushDeps } from './delivery';
 import { TooLargeError } from './errors';
-import type { Caller } from './connections';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
 import { limits, type Reply, type SendFrame } from './protocol';
-import { defaultOfflineMessageDurationDays, messageExpiry } from './retention';
+import { durationInForce, messageExpiry } from './retention';
 import { receiptLifetimeSeconds, type SendReceipts } from './send-receipts';
+import type { SettingsReader } from './settings-reader';
 
 export interface SendDeps extends PushDeps {
   queue: OfflineQueue;
   receipts: SendReceipts;
+  settings: SettingsReader;
   clock: Clock;
   newId: (acceptedAt: Date) => string;
 }
@@ -24,6 +26,7 @@ export async function sendMessage(deps: SendDeps, caller: Caller, frame: SendFra
     throw new TooLargeError(`body is larger than ${limits.bodyMaxBytes / 1024} KB once serialized`);
   }
   const sentAt = deps.clock.now();
+  const { app, user } = await deps.settings.retentionFor(frame.target);
   const message: QueuedMessage = {
     id: deps.newId(sentAt),
     type: frame.type,
@@ -31,20 +34,31 @@ export async function sendMessage(deps: SendDeps, caller: Caller, frame: SendFra
     to: frame.target,
     bodyJson,
     sentAt,
-    expiresAt: messageExpiry(sentAt, frame.ttlSeconds, defaultOfflineMessageDurationDays),
+    expiresAt: messageExpiry(sentAt, frame.ttlSeconds, durationInForce(frame.type, app, user).days),
     qos: frame.qos ?? 1,
   };
 
-  if (message.qos === 1) {
+  if (message.qos === 1 && !(await recipientSessionExpired(deps, message.to, sentAt, app.sessionExpiryHours))) {
     const original = await store(deps, message, frame.clientMsgId);
     if (original !== undefined) {
       return { type: 'sent', clientMsgId: frame.clientMsgId, id: original, status: 'duplicate' };
     }
   }
 
+  // Looked up after the write: a recipient connecting meanwhile gets it from the drain or from here.
   const frames = packFrames([JSON.stringify(toWireMessage(message))]);
-  await pushFrames(deps, [message.to, caller.userId], frames, { except: caller.connectionId });
+  await pushToUsers(deps, [message.to, caller.userId], frames, { except: caller.connectionId });
   return { type: 'sent', clientMsgId: frame.clientMsgId, id: message.id, status: 'accepted' };
+}
+
+/**
+ * With session expiry on, a recipient away longer than `sessionExpiryHours` has no session: nothing is
+ * stored for them until they connect again (SPEC §6), as an MQTT broker drops messages for an expired
+ * session. The sender still hears `accepted`: the message was handled as the app's settings say.
+ */
+async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date, hours: number): Promise<boolean> {
+  if (hours === 0) return false;
+  return sessionExpired((await deps.connections.lookup([userId], now)).get(userId), now, hours);
 }
 
 /**
@@ -57,12 +71,15 @@ async function store(deps: SendDeps, message: QueuedMessage, clientMsgId: string
   await deps.queue.put(message.to, message);
   let claim;
   try {
-    claim = await deps.receipts.claim({
-      senderId: message.from,
-      clientMsgId,
-      messageId: message.id,
-      expiresAt: new Date(message.sentAt.getTime() + receiptLifetimeSeconds * 1000),
-    }, message.sentAt);
+    claim = await deps.receipts.claim(
+      {
+        senderId: message.from,
+        clientMsgId,
+        messageId: message.id,
+        expiresAt: new Date(message.sentAt.getTime() + receiptLifetimeSeconds * 1000),
+      },
+      message.sentAt,
+    );
   } catch (error) {
     await withdraw(deps, message);
     throw error;

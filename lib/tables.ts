@@ -10,8 +10,8 @@ export interface TableDeclaration {
   readonly envVar: string;
   readonly partitionKey: string;
   readonly sortKey?: string;
-  /** Epoch seconds after which DynamoDB TTL deletes the item. */
-  readonly timeToLiveAttribute: string;
+  /** Epoch seconds after which DynamoDB TTL deletes the item; tables of lasting data have none. */
+  readonly timeToLiveAttribute?: string;
   readonly globalIndexes?: readonly IndexDeclaration[];
 }
 
@@ -28,9 +28,10 @@ export const keyAttributeType = 'S';
 export type KeyOf<T extends TableDeclaration> = Record<T['partitionKey'] | NonNullable<T['sortKey']>, string>;
 
 /**
- * Who is online: one item per user, holding each open connection as an attribute named
- * `connection:<id>`. One item per user lets a single BatchGetItem find the connections of 100
- * users, which is what a group fan-out or a send (sender and recipient) needs.
+ * Who is online, and since when they are away: one item per user, holding each open connection as
+ * an attribute named `connection:<id>`, and `lastSeenAt`. One item per user lets a single
+ * BatchGetItem find the connections of 100 users, which is what a group fan-out or a send needs.
+ * The item lives a year past the user's last activity, longer than any session expiry.
  */
 export const connectionsTable = {
   name: 'Connections',
@@ -65,4 +66,17 @@ export const sendReceiptsTable = {
 export const sendReceiptKey = (senderId: string, clientMsgId: string) =>
   ({ senderId, clientMsgId }) satisfies KeyOf<typeof sendReceiptsTable>;
 
-export const tables: readonly TableDeclaration[] = [connectionsTable, offlineMessagesTable, sendReceiptsTable];
+/**
+ * Settings, as plain items an admin can also edit in the DynamoDB console: `app` for the app's
+ * settings, `user:<id>` for a user's own.
+ */
+export const configTable = {
+  name: 'Config',
+  envVar: 'CONFIG_TABLE',
+  partitionKey: 'id',
+} as const satisfies TableDeclaration;
+
+export const appConfigKey = () => ({ id: 'app' }) satisfies KeyOf<typeof configTable>;
+export const userConfigKey = (userId: string) => ({ id: `user:${userId}` }) satisfies KeyOf<typeof configTable>;
+
+export const tables: readonly TableDeclaration[] = [connectionsTable, offlineMessagesTable, sendReceiptsTable, configTable];

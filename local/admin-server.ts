@@ -1,31 +1,133 @@
 /**
- * The admin API's local port. The admin API itself arrives with the settings work; until then every
- * request gets a JSON 404 in the admin API's error format, so scripts see a clear answer.
+ * The admin API locally: a stand-in for the HTTP API that serves it on AWS. It runs the same handler
+ * modules with payload-2.0 events, and checks `Authorization: Bearer <admin key>` where AWS checks a
+ * SigV4 signature (IAM authorization): 401 without a key, 403 with a wrong one.
  */
-import { createServer, type Server } from 'node:http';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { adminBasePath } from '../lib/admin-api';
+import { invoke, localAccountId, type LocalFunction } from './lambda-runtime';
+
+export interface HttpRouteTarget {
+  method: string;
+  /** e.g. `/v1/users/{id}/config`, or `$default` for every request no route matches. */
+  path: string;
+  fn: LocalFunction;
+}
+
+interface CompiledRoute extends HttpRouteTarget {
+  pattern: RegExp;
+  params: string[];
+}
 
 export interface RunningAdminServer {
   url: string;
   stop(): Promise<void>;
 }
 
-export async function startAdminServer(host: string, port: number): Promise<RunningAdminServer> {
-  const server: Server = createServer((req, res) => {
-    const body = JSON.stringify({ error: { code: 'NOT_FOUND', message: `no admin route ${req.method ?? ''} ${req.url ?? ''}` } });
-    res.writeHead(404, { 'Content-Type': 'application/json' });
-    res.end(body);
-  });
+export async function startAdminServer(options: {
+  host: string;
+  port: number;
+  adminKey: string;
+  routes: readonly HttpRouteTarget[];
+}): Promise<RunningAdminServer> {
+  const routes = options.routes.map(compile);
+  const server: Server = createServer((req, res) => void handle(req, res, options.adminKey, routes));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
   return {
-    url: `http://${host}:${address.port}/v1`,
+    url: `http://${options.host}:${address.port}${adminBasePath}`,
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function compile(route: HttpRouteTarget): CompiledRoute {
+  const params: string[] = [];
+  const source = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { ...route, pattern: new RegExp(`^${source}$`), params };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, adminKey: string, routes: CompiledRoute[]): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+
+  const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  if (!presented) return error(res, 401, 'UNAUTHORIZED', 'send the admin key: Authorization: Bearer <admin key>');
+  if (!sameSecret(presented, adminKey)) return error(res, 403, 'FORBIDDEN', 'the admin key is wrong');
+
+  let matched: { route: CompiledRoute; pathParameters: Record<string, string> } | undefined;
+  for (const route of routes) {
+    if (route.path === '$default' || route.method !== method) continue;
+    const match = route.pattern.exec(url.pathname);
+    if (!match) continue;
+    matched = { route, pathParameters: Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')])) };
+    break;
+  }
+  const fallback = routes.find((route) => route.path === '$default');
+  const target = matched?.route ?? fallback;
+  if (!target) return error(res, 404, 'NOT_FOUND', 'no such admin route');
+
+  const routeKey = matched ? `${method} ${target.path}` : '$default';
+  const body = Buffer.concat(chunks).toString('utf8');
+  const now = new Date();
+  const event = {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers: Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)])),
+    ...(url.searchParams.size > 0 && { queryStringParameters: Object.fromEntries(url.searchParams) }),
+    ...(matched && matched.route.params.length > 0 && { pathParameters: matched.pathParameters }),
+    requestContext: {
+      accountId: localAccountId,
+      apiId: 'local-admin',
+      domainName: req.headers.host ?? 'localhost',
+      domainPrefix: 'local-admin',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: req.headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body && { body }),
+    isBase64Encoded: false,
+  };
+
+  try {
+    const result = (await invoke(target.fn, event)) as { statusCode?: number; headers?: Record<string, string>; body?: string };
+    res.writeHead(result.statusCode ?? 200, result.headers ?? {});
+    res.end(result.body ?? '');
+  } catch {
+    // What API Gateway answers when the integration itself fails.
+    res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+  }
+}
+
+function sameSecret(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function error(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
 }

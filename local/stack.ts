@@ -19,7 +19,7 @@ import { registerClientPlugin } from '../lib/aws/client-plugins';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
 import { issueToken, minSecretLength } from '../lib/tokens';
-import { startAdminServer } from './admin-server';
+import { startAdminServer, type HttpRouteTarget } from './admin-server';
 import { startDynamoDbLocal } from './dynamodb-local';
 import type { FaultInjector } from './faults';
 import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './gateway/websocket-gateway';
@@ -43,6 +43,8 @@ export interface LocalStackOptions {
   gatewayLimits?: Partial<GatewayLimits>;
   /** The clock the handlers read; tests pass a controllable one. */
   clock?: Clock;
+  /** How long functions may cache settings, at most 60 (SPEC §6); tests use 0 to see changes at once. */
+  settingsCacheSeconds?: number;
   /** Faults to inject into the handlers' AWS calls; tests add rules to it as they go. */
   faults?: FaultInjector;
   log?: (line: string) => void;
@@ -123,6 +125,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tokenSecret,
       callbackUrl: gateway.callbackUrl,
       lambdaEndpoint: lambda.url,
+      settingsCacheSeconds: options.settingsCacheSeconds ?? 60,
     });
     useClock(options.clock ?? systemClock);
     const client = new DynamoDBClient({ endpoint: dynamodbEndpoint });
@@ -131,17 +134,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const functions = new Map<FunctionName, LocalFunction>();
     const routes: Record<string, GatewayRoute> = {};
+    const httpRoutes: HttpRouteTarget[] = [];
     for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
       const fn = await loadFunction(projectRoot, name, declaration.entry, declaration.timeoutSeconds ?? 29);
       functions.set(name, fn);
       if (declaration.route) routes[declaration.route] = { fn, replies: declaration.replies ?? false };
+      if (declaration.http) httpRoutes.push({ ...declaration.http, fn });
     }
     lambda.configure([...functions.values()]);
     const authorizer = functions.get('authorizer');
     if (!authorizer) throw new Error('the catalog has no authorizer');
     gateway.configure(routes, { fn: authorizer, identitySource: tokenIdentitySource });
 
-    const admin = await startAdminServer(host, options.adminPort ?? 3002);
+    const admin = await startAdminServer({ host, port: options.adminPort ?? 3002, adminKey, routes: httpRoutes });
     stops.push(() => admin.stop());
 
     return {
@@ -175,6 +180,7 @@ function configureEnvironment(config: {
   tokenSecret: string;
   callbackUrl: string;
   lambdaEndpoint: string;
+  settingsCacheSeconds: number;
 }): void {
   const env = process.env;
   env.AWS_REGION ??= 'us-east-1';
@@ -189,6 +195,7 @@ function configureEnvironment(config: {
   env.DYNAMODB_ENDPOINT = config.dynamodbEndpoint;
   env[connectionsEndpointEnvVar] = config.callbackUrl;
   env.LAMBDA_ENDPOINT = config.lambdaEndpoint;
+  env.SETTINGS_CACHE_SECONDS = String(config.settingsCacheSeconds);
   env.TOKEN_SECRET = config.tokenSecret;
   for (const table of tables) env[table.envVar] = localTableName(config.tablePrefix, table);
   // Locally a function's name is its catalog name.

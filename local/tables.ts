@@ -23,6 +23,7 @@ export async function ensureTables(client: DynamoDBClient, prefix: string, table
       if (error instanceof ResourceInUseException) continue;
       throw error;
     }
+    if (!table.timeToLiveAttribute) continue;
     await client.send(
       new UpdateTimeToLiveCommand({
         TableName,

@@ -1,12 +1,14 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { Connection, ConnectionStore } from '../connections';
+import type { Connection, ConnectionStore, Presence } from '../connections';
 import { connectionKey, connectionsTable } from '../tables';
 import { batchGetAll } from './batch';
 
 /** One attribute per open connection on the user's item, e.g. `connection:L0SM9cOFvHcCIhw=`. */
 const connectionPrefix = 'connection:';
+/** The presence item outlives the longest session expiry (8,760 h) after the user's last activity. */
+const presenceLifetimeSeconds = 366 * 24 * 60 * 60;
 
 interface ConnectionEntry {
   deviceId?: string;
@@ -14,46 +16,55 @@ interface ConnectionEntry {
   expiresAt: number;
 }
 
+type PresenceItem = Record<string, unknown> & { userId: string; lastSeenAt?: string };
+
 export class DynamoConnectionStore implements ConnectionStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
-  async add(connection: Connection, expiresAt: Date): Promise<void> {
+  async add(connection: Connection, expiresAt: Date, now: Date): Promise<Presence | undefined> {
     const entry: ConnectionEntry = {
       ...(connection.deviceId === undefined ? {} : { deviceId: connection.deviceId }),
       connectedAt: connection.connectedAt.toISOString(),
       expiresAt: epochSeconds(expiresAt),
     };
-    await this.db.send(
+    const result = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: connectionKey(connection.userId),
-        // The item lives as long as its newest connection; older entries are filtered on read.
-        UpdateExpression: 'SET #connection = :entry, #expires = :expires',
+        UpdateExpression: 'SET #connection = :entry, #expires = :itemExpires',
         ExpressionAttributeNames: {
           '#connection': `${connectionPrefix}${connection.connectionId}`,
           '#expires': connectionsTable.timeToLiveAttribute,
         },
-        ExpressionAttributeValues: { ':entry': entry, ':expires': entry.expiresAt },
+        ExpressionAttributeValues: { ':entry': entry, ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds },
+        ReturnValues: 'ALL_OLD',
       }),
     );
+    const before = result.Attributes as PresenceItem | undefined;
+    if (!before) return undefined;
+    await this.pruneExpired(before, now);
+    return toPresence(before, now);
   }
 
-  async remove(userId: string, connectionId: string): Promise<void> {
+  async remove(userId: string, connectionId: string, now: Date): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(userId),
-          UpdateExpression: 'REMOVE #connection',
-          // Without this, removing from a user who has no item would create one that never expires.
+          UpdateExpression: 'REMOVE #connection SET #seen = :now, #expires = :itemExpires',
+          // Without this, removing from a user who has no item would create one.
           ConditionExpression: 'attribute_exists(#user)',
           ExpressionAttributeNames: {
             '#connection': `${connectionPrefix}${connectionId}`,
             '#user': connectionsTable.partitionKey,
+            '#seen': 'lastSeenAt',
+            '#expires': connectionsTable.timeToLiveAttribute,
           },
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds },
         }),
       );
     } catch (error) {
@@ -61,29 +72,48 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async listByUsers(userIds: readonly string[], now: Date): Promise<Map<string, Connection[]>> {
-    const unique = [...new Set(userIds)];
-    const items = await batchGetAll(this.db, this.tableName, unique.map(connectionKey));
-    const byUser = new Map<string, Connection[]>();
-    const nowSeconds = epochSeconds(now);
-    for (const item of items) {
-      const userId = item[connectionsTable.partitionKey] as string;
-      const open: Connection[] = [];
-      for (const [name, value] of Object.entries(item)) {
-        if (!name.startsWith(connectionPrefix)) continue;
-        const entry = value as ConnectionEntry;
-        // TTL deletes lag behind expiry by up to days: never trust an expired entry.
-        if (entry.expiresAt <= nowSeconds) continue;
-        open.push({
-          userId,
-          connectionId: name.slice(connectionPrefix.length),
-          ...(entry.deviceId === undefined ? {} : { deviceId: entry.deviceId }),
-          connectedAt: new Date(entry.connectedAt),
-        });
-      }
-      open.sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.connectionId.localeCompare(b.connectionId));
-      if (open.length > 0) byUser.set(userId, open);
-    }
-    return byUser;
+  async lookup(userIds: readonly string[], now: Date): Promise<Map<string, Presence>> {
+    const items = await batchGetAll(this.db, this.tableName, [...new Set(userIds)].map(connectionKey));
+    return new Map(items.map((item) => [item.userId as string, toPresence(item as PresenceItem, now)]));
   }
+
+  /** Entries whose `$disconnect` never came are removed when their user next connects. */
+  private async pruneExpired(item: PresenceItem, now: Date): Promise<void> {
+    const expired = entries(item).filter(([, entry]) => entry.expiresAt <= epochSeconds(now));
+    if (expired.length === 0) return;
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: connectionKey(item.userId),
+        UpdateExpression: `REMOVE ${expired.map((_, i) => `#c${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(expired.map(([name], i) => [`#c${i}`, name])),
+      }),
+    );
+  }
+}
+
+function entries(item: PresenceItem): Array<[string, ConnectionEntry]> {
+  return Object.entries(item).filter((pair): pair is [string, ConnectionEntry] => pair[0].startsWith(connectionPrefix));
+}
+
+function toPresence(item: PresenceItem, now: Date): Presence {
+  const nowSeconds = epochSeconds(now);
+  const connections: Connection[] = [];
+  // A connection that vanished without `$disconnect` was last seen, at the latest, when it expired.
+  let lastSeen = item.lastSeenAt ? Date.parse(item.lastSeenAt) : undefined;
+  for (const [name, entry] of entries(item)) {
+    // TTL deletes lag behind expiry: never trust an expired entry.
+    if (entry.expiresAt <= nowSeconds) {
+      lastSeen = Math.max(lastSeen ?? 0, entry.expiresAt * 1000);
+      continue;
+    }
+    connections.push({
+      userId: item.userId,
+      connectionId: name.slice(connectionPrefix.length),
+      ...(entry.deviceId === undefined ? {} : { deviceId: entry.deviceId }),
+      connectedAt: new Date(entry.connectedAt),
+    });
+  }
+  connections.sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.connectionId.localeCompare(b.connectionId));
+  return { userId: item.userId, connections, ...(lastSeen === undefined ? {} : { lastSeenAt: new Date(lastSeen) }) };
 }

@@ -2,6 +2,7 @@ import { DeleteCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient }
 import { epochSeconds } from '../clock';
 import type { OfflineQueue, QueuedMessage } from '../offline-queue';
 import { offlineMessageKey, offlineMessagesTable, type KeyOf } from '../tables';
+import { batchWriteAll } from './batch';
 
 /** A stored message: plain attributes, readable in the DynamoDB console. */
 interface OfflineMessageItem extends KeyOf<typeof offlineMessagesTable> {
@@ -46,6 +47,14 @@ export class DynamoOfflineQueue implements OfflineQueue {
       new DeleteCommand({ TableName: this.tableName, Key: offlineMessageKey(recipientId, id), ReturnValues: 'ALL_OLD' }),
     );
     return result.Attributes !== undefined;
+  }
+
+  async removeMany(recipientId: string, ids: readonly string[]): Promise<void> {
+    await batchWriteAll(
+      this.db,
+      this.tableName,
+      ids.map((id) => ({ DeleteRequest: { Key: offlineMessageKey(recipientId, id) } })),
+    );
   }
 
   async *pages(recipientId: string): AsyncIterable<QueuedMessage[]> {

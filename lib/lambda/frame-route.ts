@@ -7,7 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { AppError, BadRequestError, internalErrorMessage } from '../errors';
-import { describeIssues, limits, type Reply, type Schema, type ServerFrame } from '../protocol';
+import { describeIssues, isFrameErrorCode, limits, type Reply, type Schema, type ServerFrame } from '../protocol';
 import { logger } from './logger';
 import type { Caller } from '../connections';
 import { callerOf, frameText, parseWebSocketEvent, type WebSocketEvent } from './websocket-event';
@@ -48,7 +48,9 @@ export function frameRoute<Frame extends object>(
 
 /** Maps any error to its frame: typed errors say what went wrong, anything else says nothing. */
 export function errorReply(error: unknown): Reply {
-  if (error instanceof AppError) return { type: 'error', code: error.code, message: error.message };
+  if (error instanceof AppError) {
+    return { type: 'error', code: isFrameErrorCode(error.code) ? error.code : 'BAD_REQUEST', message: error.message };
+  }
   logger.error('request failed', error as Error);
   return { type: 'error', code: 'INTERNAL', message: internalErrorMessage };
 }

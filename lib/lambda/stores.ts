@@ -16,7 +16,11 @@ import { DynamoOfflineQueue } from '../dynamodb/offline-queue-store';
 import { DynamoSendReceipts } from '../dynamodb/send-receipt-store';
 import type { OfflineQueue } from '../offline-queue';
 import type { SendReceipts } from '../send-receipts';
-import { connectionsTable, offlineMessagesTable, sendReceiptsTable } from '../tables';
+import { clock } from '../clock';
+import { DynamoSettingsStore } from '../dynamodb/settings-store';
+import { maxSettingsAgeMs, SettingsReader, type SettingsStore } from '../settings-reader';
+import { configTable, connectionsTable, offlineMessagesTable, sendReceiptsTable } from '../tables';
+import { logger } from './logger';
 import { connectionsEndpointEnvVar, functionNameEnvVar, requiredEnv } from './env';
 
 let documentClient: DynamoDBDocumentClient | undefined;
@@ -36,6 +40,22 @@ export function offlineQueue(): OfflineQueue {
 
 export function sendReceipts(): SendReceipts {
   return new DynamoSendReceipts(sharedDocumentClient(), requiredEnv(sendReceiptsTable.envVar));
+}
+
+export function settingsStore(): SettingsStore {
+  return new DynamoSettingsStore(sharedDocumentClient(), requiredEnv(configTable.envVar));
+}
+
+let settings: SettingsReader | undefined;
+
+/**
+ * One settings cache per container, shared by everything in it. `SETTINGS_CACHE_SECONDS` may shorten
+ * the cache (the local stack's tests use 0), never lengthen it past the minute SPEC §6 allows.
+ */
+export function settingsReader(): SettingsReader {
+  const seconds = Number(process.env.SETTINGS_CACHE_SECONDS ?? maxSettingsAgeMs / 1000);
+  settings ??= new SettingsReader(settingsStore(), clock, logger, Math.min(seconds * 1000, maxSettingsAgeMs));
+  return settings;
 }
 
 export function connectionPoster(): ConnectionPoster {

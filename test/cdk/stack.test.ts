@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PigeonholeStack } from '../../cdk/pigeonhole-stack';
-import { functionCatalog, routeFunctions, type FunctionDeclaration } from '../../functions/catalog';
+import { functionCatalog, httpFunctions, routeFunctions, type FunctionDeclaration } from '../../functions/catalog';
 import { tables } from '../../lib/tables';
 
 let stack: PigeonholeStack;
@@ -21,6 +21,20 @@ type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?
 
 function resources(type: string): Array<[string, Resource]> {
   return Object.entries(template.findResources(type) as Record<string, Resource>);
+}
+
+function apiId(protocol: 'WEBSOCKET' | 'HTTP'): string {
+  const match = resources('AWS::ApiGatewayV2::Api').find(([, api]) => api.Properties.ProtocolType === protocol);
+  if (!match) throw new Error(`no ${protocol} API`);
+  return match[0];
+}
+
+/** The routes of one API: the WebSocket API's or the admin HTTP API's. */
+function routesOf(protocol: 'WEBSOCKET' | 'HTTP'): Resource[] {
+  const id = apiId(protocol);
+  return resources('AWS::ApiGatewayV2::Route')
+    .map(([, route]) => route)
+    .filter((route) => route.Properties.ApiId.Ref === id);
 }
 
 /** The logical id of the Lambda function built for a catalog entry. */
@@ -49,7 +63,7 @@ describe('the WebSocket API', () => {
   });
 
   it('has a route for every catalog entry that serves one, each to its own function', () => {
-    const routes = resources('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties.RouteKey).sort();
+    const routes = routesOf('WEBSOCKET').map((route) => route.Properties.RouteKey).sort();
     expect(routes).toEqual(routeFunctions().map(([, declaration]) => declaration.route).sort());
     expect(routes).toEqual(expect.arrayContaining(['$connect', '$disconnect', '$default', 'ping']));
   });
@@ -61,7 +75,7 @@ describe('the WebSocket API', () => {
       IdentitySource: ['route.request.querystring.token'],
     });
     expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(functionId('authorizer'));
-    for (const [, route] of resources('AWS::ApiGatewayV2::Route')) {
+    for (const route of routesOf('WEBSOCKET')) {
       if (route.Properties.RouteKey === '$connect') {
         expect(route.Properties).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
       } else {
@@ -71,9 +85,9 @@ describe('the WebSocket API', () => {
   });
 
   it('sends a route response for exactly the routes whose function replies', () => {
-    const replying = resources('AWS::ApiGatewayV2::Route')
-      .filter(([, route]) => route.Properties.RouteResponseSelectionExpression === '$default')
-      .map(([, route]) => route.Properties.RouteKey)
+    const replying = routesOf('WEBSOCKET')
+      .filter((route) => route.Properties.RouteResponseSelectionExpression === '$default')
+      .map((route) => route.Properties.RouteKey)
       .sort();
     const declared = routeFunctions()
       .filter(([, declaration]) => declaration.replies)
@@ -85,6 +99,7 @@ describe('the WebSocket API', () => {
 
   it('deploys a throttled stage with JSON access logs', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: apiId('WEBSOCKET') },
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
       AccessLogSettings: {
@@ -103,9 +118,37 @@ describe('the WebSocket API', () => {
   });
 });
 
+describe('the admin API', () => {
+  it('is an HTTP API with a route for every admin function, and a catch-all', () => {
+    const routes = routesOf('HTTP').map((route) => route.Properties.RouteKey).sort();
+    const declared = httpFunctions()
+      .map(([, declaration]) => (declaration.http.path === '$default' ? '$default' : `${declaration.http.method} ${declaration.http.path}`))
+      .sort();
+    expect(routes).toEqual(declared);
+    expect(routes).toEqual(
+      expect.arrayContaining(['GET /v1/config', 'PATCH /v1/config', 'PUT /v1/users/{id}/config', 'POST /v1/tokens', '$default']),
+    );
+  });
+
+  it('requires IAM (SigV4) authorization on every route, the catch-all included', () => {
+    for (const route of routesOf('HTTP')) expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('deploys a throttled $default stage with access logs, and outputs its URL', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: apiId('HTTP') },
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+    template.hasOutput('AdminApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/v1$')])] } });
+  });
+});
+
 describe('the tables', () => {
   it.each(tables.map((table) => [table.name, table] as const))(
-    '%s: keys as declared, on-demand, TTL, point-in-time recovery, kept when the stack is deleted',
+    '%s: keys as declared, on-demand, TTL if declared, point-in-time recovery, kept when the stack is deleted',
     (_name, table) => {
       const [, resource] = resources('AWS::DynamoDB::GlobalTable').find(([id]) => id.includes(table.name)) as [string, Resource];
       expect(resource.DeletionPolicy).toBe('Retain');
@@ -115,11 +158,18 @@ describe('the tables', () => {
           { AttributeName: table.partitionKey, KeyType: 'HASH' },
           ...(table.sortKey ? [{ AttributeName: table.sortKey, KeyType: 'RANGE' }] : []),
         ],
-        TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true },
+        ...(table.timeToLiveAttribute && { TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true } }),
         Replicas: [expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
       });
     },
   );
+});
+
+it('expires messages, receipts and connections by TTL, and never settings', () => {
+  const withTtl = tables.filter((table) => table.timeToLiveAttribute).map((table) => table.name);
+  expect(withTtl).toEqual(['Connections', 'OfflineMessages', 'SendReceipts']);
+  const [, config] = resources('AWS::DynamoDB::GlobalTable').find(([id]) => id.includes('Config')) as [string, Resource];
+  expect(config.Properties.TimeToLiveSpecification).toBeUndefined();
 });
 
 describe('the functions', () => {

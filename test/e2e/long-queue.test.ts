@@ -64,12 +64,17 @@ describe('a long queue', () => {
     await client.close();
   }, 60_000);
 
-  it('drains a queue larger than one 1 MB DynamoDB page', async () => {
+  it('drains a queue of several 1 MB pages, too big to hold, keeping the newest 1,000 (the default cap)', async () => {
     const userId = `bulk-${randomUUID().slice(0, 8)}`;
-    const ids = await seed(userId, 1200, JSON.stringify({ text: 'y'.repeat(1000) }));
+    // 1,100 × 4 KB: over 4 MB, so the drain counts the queue first and reads it again to deliver.
+    const ids = await seed(userId, 1100, JSON.stringify({ text: 'y'.repeat(4000) }));
     const client = await connect(userId);
-    const messages = await client.messages(1200, 30_000);
-    expect(messages.map((m) => m.id)).toEqual(ids);
+    const dropped = await client.next((frame) => frame.type === 'dropped', 30_000);
+    expect(dropped).toEqual({ type: 'dropped', count: 100, reason: 'overflow' });
+    const messages = await client.messages(1000, 30_000);
+    expect(messages.map((m) => m.id)).toEqual(ids.slice(100));
+    // The dropped frame came before any message.
+    expect(client.received.findIndex((frame) => frame.type === 'dropped')).toBe(0);
     await client.close();
-  }, 90_000);
+  }, 120_000);
 });

@@ -21,7 +21,7 @@ const ulid = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const sevenDaysMs = 7 * 24 * 60 * 60 * 1000;
 
 beforeAll(async () => {
-  stack = await startTestStack({ clock, faults });
+  stack = await startTestStack({ clock, faults, settingsCacheSeconds: 0 });
 });
 afterAll(() => stack?.stop());
 
@@ -194,7 +194,7 @@ describe('delivery semantics', () => {
     await Promise.all([alice.close(), eve.close(), finn.close()]);
   });
 
-  it('never delivers a message past its ttlSeconds, though DynamoDB has not yet removed it', async () => {
+  it('never delivers a message past its ttlSeconds: the drain announces it as expired and removes it', async () => {
     const [aliceId, gusId] = [user('alice'), user('gus')];
     const alice = await connect(aliceId);
     const shortLived = await send(alice, gusId, 'gone soon', { ttlSeconds: 60 });
@@ -203,10 +203,12 @@ describe('delivery semantics', () => {
 
     clock.advance(61_000);
     await send(alice, gusId, 'still here');
-    const gus = await connect(gusId);
-    // The first frame of the drain holds everything deliverable: only the later message.
-    expect((await gus.messages(1)).map((m) => m.body)).toEqual(['still here']);
     expect((await queued(gusId)).map((m) => m.id)).toContain(shortLived.id);
+    const gus = await connect(gusId);
+    expect(await gus.next()).toEqual({ type: 'dropped', count: 1, reason: 'expired' });
+    // The first messages frame holds everything deliverable: only the later message.
+    expect((await gus.messages(1)).map((m) => m.body)).toEqual(['still here']);
+    expect((await queued(gusId)).map((m) => m.id)).not.toContain(shortLived.id);
     await Promise.all([alice.close(), gus.close()]);
   });
 });
@@ -278,11 +280,15 @@ describe('stale connections', () => {
     const [aliceId, kimId] = [user('alice'), user('kim')];
     // A connection whose $disconnect never came: recorded, but unknown to the gateway.
     const connections = new DynamoConnectionStore(db, stack.tableName(connectionsTable));
-    await connections.add({ userId: kimId, connectionId: 'VanishedConn0A=', connectedAt: clock.now() }, new Date(clock.now().getTime() + 3_600_000));
+    await connections.add(
+      { userId: kimId, connectionId: 'VanishedConn0A=', connectedAt: clock.now() },
+      new Date(clock.now().getTime() + 3_600_000),
+      clock.now(),
+    );
 
     const alice = await connect(aliceId);
     await send(alice, kimId, 'waiting for kim');
-    expect(await connections.listByUsers([kimId], clock.now())).toEqual(new Map());
+    expect((await connections.lookup([kimId], clock.now())).get(kimId)?.connections).toEqual([]);
     expect(await queued(kimId)).toHaveLength(1);
 
     const kim = await connect(kimId);

@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { connectionsOf, registerConnection } from '../../lib/connections';
+import { connectionsOf, registerConnection, sessionExpired } from '../../lib/connections';
 import { DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
 import { connectionsTable } from '../../lib/tables';
 import { createTestTables, localDocumentClient } from '../support/local-stack';
@@ -14,16 +14,16 @@ beforeAll(async () => {
 });
 
 // DynamoDB Local runs TTL deletion: items must expire after the real now, or they vanish mid-test.
-const fixedClock = (iso: string) => ({ now: () => new Date(iso) });
+const at = (iso: string) => ({ now: () => new Date(iso) });
 
 describe('DynamoConnectionStore', () => {
   it('lists a user’s connections with their devices, and only theirs', async () => {
-    const clock = fixedClock('2030-01-15T10:00:00Z');
+    const clock = at('2030-01-15T10:00:00Z');
     await registerConnection(store, clock, { userId: 'ann', connectionId: 'c1', deviceId: 'phone' });
     await registerConnection(store, clock, { userId: 'ann', connectionId: 'c2' });
     await registerConnection(store, clock, { userId: 'ben', connectionId: 'c3' });
 
-    const open = await connectionsOf(store, 'ann', new Date('2030-01-15T10:30:00Z'));
+    const open = await connectionsOf(store, ['ann'], new Date('2030-01-15T10:30:00Z'));
     expect(open.map((c) => [c.connectionId, c.deviceId])).toEqual([
       ['c1', 'phone'],
       ['c2', undefined],
@@ -31,35 +31,67 @@ describe('DynamoConnectionStore', () => {
     expect(open[0]?.connectedAt).toEqual(new Date('2030-01-15T10:00:00Z'));
   });
 
-  it('stops listing a record two hours after the connection opened, before TTL removes it', async () => {
-    await registerConnection(store, fixedClock('2030-01-15T08:00:00Z'), { userId: 'cat', connectionId: 'old' });
-    expect(await connectionsOf(store, 'cat', new Date('2030-01-15T09:59:59Z'))).toHaveLength(1);
-    expect(await connectionsOf(store, 'cat', new Date('2030-01-15T10:00:00Z'))).toHaveLength(0);
+  it('stops listing a connection two hours after it opened, before anything removes it', async () => {
+    await registerConnection(store, at('2030-01-15T08:00:00Z'), { userId: 'cat', connectionId: 'old' });
+    expect(await connectionsOf(store, ['cat'], new Date('2030-01-15T09:59:59Z'))).toHaveLength(1);
+    expect(await connectionsOf(store, ['cat'], new Date('2030-01-15T10:00:00Z'))).toHaveLength(0);
   });
 
-  it('deletes one connection and leaves the others', async () => {
-    const clock = fixedClock('2030-01-15T10:00:00Z');
+  it('removes one connection, leaves the others, and notes when the user was last seen', async () => {
+    const clock = at('2030-01-15T10:00:00Z');
     await registerConnection(store, clock, { userId: 'dan', connectionId: 'd1' });
     await registerConnection(store, clock, { userId: 'dan', connectionId: 'd2' });
-    await store.remove('dan', 'd1');
-    expect((await connectionsOf(store, 'dan', clock.now())).map((c) => c.connectionId)).toEqual(['d2']);
+    await store.remove('dan', 'd1', new Date('2030-01-15T10:05:00Z'));
+    const presence = (await store.lookup(['dan'], clock.now())).get('dan');
+    expect(presence?.connections.map((c) => c.connectionId)).toEqual(['d2']);
+    expect(presence?.lastSeenAt).toEqual(new Date('2030-01-15T10:05:00Z'));
+  });
+
+  it('tells a new connection how the user stood before it, and prunes connections whose $disconnect never came', async () => {
+    const first = await registerConnection(store, at('2030-01-15T06:00:00Z'), { userId: 'eve', connectionId: 'lost' });
+    expect(first.before).toBeUndefined();
+    const second = await registerConnection(store, at('2030-01-15T12:00:00Z'), { userId: 'eve', connectionId: 'new' });
+    // The lost connection expired at 08:00: that is when eve was last seen.
+    expect(second.before).toEqual({ userId: 'eve', connections: [], lastSeenAt: new Date('2030-01-15T08:00:00Z') });
+    const item = (await localDocumentClient().send(new GetCommand({ TableName: tableName, Key: { userId: 'eve' } }))).Item;
+    expect(Object.keys(item ?? {}).filter((key) => key.startsWith('connection:'))).toEqual(['connection:new']);
   });
 
   it('removing from a user who has no item creates none', async () => {
-    await store.remove('nobody', 'x1');
-    const result = await localDocumentClient().send(
-      new GetCommand({ TableName: tableName, Key: { userId: 'nobody' } }),
-    );
+    await store.remove('nobody', 'x1', new Date('2030-01-15T10:00:00Z'));
+    const result = await localDocumentClient().send(new GetCommand({ TableName: tableName, Key: { userId: 'nobody' } }));
     expect(result.Item).toBeUndefined();
   });
 
   it('looks up many users at once, past the 100 keys of one BatchGetItem', async () => {
-    const clock = fixedClock('2030-01-15T10:00:00Z');
+    const clock = at('2030-01-15T10:00:00Z');
     const users = Array.from({ length: 250 }, (_, i) => `many-${i}`);
-    await Promise.all(users.filter((_, i) => i % 2 === 0).map((userId) => registerConnection(store, clock, { userId, connectionId: `c-${userId}` })));
-    const online = await store.listByUsers([...users, 'many-0'], clock.now());
-    expect(online.size).toBe(125);
-    expect(online.get('many-248')?.map((c) => c.connectionId)).toEqual(['c-many-248']);
-    expect(online.has('many-1')).toBe(false);
+    await Promise.all(
+      users.filter((_, i) => i % 2 === 0).map((userId) => registerConnection(store, clock, { userId, connectionId: `c-${userId}` })),
+    );
+    const presences = await store.lookup([...users, 'many-0'], clock.now());
+    expect(presences.size).toBe(125);
+    expect(presences.get('many-248')?.connections.map((c) => c.connectionId)).toEqual(['c-many-248']);
+    expect(presences.has('many-1')).toBe(false);
+  });
+});
+
+describe('session expiry', () => {
+  const now = new Date('2030-01-15T12:00:00Z');
+  const away = (hours: number) => ({ userId: 'u', connections: [], lastSeenAt: new Date(now.getTime() - hours * 3_600_000) });
+
+  it('never expires a session when sessionExpiryHours is 0', () => {
+    expect(sessionExpired(away(10_000), now, 0)).toBe(false);
+  });
+
+  it('expires the session of a user away longer than the setting, and only then', () => {
+    expect(sessionExpired(away(25), now, 24)).toBe(true);
+    expect(sessionExpired(away(23), now, 24)).toBe(false);
+  });
+
+  it('keeps the session of a user who is online, and of one never seen', () => {
+    const online = { ...away(100), connections: [{ userId: 'u', connectionId: 'c', connectedAt: now }] };
+    expect(sessionExpired(online, now, 24)).toBe(false);
+    expect(sessionExpired(undefined, now, 24)).toBe(false);
   });
 });

@@ -1,53 +1,158 @@
 import { describe, expect, it } from 'vitest';
 import type { Connection, ConnectionStore } from '../../lib/connections';
 import type { ConnectionPoster } from '../../lib/delivery';
-import { deliverQueue, drainOnConnect, openWaitMs, type DrainDeps } from '../../lib/drain';
+import { deliverQueue, drainOnConnect, openWaitMs, QueuePlan, type DrainDeps, type QueuePolicy } from '../../lib/drain';
 import type { OfflineQueue, QueuedMessage } from '../../lib/offline-queue';
+import { defaultAppSettings, type AppSettings } from '../../lib/settings';
 
 const now = new Date('2030-01-15T10:00:00Z');
 const clock = { now: () => now };
+const policy = (app: Partial<AppSettings> = {}, extra: Partial<QueuePolicy> = {}): QueuePolicy => ({
+  app: { ...defaultAppSettings, ...app },
+  user: undefined,
+  ...extra,
+});
 
-function queueOf(messages: QueuedMessage[], pageSize = 2): OfflineQueue {
+function memoryQueue(messages: QueuedMessage[], pageSize = 2): OfflineQueue & { removed: string[] } {
+  const removed: string[] = [];
   return {
+    removed,
     put: async () => undefined,
     remove: async () => false,
+    removeMany: async (_userId, ids) => void removed.push(...ids),
     async *pages() {
       for (let i = 0; i < messages.length; i += pageSize) yield messages.slice(i, i + pageSize);
     },
   };
 }
 
-function message(n: number, expiresAt = new Date('2030-01-16T00:00:00Z')): QueuedMessage {
-  return { id: `0${n}`.padStart(26, '0'), type: 'private', from: 'a', to: 'b', bodyJson: JSON.stringify(n), sentAt: now, expiresAt, qos: 1 };
+let sequence = 0;
+function message(body: unknown, options: Partial<QueuedMessage> = {}): QueuedMessage {
+  sequence += 1;
+  return {
+    id: `01J${String(sequence).padStart(23, '0')}`,
+    type: 'private',
+    from: 'a',
+    to: 'b',
+    bodyJson: JSON.stringify(body),
+    sentAt: new Date('2030-01-15T09:00:00Z'),
+    expiresAt: new Date('2030-01-20T00:00:00Z'),
+    qos: 1,
+    ...options,
+  };
 }
 
 /** A poster that answers from a script: 'gone' or 'delivered' per call, then 'delivered'. */
-function scriptedPoster(script: Array<'gone' | 'delivered'>): ConnectionPoster & { posted: string[] } {
-  const posted: string[] = [];
+function scriptedPoster(script: Array<'gone' | 'delivered'> = []): ConnectionPoster & { posted: Array<Record<string, unknown>> } {
+  const posted: Array<Record<string, unknown>> = [];
   return {
     posted,
     async post(_connectionId, data) {
       const answer = script.shift() ?? 'delivered';
-      if (answer === 'delivered') posted.push(data);
+      if (answer === 'delivered') posted.push(JSON.parse(data) as Record<string, unknown>);
       return answer;
     },
   };
 }
 
+const bodies = (posted: Array<Record<string, unknown>>) =>
+  posted.filter((f) => f.type === 'messages').flatMap((f) => (f.messages as Array<{ body: unknown }>).map((m) => m.body));
+const droppedFrames = (posted: Array<Record<string, unknown>>) => posted.filter((f) => f.type === 'dropped');
+
+describe('the queue plan', () => {
+  function judge(messages: QueuedMessage[], queuePolicy: QueuePolicy) {
+    const plan = new QueuePlan(queuePolicy, now);
+    for (const m of messages) plan.observe(m);
+    plan.finish();
+    return { verdicts: messages.map((m) => plan.judge(m)), dropped: plan.dropped() };
+  }
+
+  it('delivers everything when nothing is expired or over a cap', () => {
+    expect(judge([message(1), message(2)], policy())).toEqual({ verdicts: ['deliver', 'deliver'], dropped: [] });
+  });
+
+  it('keeps only the newest maxOfflineMessages, dropping the oldest', () => {
+    const messages = Array.from({ length: 8 }, (_, i) => message(i));
+    const { verdicts, dropped } = judge(messages, policy({ maxOfflineMessages: 5 }));
+    expect(verdicts).toEqual(['overflow', 'overflow', 'overflow', 'deliver', 'deliver', 'deliver', 'deliver', 'deliver']);
+    expect(dropped).toEqual([{ reason: 'overflow', count: 3 }]);
+  });
+
+  it('does not count expired messages against the cap', () => {
+    const stale = message('old', { expiresAt: new Date('2030-01-15T09:30:00Z') });
+    const { verdicts, dropped } = judge([stale, message(1), message(2)], policy({ maxOfflineMessages: 2 }));
+    expect(verdicts).toEqual(['expired', 'deliver', 'deliver']);
+    expect(dropped).toEqual([{ reason: 'expired', count: 1 }]);
+  });
+
+  it('hides at once what a shortened duration has expired', () => {
+    const dayOld = message('a day old', { sentAt: new Date('2030-01-14T09:00:00Z') });
+    expect(judge([dayOld], policy({ offlineMessageDurationDays: 1 })).verdicts).toEqual(['expired']);
+    expect(judge([dayOld], policy({ offlineMessageDurationDays: 2 })).verdicts).toEqual(['deliver']);
+  });
+
+  it('applies the group cap per group first, then the user cap to what is left', () => {
+    const g1 = (n: number) => message(`g1-${n}`, { type: 'group', to: 'g1' });
+    const g2 = (n: number) => message(`g2-${n}`, { type: 'group', to: 'g2' });
+    const messages = [g1(1), g1(2), g1(3), message('p1'), g2(1), g2(2), message('p2')];
+    const { verdicts, dropped } = judge(messages, policy({ groupOfflineMaxMessages: 1, maxOfflineMessages: 3 }));
+    // Groups keep their newest one each (g1-3, g2-2); then g1-3, p1, g2-2, p2 remain for a cap of 3,
+    // and the oldest of those, g1-3, goes too.
+    expect(verdicts).toEqual(['overflow', 'overflow', 'overflow', 'deliver', 'overflow', 'deliver', 'deliver']);
+    expect(dropped).toEqual([{ reason: 'overflow', count: 4 }]);
+  });
+
+  it('discards what came before a clean start, and announces it as such', () => {
+    const before = message('before');
+    const after = message('after');
+    const { verdicts, dropped } = judge([before, after], policy({}, { discard: { beforeId: after.id, reason: 'cleanStart' } }));
+    expect(verdicts).toEqual(['discard', 'deliver']);
+    expect(dropped).toEqual([{ reason: 'cleanStart', count: 1 }]);
+  });
+
+  it('announces what an expired session discarded as expired', () => {
+    const before = message('before');
+    const stale = message('stale', { expiresAt: new Date('2030-01-15T09:30:00Z') });
+    const after = message('after');
+    const { dropped } = judge([before, stale, after], policy({}, { discard: { beforeId: stale.id, reason: 'expired' } }));
+    expect(dropped).toEqual([{ reason: 'expired', count: 2 }]);
+  });
+});
+
+describe('deliverQueue', () => {
+  it('announces drops first, then delivers the rest in order, removing what was dropped', async () => {
+    const messages = Array.from({ length: 8 }, (_, i) => message(i));
+    const queue = memoryQueue(messages);
+    const poster = scriptedPoster();
+    const report = await deliverQueue({ queue, poster, clock }, 'b', 'c1', policy({ maxOfflineMessages: 5 }));
+    expect(poster.posted[0]).toEqual({ type: 'dropped', count: 3, reason: 'overflow' });
+    expect(bodies(poster.posted)).toEqual([3, 4, 5, 6, 7]);
+    expect(queue.removed).toEqual(messages.slice(0, 3).map((m) => m.id));
+    expect(report).toMatchObject({ delivered: 5, dropped: [{ reason: 'overflow', count: 3 }], connectionGone: false });
+  });
+
+  it('stops when the connection goes away, counting only what went out', async () => {
+    const big = (n: number) => message('z'.repeat(20_000 + n));
+    const poster = scriptedPoster(['delivered', 'gone']);
+    const report = await deliverQueue({ queue: memoryQueue([big(1), big(2), big(3)]), poster, clock }, 'b', 'c1', policy());
+    expect(report).toMatchObject({ delivered: 1, frames: 1, connectionGone: true });
+  });
+});
+
 function connectionsWith(recorded: () => boolean): ConnectionStore {
   return {
     add: async () => undefined,
     remove: async () => undefined,
-    listByUsers: async (userIds) =>
-      new Map(recorded() ? [[userIds[0] ?? '', [{ userId: 'b', connectionId: 'c1', connectedAt: now } as Connection]]] : []),
+    lookup: async () =>
+      new Map(recorded() ? [['b', { userId: 'b', connections: [{ userId: 'b', connectionId: 'c1', connectedAt: now } as Connection] }]] : []),
   };
 }
 
 function deps(overrides: Partial<DrainDeps>): DrainDeps & { slept: number[] } {
   const slept: number[] = [];
   return {
-    queue: queueOf([message(1), message(2), message(3)]),
-    poster: scriptedPoster([]),
+    queue: memoryQueue([message(1), message(2), message(3)]),
+    poster: scriptedPoster(),
     connections: connectionsWith(() => true),
     clock,
     sleep: async (ms) => void slept.push(ms),
@@ -56,52 +161,35 @@ function deps(overrides: Partial<DrainDeps>): DrainDeps & { slept: number[] } {
   };
 }
 
-const bodies = (posted: string[]) => posted.flatMap((frame) => (JSON.parse(frame) as { messages: Array<{ body: unknown }> }).messages.map((m) => m.body));
-
-describe('deliverQueue', () => {
-  it('delivers every page, skipping what has expired', async () => {
-    const poster = scriptedPoster([]);
-    const queue = queueOf([message(1), message(2, new Date('2030-01-15T09:00:00Z')), message(3)]);
-    const report = await deliverQueue({ queue, poster, clock }, 'b', 'c1');
-    expect(report).toEqual({ delivered: 2, frames: 1, connectionGone: false });
-    expect(bodies(poster.posted)).toEqual([1, 3]);
-  });
-
-  it('stops when the connection goes away, counting only what went out', async () => {
-    const poster = scriptedPoster(['delivered', 'gone']);
-    const big = (n: number) => ({ ...message(n), bodyJson: JSON.stringify('z'.repeat(20_000)) });
-    const report = await deliverQueue({ queue: queueOf([big(1), big(2), big(3)]), poster, clock }, 'b', 'c1');
-    expect(report).toEqual({ delivered: 1, frames: 1, connectionGone: true });
-  });
-});
-
 describe('drainOnConnect', () => {
+  const request = { userId: 'b', connectionId: 'c1' };
+
   it('retries the first post, with growing waits, while API Gateway says 410 before $connect returns', async () => {
     const poster = scriptedPoster(['gone', 'gone', 'gone']);
     const d = deps({ poster });
-    const report = await drainOnConnect(d, { userId: 'b', connectionId: 'c1' });
-    expect(report).toEqual({ delivered: 3, frames: 1, connectionGone: false });
+    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 3, frames: 1, connectionGone: false });
     expect(d.slept).toEqual([25, 50, 100]);
   });
 
   it('gives up at once when the connection is no longer recorded: it closed', async () => {
     const d = deps({ poster: scriptedPoster(['gone', 'gone']), connections: connectionsWith(() => false) });
-    expect(await drainOnConnect(d, { userId: 'b', connectionId: 'c1' })).toMatchObject({ delivered: 0, connectionGone: true });
+    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 0, connectionGone: true });
     expect(d.slept).toEqual([]);
   });
 
   it('gives up after waiting its limit for the connection to open', async () => {
     const d = deps({ poster: scriptedPoster(Array(100).fill('gone')) });
-    expect(await drainOnConnect(d, { userId: 'b', connectionId: 'c1' })).toMatchObject({ delivered: 0, connectionGone: true });
+    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 0, connectionGone: true });
     const waited = d.slept.reduce((sum, ms) => sum + ms, 0);
     expect(waited).toBeGreaterThanOrEqual(openWaitMs);
     expect(waited).toBeLessThan(openWaitMs + 1000);
   });
 
-  it('does not wait at all when the queue is empty', async () => {
+  it('does not post or wait at all when the queue is empty', async () => {
     const poster = scriptedPoster(['gone']);
-    const d = deps({ poster, queue: queueOf([]) });
-    expect(await drainOnConnect(d, { userId: 'b', connectionId: 'c1' })).toEqual({ delivered: 0, frames: 0, connectionGone: false });
+    const d = deps({ poster, queue: memoryQueue([]) });
+    expect(await drainOnConnect(d, request, policy())).toEqual({ delivered: 0, frames: 0, dropped: [], connectionGone: false });
     expect(poster.posted).toEqual([]);
+    expect(droppedFrames(poster.posted)).toEqual([]);
   });
 });

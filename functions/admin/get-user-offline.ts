@@ -1,0 +1,13 @@
+/** `GET /v1/users/{id}/offline`: the user's queue as the next drain would see it. */
+import { checkUserId, offlineSummary } from '../../lib/admin';
+import { clock } from '../../lib/clock';
+import { httpRoute } from '../../lib/lambda/http-route';
+import { logger } from '../../lib/lambda/logger';
+import { offlineQueue, settingsStore } from '../../lib/lambda/stores';
+
+const deps = { settings: settingsStore(), queue: offlineQueue(), clock, log: logger };
+
+export const handler = httpRoute(async ({ pathParameters }) => ({
+  status: 200,
+  body: await offlineSummary(deps, checkUserId(pathParameters.id)),
+}));

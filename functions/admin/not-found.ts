@@ -1,0 +1,7 @@
+/** The admin API's `$default` route: any other path gets the admin API's own JSON 404. */
+import { NotFoundError } from '../../lib/errors';
+import { httpRoute } from '../../lib/lambda/http-route';
+
+export const handler = httpRoute(async () => {
+  throw new NotFoundError('no such admin route; see SPEC §7 for the routes');
+});

@@ -1,0 +1,67 @@
+/**
+ * The admin API (SPEC §7): its routes and its bodies, shared by the handlers, the local admin server,
+ * the CDK stack and the `pigeonhole` CLI.
+ */
+import * as z from 'zod/mini';
+import type { DurationSource } from './retention';
+import type { AppSettings } from './settings';
+import { idSchema } from './protocol';
+
+export const adminBasePath = '/v1';
+
+export const adminRoutes = {
+  getConfig: { method: 'GET', path: '/v1/config' },
+  patchConfig: { method: 'PATCH', path: '/v1/config' },
+  getUserConfig: { method: 'GET', path: '/v1/users/{id}/config' },
+  putUserConfig: { method: 'PUT', path: '/v1/users/{id}/config' },
+  deleteUserConfig: { method: 'DELETE', path: '/v1/users/{id}/config' },
+  getUserOffline: { method: 'GET', path: '/v1/users/{id}/offline' },
+  createToken: { method: 'POST', path: '/v1/tokens' },
+} as const;
+
+export type AdminRouteName = keyof typeof adminRoutes;
+export type AdminRoute = (typeof adminRoutes)[AdminRouteName];
+
+export type ConfigResponse = AppSettings;
+
+export interface UserConfigResponse {
+  userId: string;
+  /** The user's own setting; null when they have none. */
+  offlineMessageDurationDays: number | null;
+  /** The duration that applies to their private messages now. */
+  inForce: { days: number; source: Exclude<DurationSource, 'group'> };
+}
+
+export interface OfflineSummaryResponse {
+  userId: string;
+  /** Messages the user would get if they connected now. */
+  count: number;
+  oldestSentAt: string | null;
+  newestSentAt: string | null;
+  byType: Record<'private' | 'group' | 'system', number>;
+  /** Stored, but never to be delivered: announced and removed at the next drain. */
+  pendingDrops: { overflow: number; expired: number };
+}
+
+/** Up to 30 days: long-lived tokens are a liability, and apps can fetch a fresh one at any time. */
+export const maxTokenSeconds = 30 * 24 * 60 * 60;
+
+export const tokenRequestSchema = z.object({
+  userId: idSchema,
+  ttlSeconds: z.optional(
+    z.int({ error: 'must be a whole number of seconds' }).check(
+      z.gte(60, { error: 'must be at least 60' }),
+      z.lte(maxTokenSeconds, { error: `must be at most ${maxTokenSeconds} (30 days)` }),
+    ),
+  ),
+});
+
+export interface TokenResponse {
+  token: string;
+  userId: string;
+  expiresAt: string;
+}
+
+export interface AdminErrorBody {
+  error: { code: string; message: string };
+}

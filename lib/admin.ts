@@ -1,0 +1,99 @@
+/** What the admin API does (SPEC §7), behind the same ports as the rest of the service. */
+import type { OfflineSummaryResponse, TokenResponse, UserConfigResponse } from './admin-api';
+import type { Clock } from './clock';
+import { planQueue, type QueueReader } from './drain';
+import { BadRequestError } from './errors';
+import { idSchema } from './protocol';
+import { durationInForce } from './retention';
+import {
+  readAppSettings,
+  readUserSettings,
+  validateAppSettingsChange,
+  validateUserSettings,
+  type AppSettings,
+  type SettingsWarning,
+} from './settings';
+import type { SettingsStore } from './settings-reader';
+import { issueToken } from './tokens';
+
+export interface AdminDeps {
+  settings: SettingsStore;
+  log: SettingsWarning;
+}
+
+/** Admins see what is stored, not a cached copy. */
+const consistent = { consistent: true };
+
+export async function getConfig(deps: AdminDeps): Promise<AppSettings> {
+  return readAppSettings(await deps.settings.getApp(consistent), deps.log);
+}
+
+export async function changeConfig(deps: AdminDeps, change: unknown): Promise<AppSettings> {
+  await deps.settings.updateApp(validateAppSettingsChange(change));
+  return getConfig(deps);
+}
+
+export function checkUserId(id: string | undefined): string {
+  const parsed = idSchema.safeParse(id);
+  if (!parsed.success) throw new BadRequestError(`'${id ?? ''}' is not a user id: 1–128 characters of letters, digits and _ . @ : -`);
+  return parsed.data;
+}
+
+export async function getUserConfig(deps: AdminDeps, userId: string): Promise<UserConfigResponse> {
+  const [app, user] = await Promise.all([getConfig(deps), deps.settings.getUser(userId, consistent)]);
+  const own = readUserSettings(user, deps.log);
+  const inForce = durationInForce('private', app, own);
+  return {
+    userId,
+    offlineMessageDurationDays: own.offlineMessageDurationDays ?? null,
+    inForce: { days: inForce.days, source: inForce.source === 'user' ? 'user' : 'app' },
+  };
+}
+
+/** Admins may set a user's duration whether or not users may set their own. */
+export async function setUserConfig(deps: AdminDeps, userId: string, body: unknown): Promise<UserConfigResponse> {
+  await deps.settings.putUser(userId, validateUserSettings(body));
+  return getUserConfig(deps, userId);
+}
+
+export async function clearUserConfig(deps: AdminDeps, userId: string): Promise<UserConfigResponse> {
+  await deps.settings.deleteUser(userId);
+  return getUserConfig(deps, userId);
+}
+
+/** The user's queue as the next drain would see it; nothing is removed by looking. */
+export async function offlineSummary(
+  deps: AdminDeps & QueueReader,
+  userId: string,
+): Promise<OfflineSummaryResponse> {
+  const app = await getConfig(deps);
+  const user = app.userLevelSettingsEnabled ? readUserSettings(await deps.settings.getUser(userId), deps.log) : undefined;
+  const { plan, messages } = await planQueue(deps, userId, { app, user });
+  const summary: OfflineSummaryResponse = {
+    userId,
+    count: 0,
+    oldestSentAt: null,
+    newestSentAt: null,
+    byType: { private: 0, group: 0, system: 0 },
+    pendingDrops: { overflow: 0, expired: 0 },
+  };
+  for await (const message of messages) {
+    const verdict = plan.judge(message);
+    if (verdict === 'overflow' || verdict === 'expired') summary.pendingDrops[verdict] += 1;
+    if (verdict !== 'deliver' || message.type === 'chatroom') continue;
+    summary.count += 1;
+    summary.byType[message.type] += 1;
+    summary.oldestSentAt ??= message.sentAt.toISOString();
+    summary.newestSentAt = message.sentAt.toISOString();
+  }
+  return summary;
+}
+
+export async function createToken(
+  secret: string,
+  clock: Clock,
+  request: { userId: string; ttlSeconds?: number | undefined },
+): Promise<TokenResponse> {
+  const issued = await issueToken(secret, { userId: request.userId, ttlSeconds: request.ttlSeconds ?? 24 * 60 * 60, now: clock.now() });
+  return { token: issued.token, userId: issued.userId, expiresAt: issued.expiresAt.toISOString() };
+}

@@ -1,0 +1,63 @@
+/**
+ * Settings as functions read them: from the config table, cached for at most a minute per container,
+ * so that a change is in force everywhere within 60 s without a read per request.
+ */
+import type { Clock } from './clock';
+import { readAppSettings, readUserSettings, type AppSettings, type SettingsWarning, type UserSettings } from './settings';
+
+export interface SettingsStore {
+  getApp(options?: { consistent?: boolean }): Promise<Record<string, unknown> | undefined>;
+  updateApp(change: Partial<AppSettings>): Promise<void>;
+  getUser(userId: string, options?: { consistent?: boolean }): Promise<Record<string, unknown> | undefined>;
+  putUser(userId: string, settings: UserSettings): Promise<void>;
+  /** True when there was a setting to delete. */
+  deleteUser(userId: string): Promise<boolean>;
+}
+
+export const maxSettingsAgeMs = 60_000;
+/** Users whose settings a warm container remembers; the least recently read go first. */
+const maxCachedUsers = 10_000;
+
+interface Cached<T> {
+  value: T;
+  readAt: number;
+}
+
+export class SettingsReader {
+  private app: Cached<AppSettings> | undefined;
+  private readonly users = new Map<string, Cached<UserSettings>>();
+
+  constructor(
+    private readonly store: SettingsStore,
+    private readonly clock: Clock,
+    private readonly log: SettingsWarning,
+    private readonly maxAgeMs = maxSettingsAgeMs,
+  ) {}
+
+  async appSettings(): Promise<AppSettings> {
+    if (this.fresh(this.app)) return this.app.value;
+    const value = readAppSettings(await this.store.getApp(), this.log);
+    this.app = { value, readAt: this.clock.now().getTime() };
+    return value;
+  }
+
+  async userSettings(userId: string): Promise<UserSettings> {
+    const cached = this.users.get(userId);
+    if (this.fresh(cached)) return cached.value;
+    const value = readUserSettings(await this.store.getUser(userId), this.log);
+    this.users.delete(userId);
+    this.users.set(userId, { value, readAt: this.clock.now().getTime() });
+    if (this.users.size > maxCachedUsers) this.users.delete(this.users.keys().next().value as string);
+    return value;
+  }
+
+  /** The app's settings, and the user's when they can matter: a user's own are read only while enabled. */
+  async retentionFor(userId: string): Promise<{ app: AppSettings; user: UserSettings | undefined }> {
+    const app = await this.appSettings();
+    return { app, user: app.userLevelSettingsEnabled ? await this.userSettings(userId) : undefined };
+  }
+
+  private fresh<T>(cached: Cached<T> | undefined): cached is Cached<T> {
+    return cached !== undefined && this.clock.now().getTime() - cached.readAt < this.maxAgeMs;
+  }
+}
