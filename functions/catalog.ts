@@ -94,7 +94,11 @@ export const functionCatalog = {
     entry: 'functions/sync.ts',
     route: 'sync',
     replies: true,
-    tables: [{ table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] }, readsSettings],
+    tables: [
+      { table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] },
+      { table: connectionsTable, actions: ['BatchGetItem'] },
+      readsSettings,
+    ],
     postsToConnections: true,
   },
   getOfflineMessageDuration: {

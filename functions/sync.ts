@@ -2,15 +2,18 @@
 import { clock } from '../lib/clock';
 import { deliverQueue, queuePolicyFor } from '../lib/drain';
 import { frameRoute } from '../lib/lambda/frame-route';
-import { connectionPoster, offlineQueue, settingsReader } from '../lib/lambda/stores';
+import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { syncFrameSchema } from '../lib/protocol';
 
 const deps = { queue: offlineQueue(), poster: connectionPoster(), clock };
 const settings = settingsReader();
+const connections = connectionStore();
 
 export const handler = frameRoute(syncFrameSchema, async (_frame, { caller }) => {
   // The `synced` reply is the route response, sent after these posts have all been accepted.
-  const policy = await queuePolicyFor(settings, caller.userId);
+  // What this connection's start discarded (clean start, expired session) stays discarded.
+  const presence = (await connections.lookup([caller.userId], clock.now(), { consistent: true })).get(caller.userId);
+  const policy = await queuePolicyFor(settings, caller.userId, presence?.discard);
   const report = await deliverQueue(deps, caller.userId, caller.connectionId, policy);
   return { type: 'synced', count: report.delivered };
 });

@@ -23,30 +23,43 @@ export interface Connection {
   connectedAt: Date;
 }
 
-/** A user's open connections, and when they were last connected if they are not now. */
+/** A user's open connections, when they were last connected if they are not now, and what their latest connection discarded. */
 export interface Presence {
   userId: string;
   connections: Connection[];
   lastSeenAt?: Date;
+  discard?: Discard;
+}
+
+/** Messages accepted before `beforeId` go unseen: the client started clean, or its session expired. */
+export interface Discard {
+  beforeId: string;
+  reason: 'cleanStart' | 'expired';
 }
 
 export interface ConnectionStore {
-  /** Records the connection; resolves to the user's presence as it was just before. */
-  add(connection: Connection, expiresAt: Date, now: Date): Promise<Presence | undefined>;
+  /**
+   * Records the connection, and the discard it starts with (or none); resolves to the user's presence
+   * as it was just before.
+   */
+  add(connection: Connection, expiresAt: Date, now: Date, discard?: Discard): Promise<Presence | undefined>;
+  /** Records what the user's latest connection discards, for every later drain and sync to honour. */
+  setDiscard(userId: string, discard: Discard): Promise<void>;
   /** Forgets the connection, and notes that the user was last seen now. */
   remove(userId: string, connectionId: string, now: Date): Promise<void>;
   /** The presence of each user who has one; open connections only. */
-  lookup(userIds: readonly string[], now: Date): Promise<Map<string, Presence>>;
+  lookup(userIds: readonly string[], now: Date, options?: { consistent?: boolean }): Promise<Map<string, Presence>>;
 }
 
 export async function registerConnection(
   store: ConnectionStore,
   clock: Clock,
   connection: Omit<Connection, 'connectedAt'>,
+  discard?: (connectedAt: Date) => Discard,
 ): Promise<{ connection: Connection; before: Presence | undefined }> {
   const connectedAt = clock.now();
   const record = { ...connection, connectedAt };
-  const before = await store.add(record, connectionExpiry(connectedAt), connectedAt);
+  const before = await store.add(record, connectionExpiry(connectedAt), connectedAt, discard?.(connectedAt));
   return { connection: record, before };
 }
 

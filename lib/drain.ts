@@ -6,19 +6,13 @@
  * frames, and removed; the rest, only ever the newest N, is delivered oldest first.
  */
 import type { Clock } from './clock';
-import { connectionsOf, type ConnectionStore } from './connections';
+import { connectionsOf, type ConnectionStore, type Discard } from './connections';
 import { FramePacker, type ConnectionPoster } from './delivery';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
 import type { DroppedReason } from './protocol';
 import { effectiveExpiry } from './retention';
 import type { AppSettings, UserSettings } from './settings';
 import type { SettingsReader } from './settings-reader';
-
-/** Messages accepted before `beforeId` go unseen: the client started clean, or its session expired. */
-export interface Discard {
-  beforeId: string;
-  reason: 'cleanStart' | 'expired';
-}
 
 export interface QueuePolicy {
   app: AppSettings;

@@ -23,12 +23,19 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
-export async function batchGetAll(db: DynamoDBDocumentClient, tableName: string, keys: readonly Key[]): Promise<Item[]> {
+export async function batchGetAll(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Key[],
+  options: { consistent?: boolean } = {},
+): Promise<Item[]> {
   const found: Item[] = [];
   await Promise.all(
     chunk(keys, batchGetLimit).map((batch) =>
       untilAllProcessed('BatchGetItem', batch, async (pending) => {
-        const result = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+        const result = await db.send(
+          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: options.consistent ?? false } } }),
+        );
         found.push(...(result.Responses?.[tableName] ?? []));
         return (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as Key[];
       }),

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { Connection, ConnectionStore, Presence } from '../connections';
+import type { Connection, ConnectionStore, Discard, Presence } from '../connections';
 import { connectionKey, connectionsTable } from '../tables';
 import { batchGetAll } from './batch';
 
@@ -16,7 +16,12 @@ interface ConnectionEntry {
   expiresAt: number;
 }
 
-type PresenceItem = Record<string, unknown> & { userId: string; lastSeenAt?: string };
+type PresenceItem = Record<string, unknown> & {
+  userId: string;
+  lastSeenAt?: string;
+  discardBefore?: string;
+  discardReason?: Discard['reason'];
+};
 
 export class DynamoConnectionStore implements ConnectionStore {
   constructor(
@@ -24,7 +29,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     private readonly tableName: string,
   ) {}
 
-  async add(connection: Connection, expiresAt: Date, now: Date): Promise<Presence | undefined> {
+  async add(connection: Connection, expiresAt: Date, now: Date, discard?: Discard): Promise<Presence | undefined> {
     const entry: ConnectionEntry = {
       ...(connection.deviceId === undefined ? {} : { deviceId: connection.deviceId }),
       connectedAt: connection.connectedAt.toISOString(),
@@ -34,12 +39,21 @@ export class DynamoConnectionStore implements ConnectionStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: connectionKey(connection.userId),
-        UpdateExpression: 'SET #connection = :entry, #expires = :itemExpires',
+        // Each connection starts with its own discard, or none: an earlier one no longer applies.
+        UpdateExpression: discard
+          ? 'SET #connection = :entry, #expires = :itemExpires, #discardBefore = :before, #discardReason = :reason'
+          : 'SET #connection = :entry, #expires = :itemExpires REMOVE #discardBefore, #discardReason',
         ExpressionAttributeNames: {
           '#connection': `${connectionPrefix}${connection.connectionId}`,
           '#expires': connectionsTable.timeToLiveAttribute,
+          '#discardBefore': 'discardBefore',
+          '#discardReason': 'discardReason',
         },
-        ExpressionAttributeValues: { ':entry': entry, ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds },
+        ExpressionAttributeValues: {
+          ':entry': entry,
+          ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds,
+          ...(discard && { ':before': discard.beforeId, ':reason': discard.reason }),
+        },
         ReturnValues: 'ALL_OLD',
       }),
     );
@@ -47,6 +61,17 @@ export class DynamoConnectionStore implements ConnectionStore {
     if (!before) return undefined;
     await this.pruneExpired(before, now);
     return toPresence(before, now);
+  }
+
+  async setDiscard(userId: string, discard: Discard): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: connectionKey(userId),
+        UpdateExpression: 'SET discardBefore = :before, discardReason = :reason',
+        ExpressionAttributeValues: { ':before': discard.beforeId, ':reason': discard.reason },
+      }),
+    );
   }
 
   async remove(userId: string, connectionId: string, now: Date): Promise<void> {
@@ -72,8 +97,8 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async lookup(userIds: readonly string[], now: Date): Promise<Map<string, Presence>> {
-    const items = await batchGetAll(this.db, this.tableName, [...new Set(userIds)].map(connectionKey));
+  async lookup(userIds: readonly string[], now: Date, options: { consistent?: boolean } = {}): Promise<Map<string, Presence>> {
+    const items = await batchGetAll(this.db, this.tableName, [...new Set(userIds)].map(connectionKey), options);
     return new Map(items.map((item) => [item.userId as string, toPresence(item as PresenceItem, now)]));
   }
 
@@ -115,5 +140,10 @@ function toPresence(item: PresenceItem, now: Date): Presence {
     });
   }
   connections.sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.connectionId.localeCompare(b.connectionId));
-  return { userId: item.userId, connections, ...(lastSeen === undefined ? {} : { lastSeenAt: new Date(lastSeen) }) };
+  return {
+    userId: item.userId,
+    connections,
+    ...(lastSeen === undefined ? {} : { lastSeenAt: new Date(lastSeen) }),
+    ...(item.discardBefore && item.discardReason ? { discard: { beforeId: item.discardBefore, reason: item.discardReason } } : {}),
+  };
 }

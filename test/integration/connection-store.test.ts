@@ -57,6 +57,16 @@ describe('DynamoConnectionStore', () => {
     expect(Object.keys(item ?? {}).filter((key) => key.startsWith('connection:'))).toEqual(['connection:new']);
   });
 
+  it('records what a connection discards, and a later connection starts without it', async () => {
+    const discard = { beforeId: '01JAAAAAAAAAAAAAAAAAAAAAAA', reason: 'cleanStart' } as const;
+    await registerConnection(store, at('2030-01-15T10:00:00Z'), { userId: 'fay', connectionId: 'f1' }, () => discard);
+    expect((await store.lookup(['fay'], new Date('2030-01-15T10:00:01Z'), { consistent: true })).get('fay')?.discard).toEqual(discard);
+    await store.setDiscard('fay', { ...discard, reason: 'expired' });
+    expect((await store.lookup(['fay'], new Date('2030-01-15T10:00:01Z'))).get('fay')?.discard?.reason).toBe('expired');
+    await registerConnection(store, at('2030-01-15T10:00:02Z'), { userId: 'fay', connectionId: 'f2' });
+    expect((await store.lookup(['fay'], new Date('2030-01-15T10:00:03Z'))).get('fay')?.discard).toBeUndefined();
+  });
+
   it('removing from a user who has no item creates none', async () => {
     await store.remove('nobody', 'x1', new Date('2030-01-15T10:00:00Z'));
     const result = await localDocumentClient().send(new GetCommand({ TableName: tableName, Key: { userId: 'nobody' } }));

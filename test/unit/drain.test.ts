@@ -142,6 +142,7 @@ describe('deliverQueue', () => {
 function connectionsWith(recorded: () => boolean): ConnectionStore {
   return {
     add: async () => undefined,
+    setDiscard: async () => undefined,
     remove: async () => undefined,
     lookup: async () =>
       new Map(recorded() ? [['b', { userId: 'b', connections: [{ userId: 'b', connectionId: 'c1', connectedAt: now } as Connection] }]] : []),

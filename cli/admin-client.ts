@@ -1,0 +1,74 @@
+/**
+ * A client for the admin API: a bearer key for the local stack, SigV4 with the standard AWS
+ * credential chain for the HTTP API on AWS, where IAM authorizes every route.
+ */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AdminRoute } from '../lib/admin-api';
+
+export type AdminAuth = { kind: 'bearer'; adminKey: string } | { kind: 'sigv4'; region: string };
+
+/** An error the admin API answered with, or the reason it could not be reached. */
+export class AdminApiError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class AdminClient {
+  private readonly signer: SignatureV4 | undefined;
+
+  constructor(
+    private readonly endpoint: string,
+    private readonly auth: AdminAuth,
+  ) {
+    this.signer =
+      auth.kind === 'sigv4'
+        ? new SignatureV4({ service: 'execute-api', region: auth.region, credentials: fromNodeProviderChain(), sha256: Sha256 })
+        : undefined;
+  }
+
+  async call<T>(route: AdminRoute, options: { id?: string; body?: unknown } = {}): Promise<T> {
+    const path = route.path.replace('/v1', '').replace('{id}', encodeURIComponent(options.id ?? ''));
+    const url = new URL(`${this.endpoint.replace(/\/$/, '')}${path}`);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers = await this.headers(route.method, url, body);
+    let response: Response;
+    try {
+      response = await fetch(url, { method: route.method, headers, ...(body !== undefined && { body }) });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new AdminApiError(`cannot reach ${this.endpoint} (${cause})${this.auth.kind === 'bearer' ? '; is `npm start` running?' : ''}`);
+    }
+    const text = await response.text();
+    const json = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!response.ok) {
+      const error = (json as { error?: { code?: string; message?: string }; message?: string } | undefined) ?? {};
+      const message = error.error?.message ?? error.message ?? response.statusText;
+      throw new AdminApiError(`${message} (HTTP ${response.status})`, response.status, error.error?.code);
+    }
+    return json as T;
+  }
+
+  private async headers(method: string, url: URL, body: string | undefined): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', host: url.host };
+    if (this.auth.kind === 'bearer') return { ...headers, authorization: `Bearer ${this.auth.adminKey}` };
+    if (!this.signer) throw new Error('no SigV4 signer');
+    const signed = await this.signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port && { port: Number(url.port) }),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      ...(body !== undefined && { body }),
+    });
+    return signed.headers;
+  }
+}

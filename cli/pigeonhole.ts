@@ -1,0 +1,182 @@
+/**
+ * `npx pigeonhole`: the admin API from the command line (SPEC §8). Readable output by default,
+ * `--json` for scripts; on any error, one line saying why and a non-zero exit.
+ */
+import { parseArgs } from 'node:util';
+import {
+  adminRoutes,
+  type ConfigResponse,
+  type OfflineSummaryResponse,
+  type TokenResponse,
+  type UserConfigResponse,
+} from '../lib/admin-api';
+import { appSettingSpecs } from '../lib/settings';
+import { AdminClient, type AdminAuth } from './admin-client';
+
+const usage = `Usage: pigeonhole <command> [options]
+
+Commands:
+  config get                     the app's settings
+  config set <key>=<value>...    change settings (all or nothing), e.g. maxOfflineMessages=500
+  user get <id>                  a user's own offline-message duration, and the one in force
+  user set <id> <days>           set a user's duration (1-7 days)
+  user clear <id>                remove it: the app's applies again
+  queue <id>                     what is waiting in a user's offline queue
+  token <id> [--ttl <seconds>]   a client token for a user (default 24 h)
+
+Options:
+  --endpoint <url>   the admin API (default: $PIGEONHOLE_ENDPOINT, else http://127.0.0.1:3002/v1)
+  --json             print the API's JSON answer
+  --sigv4            sign requests with your AWS credentials (the default for *.amazonaws.com)
+  --region <region>  the region to sign for (default: from the endpoint, else $AWS_REGION)
+  -h, --help         this help
+
+Locally the admin key comes from $PIGEONHOLE_ADMIN_KEY (npm start prints it). Against AWS,
+requests are signed with the standard AWS credential chain (environment, profile, SSO, role).`;
+
+class UsageError extends Error {}
+
+interface Options {
+  json: boolean;
+  ttl?: string;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      endpoint: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      sigv4: { type: 'boolean', default: false },
+      region: { type: 'string' },
+      ttl: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || positionals.length === 0) {
+    console.log(usage);
+    return;
+  }
+  const endpoint = values.endpoint ?? process.env.PIGEONHOLE_ENDPOINT ?? 'http://127.0.0.1:3002/v1';
+  const client = new AdminClient(endpoint, authFor(endpoint, values.sigv4, values.region));
+  await run(client, positionals, { json: values.json, ...(values.ttl !== undefined && { ttl: values.ttl }) });
+}
+
+function authFor(endpoint: string, sigv4: boolean, region: string | undefined): AdminAuth {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    throw new UsageError(`--endpoint must be a URL, not '${endpoint}'`);
+  }
+  if (sigv4 || host.endsWith('.amazonaws.com')) {
+    const resolved = region ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1] ?? process.env.AWS_REGION;
+    if (!resolved) throw new UsageError('give --region (or set AWS_REGION) to sign requests for this endpoint');
+    return { kind: 'sigv4', region: resolved };
+  }
+  const adminKey = process.env.PIGEONHOLE_ADMIN_KEY;
+  if (!adminKey) throw new UsageError('set PIGEONHOLE_ADMIN_KEY to the admin key (npm start prints it)');
+  return { kind: 'bearer', adminKey };
+}
+
+async function run(client: AdminClient, [command, ...args]: string[], options: Options): Promise<void> {
+  const print = (json: unknown, human: () => string) => console.log(options.json ? JSON.stringify(json, null, 2) : human());
+  const [sub, ...rest] = args;
+  switch (command) {
+    case 'config': {
+      if (sub === 'get') {
+        const config = await client.call<ConfigResponse>(adminRoutes.getConfig);
+        return print(config, () => formatConfig(config));
+      }
+      if (sub === 'set') {
+        if (rest.length === 0) throw new UsageError('config set needs at least one key=value');
+        const change = Object.fromEntries(rest.map(parseAssignment));
+        const config = await client.call<ConfigResponse>(adminRoutes.patchConfig, { body: change });
+        return print(config, () => `Updated ${Object.keys(change).join(', ')}.\n\n${formatConfig(config)}`);
+      }
+      break;
+    }
+    case 'user': {
+      const routes = { get: adminRoutes.getUserConfig, set: adminRoutes.putUserConfig, clear: adminRoutes.deleteUserConfig };
+      if (sub !== 'get' && sub !== 'set' && sub !== 'clear') break;
+      const id = requireArg(rest[0], 'a user id');
+      const body = sub === 'set' ? { offlineMessageDurationDays: parseNumber(requireArg(rest[1], 'the number of days')) } : undefined;
+      const user = await client.call<UserConfigResponse>(routes[sub], { id, ...(body && { body }) });
+      return print(user, () => formatUser(user));
+    }
+    case 'queue': {
+      const summary = await client.call<OfflineSummaryResponse>(adminRoutes.getUserOffline, { id: requireArg(sub, 'a user id') });
+      return print(summary, () => formatQueue(summary));
+    }
+    case 'token': {
+      const body = { userId: requireArg(sub, 'a user id'), ...(options.ttl !== undefined && { ttlSeconds: parseNumber(options.ttl) }) };
+      const token = await client.call<TokenResponse>(adminRoutes.createToken, { body });
+      // Just the token, so that `$(npx pigeonhole token alice)` works.
+      return print(token, () => token.token);
+    }
+  }
+  throw new UsageError(`unknown command '${[command, ...args].join(' ')}'; see pigeonhole --help`);
+}
+
+function requireArg(value: string | undefined, what: string): string {
+  if (value === undefined || value === '') throw new UsageError(`give ${what}`);
+  return value;
+}
+
+/** `key=value`, the value read as JSON where it is JSON (5, true, null), else as a string. */
+function parseAssignment(assignment: string): [string, unknown] {
+  const at = assignment.indexOf('=');
+  if (at <= 0) throw new UsageError(`'${assignment}' is not key=value`);
+  const raw = assignment.slice(at + 1);
+  try {
+    return [assignment.slice(0, at), JSON.parse(raw)];
+  } catch {
+    return [assignment.slice(0, at), raw];
+  }
+}
+
+function parseNumber(raw: string): unknown {
+  const value = Number(raw);
+  return raw.trim() !== '' && Number.isFinite(value) ? value : raw;
+}
+
+function formatConfig(config: ConfigResponse): string {
+  const width = Math.max(...Object.keys(appSettingSpecs).map((key) => key.length));
+  return (Object.keys(appSettingSpecs) as Array<keyof ConfigResponse>)
+    .map((key) => `${key.padEnd(width)}  ${String(config[key])}`)
+    .join('\n');
+}
+
+function formatUser(user: UserConfigResponse): string {
+  const own = user.offlineMessageDurationDays === null ? 'none' : days(user.offlineMessageDurationDays);
+  return [
+    `user         ${user.userId}`,
+    `own setting  ${own}`,
+    `in force     ${days(user.inForce.days)} (from the ${user.inForce.source})`,
+  ].join('\n');
+}
+
+function formatQueue(summary: OfflineSummaryResponse): string {
+  const { byType, pendingDrops } = summary;
+  const lines = [
+    `${summary.userId} has ${summary.count} message${summary.count === 1 ? '' : 's'} waiting ` +
+      `(${byType.private} private, ${byType.group} group, ${byType.system} system)`,
+  ];
+  if (summary.oldestSentAt) lines.push(`oldest  ${summary.oldestSentAt}`, `newest  ${summary.newestSentAt ?? ''}`);
+  if (pendingDrops.overflow + pendingDrops.expired > 0) {
+    lines.push(`dropped at the next connect: ${pendingDrops.overflow} over a cap, ${pendingDrops.expired} expired`);
+  }
+  return lines.join('\n');
+}
+
+function days(n: number): string {
+  return `${n} day${n === 1 ? '' : 's'}`;
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const usageError = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`pigeonhole: ${message.split('\n')[0]}`);
+  process.exit(usageError ? 2 : 1);
+});
