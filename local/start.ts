@@ -19,6 +19,8 @@ Environment:
   PIGEONHOLE_ADMIN_KEY      admin API key (default: generated and printed)
   PIGEONHOLE_TOKEN_SECRET   token-signing secret, 32+ characters (default: generated)
   PIGEONHOLE_DATA_DIR       same as --data-dir
+  PIGEONHOLE_SETTINGS_CACHE_SECONDS
+                            how long functions cache settings, 0-60 (default 60, as on AWS)
   DYNAMODB_ENDPOINT         use this DynamoDB instead of starting DynamoDB Local`;
 
 async function main(): Promise<void> {
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     ...(externalDynamoDb && { dynamodbEndpoint: externalDynamoDb }),
     ...(env.PIGEONHOLE_ADMIN_KEY && { adminKey: env.PIGEONHOLE_ADMIN_KEY }),
     ...(env.PIGEONHOLE_TOKEN_SECRET && { tokenSecret: env.PIGEONHOLE_TOKEN_SECRET }),
+    settingsCacheSeconds: cacheSeconds(),
     log: (line) => console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`),
   });
 
@@ -73,7 +76,11 @@ Tokens (valid 24 h):
 
 Try it:
   npx wscat -c "${stack.wsUrl}/?token=${alice}"
-  > {"action":"ping","requestId":"1"}
+  > {"action":"send","type":"private","target":"bob","clientMsgId":"m1","body":"hi"}
+
+Admin:
+  export PIGEONHOLE_ADMIN_KEY=${stack.adminKey}
+  npx pigeonhole config get
 
 Press Ctrl-C to stop.
 `);
@@ -85,6 +92,16 @@ function port(name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0 || value > 65535) {
     throw new UsageError(`${name} must be a port number (0–65535), not '${raw}'`);
+  }
+  return value;
+}
+
+function cacheSeconds(): number {
+  const raw = process.env.PIGEONHOLE_SETTINGS_CACHE_SECONDS;
+  if (raw === undefined || raw === '') return 60;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 60) {
+    throw new UsageError(`PIGEONHOLE_SETTINGS_CACHE_SECONDS must be a whole number 0-60, not '${raw}'`);
   }
   return value;
 }
