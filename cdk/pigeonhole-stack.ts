@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { functionCatalog, httpFunctions, routeFunctions, type FunctionDeclaration, type FunctionName } from '../functions/catalog';
 import { AdminApi } from './admin-api';
 import { assertLocalEsbuild, ServiceFunction } from './service-function';
+import { FanOutQueue } from './fan-out-queue';
 import { ServiceTables } from './service-tables';
 import { ServiceWebSocketApi } from './websocket-api';
 
@@ -35,6 +36,8 @@ export class PigeonholeStack extends Stack {
         'when clients can re-fetch tokens. Functions re-read it every five minutes.',
     });
 
+    const fanOutJobs = new FanOutQueue(this, 'FanOut').queue;
+
     const functions = new Map<FunctionName, ServiceFunction>();
     for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
       // Suffixed: CDK leaves a construct named 'Default' out of logical ids.
@@ -43,7 +46,8 @@ export class PigeonholeStack extends Stack {
         logRetention,
         timeout: Duration.seconds(declaration.timeoutSeconds ?? 29),
       });
-      for (const access of declaration.tables ?? []) service.useTable(access.table, tables.get(access.table), access.actions);
+      for (const access of declaration.tables ?? []) service.useTable(tables.get(access.table), access);
+      if (declaration.fanOutJobs) service.useFanOutQueue(fanOutJobs, declaration.fanOutJobs);
       if (declaration.tokenSecret) service.useTokenSecret(tokenSecret);
       functions.set(name, service);
     }

@@ -4,14 +4,22 @@ import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { connectionsEndpointEnvVar, functionNameEnvVar, type FunctionDeclaration, type TableAction } from '../functions/catalog';
-import type { TableDeclaration } from '../lib/tables';
+import {
+  connectionsEndpointEnvVar,
+  fanOutQueueUrlEnvVar,
+  functionNameEnvVar,
+  type FunctionDeclaration,
+  type TableAccess,
+  type TableAction,
+} from '../functions/catalog';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -75,10 +83,27 @@ export class ServiceFunction extends Construct {
     });
   }
 
-  /** Names the table in the environment and grants exactly these actions on it, in one step. */
-  useTable(declaration: TableDeclaration, table: ITableV2, actions: readonly TableAction[]): void {
-    this.fn.addEnvironment(declaration.envVar, table.tableName);
-    table.grant(this.fn, ...actions.map((action) => `dynamodb:${action}`));
+  /**
+   * Names the table in the environment and grants exactly these actions on it, and on the indexes
+   * named, in one step. Not `table.grant`: for a table with indexes it adds `index/*`.
+   */
+  useTable(table: ITableV2, access: TableAccess): void {
+    this.fn.addEnvironment(access.table.envVar, table.tableName);
+    Grant.addToPrincipal({
+      grantee: this.fn,
+      actions: access.actions.map((action: TableAction) => `dynamodb:${action}`),
+      resourceArns: [table.tableArn, ...(access.indexes ?? []).map((index) => `${table.tableArn}/index/${index}`)],
+    });
+  }
+
+  /** Sends fan-out jobs to the queue, or consumes them, one to an invocation so that a failure retries one job. */
+  useFanOutQueue(queue: IQueue, role: 'send' | 'consume'): void {
+    if (role === 'send') {
+      this.fn.addEnvironment(fanOutQueueUrlEnvVar, queue.queueUrl);
+      queue.grantSendMessages(this.fn);
+    } else {
+      this.fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
+    }
   }
 
   useTokenSecret(secret: ISecret): void {

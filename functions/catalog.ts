@@ -3,9 +3,20 @@
  * what it may touch. The CDK stack derives functions, routes, environment variables and IAM grants
  * from this list, and the local stack derives its routing from it, so the two run the same topology.
  */
-export { connectionsEndpointEnvVar, functionNameEnvVar } from '../lib/lambda/env';
+export { connectionsEndpointEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar } from '../lib/lambda/env';
 import { adminRoutes } from '../lib/admin-api';
-import { configTable, connectionsTable, offlineMessagesTable, sendReceiptsTable, type TableDeclaration } from '../lib/tables';
+import {
+  configTable,
+  connectionsTable,
+  groupMembersTable,
+  groupsTable,
+  historyTable,
+  offlineMessagesTable,
+  recentConversationsTable,
+  roomMembersTable,
+  sendReceiptsTable,
+  type TableDeclaration,
+} from '../lib/tables';
 
 export type TableAction =
   | 'GetItem'
@@ -20,6 +31,8 @@ export type TableAction =
 export interface TableAccess {
   readonly table: TableDeclaration;
   readonly actions: readonly TableAction[];
+  /** Indexes it queries, granted by name (not `index/*`). */
+  readonly indexes?: readonly string[];
 }
 
 export interface FunctionDeclaration {
@@ -36,6 +49,8 @@ export interface FunctionDeclaration {
   readonly tokenSecret?: boolean;
   /** Posts to connections through API Gateway's `@connections` API. */
   readonly postsToConnections?: boolean;
+  /** Sends fan-out jobs to the fan-out queue, or consumes them. */
+  readonly fanOutJobs?: 'send' | 'consume';
   /** Catalog functions it invokes asynchronously, each named in `<NAME>_FUNCTION_NAME`. */
   readonly invokes?: readonly string[];
   /** 29 s for routes, API Gateway's integration timeout, unless set. */
@@ -44,6 +59,12 @@ export interface FunctionDeclaration {
 
 /** Reading settings: every function whose behaviour the settings change. */
 const readsSettings: TableAccess = { table: configTable, actions: ['GetItem'] };
+/** Fan-out also reads many users' own settings at once. */
+const readsManySettings: TableAccess = { table: configTable, actions: ['GetItem', 'BatchGetItem'] };
+/** Pushing: finding who is online, and forgetting connections API Gateway no longer knows. */
+const findsConnections: TableAccess = { table: connectionsTable, actions: ['BatchGetItem', 'UpdateItem'] };
+const readsMembers: TableAccess = { table: groupMembersTable, actions: ['Query'] };
+const changesMembers: TableAccess = { table: groupMembersTable, actions: ['Query', 'BatchWriteItem'] };
 
 export const functionCatalog = {
   authorizer: {
@@ -60,7 +81,10 @@ export const functionCatalog = {
   disconnect: {
     entry: 'functions/disconnect.ts',
     route: '$disconnect',
-    tables: [{ table: connectionsTable, actions: ['UpdateItem'] }],
+    tables: [
+      { table: connectionsTable, actions: ['UpdateItem'] },
+      { table: roomMembersTable, actions: ['DeleteItem'] },
+    ],
   },
   default: {
     entry: 'functions/default.ts',
@@ -77,12 +101,18 @@ export const functionCatalog = {
     route: 'send',
     replies: true,
     tables: [
-      { table: offlineMessagesTable, actions: ['PutItem', 'DeleteItem'] },
-      { table: sendReceiptsTable, actions: ['PutItem'] },
-      { table: connectionsTable, actions: ['BatchGetItem', 'UpdateItem'] },
-      readsSettings,
+      { table: offlineMessagesTable, actions: ['PutItem', 'DeleteItem', 'BatchWriteItem'] },
+      { table: sendReceiptsTable, actions: ['PutItem', 'UpdateItem'] },
+      findsConnections,
+      readsManySettings,
+      { table: historyTable, actions: ['PutItem', 'DeleteItem'] },
+      { table: recentConversationsTable, actions: ['PutItem'] },
+      { table: groupMembersTable, actions: ['GetItem', 'Query'] },
+      { table: groupsTable, actions: ['UpdateItem'] },
+      { table: roomMembersTable, actions: ['GetItem', 'Query', 'DeleteItem'] },
     ],
     postsToConnections: true,
+    fanOutJobs: 'send',
   },
   ack: {
     entry: 'functions/ack.ts',
@@ -100,6 +130,44 @@ export const functionCatalog = {
       readsSettings,
     ],
     postsToConnections: true,
+  },
+  history: {
+    entry: 'functions/history.ts',
+    route: 'history',
+    replies: true,
+    tables: [
+      { table: historyTable, actions: ['Query'] },
+      { table: groupMembersTable, actions: ['GetItem'] },
+    ],
+  },
+  recent: {
+    entry: 'functions/recent.ts',
+    route: 'recent',
+    replies: true,
+    tables: [
+      { table: recentConversationsTable, actions: ['Query', 'BatchWriteItem'] },
+      { table: groupMembersTable, actions: ['Query'], indexes: ['byMember'] },
+      { table: groupsTable, actions: ['BatchGetItem'] },
+      readsSettings,
+    ],
+  },
+  joinRoom: {
+    entry: 'functions/join-room.ts',
+    route: 'joinRoom',
+    replies: true,
+    tables: [
+      { table: connectionsTable, actions: ['UpdateItem'] },
+      { table: roomMembersTable, actions: ['PutItem'] },
+    ],
+  },
+  leaveRoom: {
+    entry: 'functions/leave-room.ts',
+    route: 'leaveRoom',
+    replies: true,
+    tables: [
+      { table: connectionsTable, actions: ['UpdateItem'] },
+      { table: roomMembersTable, actions: ['DeleteItem'] },
+    ],
   },
   getOfflineMessageDuration: {
     entry: 'functions/get-offline-message-duration.ts',
@@ -121,6 +189,13 @@ export const functionCatalog = {
       readsSettings,
     ],
     postsToConnections: true,
+    timeoutSeconds: 60,
+  },
+  fanOut: {
+    entry: 'functions/fan-out.ts',
+    tables: [{ table: offlineMessagesTable, actions: ['BatchWriteItem'] }, findsConnections, readsManySettings],
+    postsToConnections: true,
+    fanOutJobs: 'consume',
     timeoutSeconds: 60,
   },
   adminGetConfig: {
@@ -157,6 +232,49 @@ export const functionCatalog = {
     entry: 'functions/admin/create-token.ts',
     http: adminRoutes.createToken,
     tokenSecret: true,
+  },
+  adminPutGroup: {
+    entry: 'functions/admin/put-group.ts',
+    http: adminRoutes.putGroup,
+    tables: [changesMembers, { table: groupsTable, actions: ['UpdateItem'] }],
+  },
+  adminGetGroup: {
+    entry: 'functions/admin/get-group.ts',
+    http: adminRoutes.getGroup,
+    tables: [readsMembers, { table: groupsTable, actions: ['GetItem'] }],
+  },
+  adminDeleteGroup: {
+    entry: 'functions/admin/delete-group.ts',
+    http: adminRoutes.deleteGroup,
+    tables: [changesMembers, { table: groupsTable, actions: ['DeleteItem'] }],
+  },
+  adminChangeGroupMembers: {
+    entry: 'functions/admin/change-group-members.ts',
+    http: adminRoutes.changeGroupMembers,
+    tables: [changesMembers, { table: groupsTable, actions: ['GetItem', 'UpdateItem'] }],
+  },
+  adminDeleteGroupMessages: {
+    entry: 'functions/admin/delete-group-messages.ts',
+    http: adminRoutes.deleteGroupMessages,
+    tables: [
+      readsMembers,
+      { table: groupsTable, actions: ['GetItem'] },
+      { table: historyTable, actions: ['Query', 'BatchWriteItem'] },
+      { table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] },
+    ],
+    timeoutSeconds: 29,
+  },
+  adminSendSystemMessage: {
+    entry: 'functions/admin/send-system-message.ts',
+    http: adminRoutes.sendSystemMessage,
+    tables: [
+      { table: offlineMessagesTable, actions: ['BatchWriteItem'] },
+      { table: sendReceiptsTable, actions: ['PutItem', 'UpdateItem'] },
+      findsConnections,
+      readsManySettings,
+    ],
+    postsToConnections: true,
+    fanOutJobs: 'send',
   },
   adminNotFound: {
     entry: 'functions/admin/not-found.ts',

@@ -1,8 +1,19 @@
-/** `send`: stores a qos-1 message for its recipient before replying `accepted`, then pushes it. */
+/** `send`: a private, group or chatroom message; qos 1 is stored for its recipients before `accepted`. */
 import { clock } from '../lib/clock';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { logger } from '../lib/lambda/logger';
-import { connectionPoster, connectionStore, offlineQueue, sendReceipts, settingsReader } from '../lib/lambda/stores';
+import {
+  connectionPoster,
+  connectionStore,
+  fanOutQueue,
+  groupStore,
+  historyStore,
+  offlineQueue,
+  recentConversationStore,
+  roomStore,
+  sendReceipts,
+  settingsReader,
+} from '../lib/lambda/stores';
 import { messageIdFactory } from '../lib/message-ids';
 import { sendFrameSchema } from '../lib/protocol';
 import { sendMessage, type SendDeps } from '../lib/send-message';
@@ -13,6 +24,11 @@ const deps: SendDeps = {
   settings: settingsReader(),
   connections: connectionStore(),
   poster: connectionPoster(),
+  history: historyStore(),
+  recent: recentConversationStore(),
+  groups: groupStore(),
+  rooms: roomStore(),
+  jobs: fanOutQueue(),
   clock,
   newId: messageIdFactory(),
   log: logger,

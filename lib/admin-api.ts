@@ -17,6 +17,12 @@ export const adminRoutes = {
   deleteUserConfig: { method: 'DELETE', path: '/v1/users/{id}/config' },
   getUserOffline: { method: 'GET', path: '/v1/users/{id}/offline' },
   createToken: { method: 'POST', path: '/v1/tokens' },
+  putGroup: { method: 'PUT', path: '/v1/groups/{id}' },
+  getGroup: { method: 'GET', path: '/v1/groups/{id}' },
+  deleteGroup: { method: 'DELETE', path: '/v1/groups/{id}' },
+  changeGroupMembers: { method: 'POST', path: '/v1/groups/{id}/members' },
+  deleteGroupMessages: { method: 'DELETE', path: '/v1/groups/{id}/messages' },
+  sendSystemMessage: { method: 'POST', path: '/v1/messages/system' },
 } as const;
 
 export type AdminRouteName = keyof typeof adminRoutes;

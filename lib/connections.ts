@@ -45,8 +45,11 @@ export interface ConnectionStore {
   add(connection: Connection, expiresAt: Date, now: Date, discard?: Discard): Promise<Presence | undefined>;
   /** Records what the user's latest connection discards, for every later drain and sync to honour. */
   setDiscard(userId: string, discard: Discard): Promise<void>;
-  /** Forgets the connection, and notes that the user was last seen now. */
-  remove(userId: string, connectionId: string, now: Date): Promise<void>;
+  /** Forgets the connection, and notes that the user was last seen now; resolves to the rooms it was in. */
+  remove(userId: string, connectionId: string, now: Date): Promise<{ rooms: string[] }>;
+  /** Notes a chatroom the connection is in, so that its close can end the membership; false if it is not open. */
+  addRoom(userId: string, connectionId: string, roomId: string): Promise<boolean>;
+  removeRoom(userId: string, connectionId: string, roomId: string): Promise<void>;
   /** The presence of each user who has one; open connections only. */
   lookup(userIds: readonly string[], now: Date, options?: { consistent?: boolean }): Promise<Map<string, Presence>>;
 }

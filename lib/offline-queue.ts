@@ -17,10 +17,14 @@ export interface QueuedMessage {
 
 export interface OfflineQueue {
   put(recipientId: string, message: QueuedMessage): Promise<void>;
+  /** Stores copies for many recipients at once, 25 to a request. */
+  putMany(copies: ReadonlyArray<{ recipientId: string; message: QueuedMessage }>): Promise<void>;
   /** Removes one message; true when it was there to remove. */
   remove(recipientId: string, id: string): Promise<boolean>;
   /** Removes many messages at once, saying nothing of which were there. */
   removeMany(recipientId: string, ids: readonly string[]): Promise<void>;
+  /** Removes the recipient's queued messages of one group from one sender; resolves to how many. */
+  removeGroupMessages(recipientId: string, groupId: string, fromUserId: string): Promise<number>;
   /** The recipient's stored messages in id order, a page at a time, expired ones included. */
   pages(recipientId: string): AsyncIterable<QueuedMessage[]>;
 }

@@ -22,6 +22,8 @@ export const limits = {
   inboundMessageMaxBytes: 128 * 1024,
   /** API Gateway's WebSocket frame size: pushes are packed up to this. */
   outboundFrameMaxBytes: 32 * 1024,
+  /** A reply (history, recent) stays under API Gateway's 128 KB per message, with room to spare. */
+  replyMaxBytes: 120 * 1024,
   ackMaxIds: 100,
 } as const;
 
@@ -73,7 +75,8 @@ export const messageIdSchema = z
 export const sendFrameSchema = z.object({
   ...frameBase,
   action: z.literal('send'),
-  type: z.enum(['private'], { error: "must be 'private'" }),
+  type: z.enum(['private', 'group', 'chatroom'], { error: "must be 'private', 'group' or 'chatroom'" }),
+  /** The user, group or room. */
   target: idSchema,
   clientMsgId: text(1, limits.clientMsgIdMaxChars),
   // Any JSON value, null included; only its absence is an error. Its size is checked on its own
@@ -99,6 +102,29 @@ export const ackFrameSchema = z.object({
 export type AckFrame = z.infer<typeof ackFrameSchema>;
 
 export const syncFrameSchema = z.object({ ...frameBase, action: z.literal('sync') });
+
+export const historyFrameSchema = z.object({
+  ...frameBase,
+  action: z.literal('history'),
+  type: z.enum(['private', 'group'], { error: "must be 'private' or 'group'" }),
+  target: idSchema,
+  before: z.optional(messageIdSchema),
+  limit: z.optional(
+    z.int({ error: 'must be a whole number' }).check(z.gte(1, { error: 'must be at least 1' }), z.lte(100, { error: 'must be at most 100' })),
+  ),
+});
+export type HistoryFrame = z.infer<typeof historyFrameSchema>;
+
+export const recentFrameSchema = z.object({
+  ...frameBase,
+  action: z.literal('recent'),
+  limit: z.optional(
+    z.int({ error: 'must be a whole number' }).check(z.gte(1, { error: 'must be at least 1' }), z.lte(100, { error: 'must be at most 100' })),
+  ),
+});
+
+export const joinRoomFrameSchema = z.object({ ...frameBase, action: z.literal('joinRoom'), room: idSchema });
+export const leaveRoomFrameSchema = z.object({ ...frameBase, action: z.literal('leaveRoom'), room: idSchema });
 
 export const getOfflineMessageDurationFrameSchema = z.object({ ...frameBase, action: z.literal('getOfflineMessageDuration') });
 
@@ -168,6 +194,22 @@ export const offlineMessageDurationFrameSchema = z.object({
   source: z.enum(['user', 'app']),
 });
 
+export const historyReplySchema = z.object({
+  ...replyBase,
+  type: z.literal('history'),
+  messages: z.array(messageSchema),
+  next: z.nullable(z.string()),
+});
+export const recentReplySchema = z.object({
+  ...replyBase,
+  type: z.literal('recent'),
+  conversations: z.array(
+    z.object({ type: z.enum(['private', 'group']), target: z.string(), lastMessage: messageSchema, updatedAt: z.iso.datetime() }),
+  ),
+});
+export const joinedFrameSchema = z.object({ ...replyBase, type: z.literal('joined'), room: z.string() });
+export const leftFrameSchema = z.object({ ...replyBase, type: z.literal('left'), room: z.string() });
+
 export const pongFrameSchema = z.object({ ...replyBase, type: z.literal('pong') });
 export const errorFrameSchema = z.object({
   ...replyBase,
@@ -183,6 +225,10 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   syncedFrameSchema,
   droppedFrameSchema,
   offlineMessageDurationFrameSchema,
+  historyReplySchema,
+  recentReplySchema,
+  joinedFrameSchema,
+  leftFrameSchema,
   pongFrameSchema,
   errorFrameSchema,
 ]);

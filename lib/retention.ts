@@ -39,3 +39,8 @@ export function effectiveExpiry(message: QueuedMessage, app: AppSettings, user: 
   const now = messageExpiry(message.sentAt, undefined, durationInForce(message.type, app, user).days);
   return now < message.expiresAt ? now : message.expiresAt;
 }
+
+/** How long a message stays in its conversation's history: `historyDays` or `groupHistoryDays`, whatever the queue does. */
+export function historyExpiry(sentAt: Date, type: 'private' | 'group', app: AppSettings): Date {
+  return messageExpiry(sentAt, undefined, type === 'group' ? app.groupHistoryDays : app.historyDays);
+}

@@ -9,6 +9,8 @@ export interface SettingsStore {
   getApp(options?: { consistent?: boolean }): Promise<Record<string, unknown> | undefined>;
   updateApp(change: Partial<AppSettings>): Promise<void>;
   getUser(userId: string, options?: { consistent?: boolean }): Promise<Record<string, unknown> | undefined>;
+  /** Many users' items at once (100 to a request); users without one are absent. */
+  getUsers(userIds: readonly string[]): Promise<Map<string, Record<string, unknown>>>;
   putUser(userId: string, settings: UserSettings): Promise<void>;
   /** True when there was a setting to delete. */
   deleteUser(userId: string): Promise<boolean>;
@@ -45,10 +47,35 @@ export class SettingsReader {
     const cached = this.users.get(userId);
     if (this.fresh(cached)) return cached.value;
     const value = readUserSettings(await this.store.getUser(userId), this.log);
-    this.users.delete(userId);
-    this.users.set(userId, { value, readAt: this.clock.now().getTime() });
-    if (this.users.size > maxCachedUsers) this.users.delete(this.users.keys().next().value as string);
+    this.remember(userId, { value, readAt: this.clock.now().getTime() });
     return value;
+  }
+
+  private remember(userId: string, cached: Cached<UserSettings>): void {
+    this.users.delete(userId);
+    this.users.set(userId, cached);
+    if (this.users.size > maxCachedUsers) this.users.delete(this.users.keys().next().value as string);
+  }
+
+  /** Many users' own settings, reading at once those not cached. */
+  async userSettingsMany(userIds: readonly string[]): Promise<Map<string, UserSettings>> {
+    const result = new Map<string, UserSettings>();
+    const missing: string[] = [];
+    for (const userId of new Set(userIds)) {
+      const cached = this.users.get(userId);
+      if (this.fresh(cached)) result.set(userId, cached.value);
+      else missing.push(userId);
+    }
+    if (missing.length > 0) {
+      const items = await this.store.getUsers(missing);
+      const readAt = this.clock.now().getTime();
+      for (const userId of missing) {
+        const value = readUserSettings(items.get(userId), this.log);
+        this.remember(userId, { value, readAt });
+        result.set(userId, value);
+      }
+    }
+    return result;
   }
 
   /** The app's settings, and the user's when they can matter: a user's own are read only while enabled. */

@@ -79,4 +79,74 @@ export const configTable = {
 export const appConfigKey = () => ({ id: 'app' }) satisfies KeyOf<typeof configTable>;
 export const userConfigKey = (userId: string) => ({ id: `user:${userId}` }) satisfies KeyOf<typeof configTable>;
 
-export const tables: readonly TableDeclaration[] = [connectionsTable, offlineMessagesTable, sendReceiptsTable, configTable];
+/** Group membership: one item per member; the `byMember` index lists a user's groups. */
+export const groupMembersTable = {
+  name: 'GroupMembers',
+  envVar: 'GROUP_MEMBERS_TABLE',
+  partitionKey: 'groupId',
+  sortKey: 'memberId',
+  globalIndexes: [{ indexName: 'byMember', partitionKey: 'memberId', sortKey: 'groupId' }],
+} as const satisfies TableDeclaration;
+
+export const groupMemberKey = (groupId: string, memberId: string) =>
+  ({ groupId, memberId }) satisfies KeyOf<typeof groupMembersTable>;
+
+/** One item per group: when it was made, how many members it has, and its last message. */
+export const groupsTable = {
+  name: 'Groups',
+  envVar: 'GROUPS_TABLE',
+  partitionKey: 'groupId',
+} as const satisfies TableDeclaration;
+
+export const groupKey = (groupId: string) => ({ groupId }) satisfies KeyOf<typeof groupsTable>;
+
+/**
+ * Roaming history: every message of a conversation, newest readable first, kept for `historyDays`
+ * (private) or `groupHistoryDays` (groups) whether or not it was delivered or acknowledged.
+ */
+export const historyTable = {
+  name: 'History',
+  envVar: 'HISTORY_TABLE',
+  partitionKey: 'conversationId',
+  sortKey: 'id',
+  timeToLiveAttribute: 'expiresAt',
+} as const satisfies TableDeclaration;
+
+export const historyKey = (conversationId: string, id: string) =>
+  ({ conversationId, id }) satisfies KeyOf<typeof historyTable>;
+
+/** Each user's private conversations with their last message; groups' come from `Groups`. */
+export const recentConversationsTable = {
+  name: 'RecentConversations',
+  envVar: 'RECENT_CONVERSATIONS_TABLE',
+  partitionKey: 'userId',
+  sortKey: 'conversationId',
+  timeToLiveAttribute: 'expiresAt',
+} as const satisfies TableDeclaration;
+
+export const recentConversationKey = (userId: string, conversationId: string) =>
+  ({ userId, conversationId }) satisfies KeyOf<typeof recentConversationsTable>;
+
+/** Chatroom membership, per connection: it ends when the connection leaves the room or closes. */
+export const roomMembersTable = {
+  name: 'RoomMembers',
+  envVar: 'ROOM_MEMBERS_TABLE',
+  partitionKey: 'roomId',
+  sortKey: 'connectionId',
+  timeToLiveAttribute: 'expiresAt',
+} as const satisfies TableDeclaration;
+
+export const roomMemberKey = (roomId: string, connectionId: string) =>
+  ({ roomId, connectionId }) satisfies KeyOf<typeof roomMembersTable>;
+
+export const tables: readonly TableDeclaration[] = [
+  connectionsTable,
+  offlineMessagesTable,
+  sendReceiptsTable,
+  configTable,
+  groupMembersTable,
+  groupsTable,
+  historyTable,
+  recentConversationsTable,
+  roomMembersTable,
+];

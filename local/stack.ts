@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   connectionsEndpointEnvVar,
+  fanOutQueueUrlEnvVar,
   functionCatalog,
   functionNameEnvVar,
   routeSelectionExpression,
@@ -25,6 +26,7 @@ import type { FaultInjector } from './faults';
 import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './gateway/websocket-gateway';
 import { loadFunction, type LocalFunction } from './lambda-runtime';
 import { LocalLambdaService } from './lambda-service';
+import { LocalQueueService } from './queue-service';
 import { ensureTables, localTableName } from './tables';
 
 export interface LocalStackOptions {
@@ -45,6 +47,8 @@ export interface LocalStackOptions {
   clock?: Clock;
   /** How long functions may cache settings, at most 60 (SPEC §6); tests use 0 to see changes at once. */
   settingsCacheSeconds?: number;
+  /** Keep conversation history (the default), or run as a deployment with `HISTORY_ENABLED=false`. */
+  history?: boolean;
   /** Faults to inject into the handlers' AWS calls; tests add rules to it as they go. */
   faults?: FaultInjector;
   log?: (line: string) => void;
@@ -59,6 +63,7 @@ export interface LocalStack {
   tokenSecret: string;
   gateway: LocalWebSocketGateway;
   lambda: LocalLambdaService;
+  fanOutJobs: LocalQueueService;
   tableName(table: TableDeclaration): string;
   issueToken(userId: string, ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
@@ -106,6 +111,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await lambda.listen();
     stops.push(() => lambda.stop());
 
+    const fanOutJobs = new LocalQueueService(host, 'pigeonhole-fan-out', {
+      visibilityTimeoutMs: 500,
+      maxReceiveCount: 5,
+      ...(options.log && { log: options.log }),
+    });
+    await fanOutJobs.listen();
+    stops.push(() => fanOutJobs.stop());
+
     const gateway = new LocalWebSocketGateway({
       host,
       port: options.wsPort ?? 3001,
@@ -125,7 +138,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tokenSecret,
       callbackUrl: gateway.callbackUrl,
       lambdaEndpoint: lambda.url,
+      fanOutQueueUrl: fanOutJobs.queueUrl,
       settingsCacheSeconds: options.settingsCacheSeconds ?? 60,
+      history: options.history ?? true,
     });
     useClock(options.clock ?? systemClock);
     const client = new DynamoDBClient({ endpoint: dynamodbEndpoint });
@@ -142,6 +157,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (declaration.http) httpRoutes.push({ ...declaration.http, fn });
     }
     lambda.configure([...functions.values()]);
+    const fanOutWorker = functions.get('fanOut');
+    if (!fanOutWorker) throw new Error('the catalog has no fan-out worker');
+    fanOutJobs.consumeWith(fanOutWorker);
     const authorizer = functions.get('authorizer');
     if (!authorizer) throw new Error('the catalog has no authorizer');
     gateway.configure(routes, { fn: authorizer, identitySource: tokenIdentitySource });
@@ -158,6 +176,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tokenSecret,
       gateway,
       lambda,
+      fanOutJobs,
       tableName: (table) => localTableName(tablePrefix, table),
       issueToken: async (userId, ttlSeconds = day) =>
         (await issueToken(tokenSecret, { userId, ttlSeconds, now: (options.clock ?? systemClock).now() })).token,
@@ -180,7 +199,9 @@ function configureEnvironment(config: {
   tokenSecret: string;
   callbackUrl: string;
   lambdaEndpoint: string;
+  fanOutQueueUrl: string;
   settingsCacheSeconds: number;
+  history: boolean;
 }): void {
   const env = process.env;
   env.AWS_REGION ??= 'us-east-1';
@@ -196,6 +217,8 @@ function configureEnvironment(config: {
   env[connectionsEndpointEnvVar] = config.callbackUrl;
   env.LAMBDA_ENDPOINT = config.lambdaEndpoint;
   env.SETTINGS_CACHE_SECONDS = String(config.settingsCacheSeconds);
+  env[fanOutQueueUrlEnvVar] = config.fanOutQueueUrl;
+  env.HISTORY_ENABLED = String(config.history);
   env.TOKEN_SECRET = config.tokenSecret;
   for (const table of tables) env[table.envVar] = localTableName(config.tablePrefix, table);
   // Locally a function's name is its catalog name.

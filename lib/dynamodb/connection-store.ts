@@ -14,6 +14,8 @@ interface ConnectionEntry {
   deviceId?: string;
   connectedAt: string;
   expiresAt: number;
+  /** The chatrooms the connection is in (a string set). */
+  rooms?: Set<string>;
 }
 
 type PresenceItem = Record<string, unknown> & {
@@ -74,9 +76,9 @@ export class DynamoConnectionStore implements ConnectionStore {
     );
   }
 
-  async remove(userId: string, connectionId: string, now: Date): Promise<void> {
+  async remove(userId: string, connectionId: string, now: Date): Promise<{ rooms: string[] }> {
     try {
-      await this.db.send(
+      const result = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(userId),
@@ -90,6 +92,47 @@ export class DynamoConnectionStore implements ConnectionStore {
             '#expires': connectionsTable.timeToLiveAttribute,
           },
           ExpressionAttributeValues: { ':now': now.toISOString(), ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds },
+          // The removed entry comes back with the write: the rooms its connection leaves.
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      );
+      const entry = result.Attributes?.[`${connectionPrefix}${connectionId}`] as ConnectionEntry | undefined;
+      return { rooms: [...(entry?.rooms ?? [])] };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { rooms: [] };
+    }
+  }
+
+  async addRoom(userId: string, connectionId: string, roomId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(userId),
+          UpdateExpression: 'ADD #connection.rooms :room',
+          ConditionExpression: 'attribute_exists(#connection)',
+          ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
+          ExpressionAttributeValues: { ':room': new Set([roomId]) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async removeRoom(userId: string, connectionId: string, roomId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(userId),
+          UpdateExpression: 'DELETE #connection.rooms :room',
+          ConditionExpression: 'attribute_exists(#connection)',
+          ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
+          ExpressionAttributeValues: { ':room': new Set([roomId]) },
         }),
       );
     } catch (error) {

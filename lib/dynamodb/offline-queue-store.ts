@@ -1,24 +1,10 @@
 import { DeleteCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { epochSeconds } from '../clock';
 import type { OfflineQueue, QueuedMessage } from '../offline-queue';
 import { offlineMessageKey, offlineMessagesTable, type KeyOf } from '../tables';
 import { batchWriteAll } from './batch';
+import { fromMessageAttributes, toMessageAttributes, type MessageAttributes } from './message-item';
 
-/** A stored message: plain attributes, readable in the DynamoDB console. */
-interface OfflineMessageItem extends KeyOf<typeof offlineMessagesTable> {
-  type: QueuedMessage['type'];
-  from: string;
-  to: string;
-  /**
-   * The body as the JSON text the sender sent. Stored as text rather than a DynamoDB map so that any
-   * JSON survives: DynamoDB maps refuse nesting past 32 levels and numbers past 38 digits.
-   */
-  body: string;
-  sentAt: string;
-  /** Epoch seconds; DynamoDB TTL deletes the item some time after. */
-  expiresAt: number;
-  qos: 0 | 1;
-}
+type OfflineMessageItem = MessageAttributes & KeyOf<typeof offlineMessagesTable>;
 
 export class DynamoOfflineQueue implements OfflineQueue {
   constructor(
@@ -29,17 +15,18 @@ export class DynamoOfflineQueue implements OfflineQueue {
   ) {}
 
   async put(recipientId: string, message: QueuedMessage): Promise<void> {
-    const item: OfflineMessageItem = {
-      ...offlineMessageKey(recipientId, message.id),
-      type: message.type,
-      from: message.from,
-      to: message.to,
-      body: message.bodyJson,
-      sentAt: message.sentAt.toISOString(),
-      expiresAt: epochSeconds(message.expiresAt),
-      qos: message.qos,
-    };
+    const item: OfflineMessageItem = { ...toMessageAttributes(message), ...offlineMessageKey(recipientId, message.id) };
     await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  async putMany(copies: ReadonlyArray<{ recipientId: string; message: QueuedMessage }>): Promise<void> {
+    await batchWriteAll(
+      this.db,
+      this.tableName,
+      copies.map(({ recipientId, message }) => ({
+        PutRequest: { Item: { ...toMessageAttributes(message), ...offlineMessageKey(recipientId, message.id) } },
+      })),
+    );
   }
 
   async remove(recipientId: string, id: string): Promise<boolean> {
@@ -57,6 +44,24 @@ export class DynamoOfflineQueue implements OfflineQueue {
     );
   }
 
+  async removeGroupMessages(recipientId: string, groupId: string, fromUserId: string): Promise<number> {
+    const ids: string[] = [];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: '#user = :user',
+        FilterExpression: '#type = :group AND #to = :groupId AND #from = :from',
+        ProjectionExpression: '#id',
+        ExpressionAttributeNames: { '#user': offlineMessagesTable.partitionKey, '#type': 'type', '#to': 'to', '#from': 'from', '#id': 'id' },
+        ExpressionAttributeValues: { ':user': recipientId, ':group': 'group', ':groupId': groupId, ':from': fromUserId },
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) ids.push(item.id as string);
+    await this.removeMany(recipientId, ids);
+    return ids.length;
+  }
+
   async *pages(recipientId: string): AsyncIterable<QueuedMessage[]> {
     const pages = paginateQuery(
       { client: this.db, ...(this.pageSize ? { pageSize: this.pageSize } : {}) },
@@ -68,20 +73,7 @@ export class DynamoOfflineQueue implements OfflineQueue {
       },
     );
     for await (const page of pages) {
-      yield ((page.Items ?? []) as OfflineMessageItem[]).map(toQueuedMessage);
+      yield ((page.Items ?? []) as OfflineMessageItem[]).map(fromMessageAttributes);
     }
   }
-}
-
-function toQueuedMessage(item: OfflineMessageItem): QueuedMessage {
-  return {
-    id: item.id,
-    type: item.type,
-    from: item.from,
-    to: item.to,
-    bodyJson: item.body,
-    sentAt: new Date(item.sentAt),
-    expiresAt: new Date(item.expiresAt * 1000),
-    qos: item.qos,
-  };
 }

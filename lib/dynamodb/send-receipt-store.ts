@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { ClaimResult, SendReceipt, SendReceipts } from '../send-receipts';
+import type { ClaimResult, PendingClaimResult, SendReceipt, SendReceipts } from '../send-receipts';
 import { sendReceiptKey, sendReceiptsTable } from '../tables';
 
 export class DynamoSendReceipts implements SendReceipts {
@@ -11,6 +11,27 @@ export class DynamoSendReceipts implements SendReceipts {
   ) {}
 
   async claim(receipt: SendReceipt, now: Date): Promise<ClaimResult> {
+    const existing = await this.put(receipt, now, false);
+    return existing ? { claimed: false, messageId: existing.messageId } : { claimed: true };
+  }
+
+  async claimPending(receipt: SendReceipt, now: Date): Promise<PendingClaimResult> {
+    const existing = await this.put(receipt, now, true);
+    return existing ? { claimed: false, ...existing } : { claimed: true };
+  }
+
+  async complete(senderId: string, clientMsgId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({ TableName: this.tableName, Key: sendReceiptKey(senderId, clientMsgId), UpdateExpression: 'REMOVE pending' }),
+    );
+  }
+
+  /** Puts the receipt unless an unexpired one exists; resolves to that one when it does. */
+  private async put(
+    receipt: SendReceipt,
+    now: Date,
+    pending: boolean,
+  ): Promise<{ messageId: string; sentAt: Date; complete: boolean } | undefined> {
     try {
       await this.db.send(
         new PutCommand({
@@ -18,7 +39,9 @@ export class DynamoSendReceipts implements SendReceipts {
           Item: {
             ...sendReceiptKey(receipt.senderId, receipt.clientMsgId),
             messageId: receipt.messageId,
+            sentAt: receipt.sentAt.toISOString(),
             expiresAt: epochSeconds(receipt.expiresAt),
+            ...(pending && { pending: true }),
           },
           // An expired receipt that TTL has not yet deleted no longer counts.
           ConditionExpression: 'attribute_not_exists(#sort) OR #expires <= :now',
@@ -28,12 +51,13 @@ export class DynamoSendReceipts implements SendReceipts {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { claimed: true };
+      return undefined;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const original = error.Item?.messageId?.S;
-      if (!original) throw new Error('a send receipt exists without a message id');
-      return { claimed: false, messageId: original };
+      const item = error.Item;
+      const messageId = item?.messageId?.S;
+      if (!messageId) throw new Error('a send receipt exists without a message id');
+      return { messageId, sentAt: new Date(item?.sentAt?.S ?? 0), complete: item?.pending === undefined };
     }
   }
 }

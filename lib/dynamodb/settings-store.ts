@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocu
 import type { AppSettings, UserSettings } from '../settings';
 import type { SettingsStore } from '../settings-reader';
 import { appConfigKey, userConfigKey } from '../tables';
+import { batchGetAll } from './batch';
 
 export class DynamoSettingsStore implements SettingsStore {
   constructor(
@@ -30,6 +31,11 @@ export class DynamoSettingsStore implements SettingsStore {
 
   async getUser(userId: string, options: { consistent?: boolean } = {}): Promise<Record<string, unknown> | undefined> {
     return this.get(userConfigKey(userId), options.consistent);
+  }
+
+  async getUsers(userIds: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    const items = await batchGetAll(this.db, this.tableName, userIds.map(userConfigKey));
+    return new Map(items.map((item) => [String(item.id).slice('user:'.length), item]));
   }
 
   async putUser(userId: string, settings: UserSettings): Promise<void> {

@@ -12,3 +12,6 @@ export function functionNameEnvVar(name: string): string {
 
 /** Where functions that post find the `@connections` API: the stage's callback URL. */
 export const connectionsEndpointEnvVar = 'CONNECTIONS_ENDPOINT';
+
+/** Where functions that fan out hand recipients past the inline limit: the fan-out queue's URL. */
+export const fanOutQueueUrlEnvVar = 'FANOUT_QUEUE_URL';

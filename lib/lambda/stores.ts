@@ -4,9 +4,20 @@
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { withClientPlugins } from '../aws/client-plugins';
 import { ApiGatewayConnectionPoster } from '../aws/connection-poster';
+import { SqsFanOutQueue } from '../aws/fan-out-queue';
+import { DynamoGroupStore } from '../dynamodb/group-store';
+import { DynamoHistoryStore } from '../dynamodb/history-store';
+import { DynamoRecentConversationStore } from '../dynamodb/recent-conversation-store';
+import { DynamoRoomStore } from '../dynamodb/room-store';
+import type { FanOutQueue } from '../fan-out';
+import type { GroupStore } from '../groups';
+import type { HistoryStore } from '../history';
+import type { RecentConversationStore } from '../recent-conversations';
+import type { RoomStore } from '../rooms';
 import { LambdaDrainStarter, type DrainStarter } from '../aws/drain-starter';
 import type { ConnectionStore } from '../connections';
 import type { ConnectionPoster } from '../delivery';
@@ -19,9 +30,19 @@ import type { SendReceipts } from '../send-receipts';
 import { clock } from '../clock';
 import { DynamoSettingsStore } from '../dynamodb/settings-store';
 import { maxSettingsAgeMs, SettingsReader, type SettingsStore } from '../settings-reader';
-import { configTable, connectionsTable, offlineMessagesTable, sendReceiptsTable } from '../tables';
+import {
+  configTable,
+  connectionsTable,
+  groupMembersTable,
+  groupsTable,
+  historyTable,
+  offlineMessagesTable,
+  recentConversationsTable,
+  roomMembersTable,
+  sendReceiptsTable,
+} from '../tables';
 import { logger } from './logger';
-import { connectionsEndpointEnvVar, functionNameEnvVar, requiredEnv } from './env';
+import { connectionsEndpointEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar, requiredEnv } from './env';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
@@ -56,6 +77,34 @@ export function settingsReader(): SettingsReader {
   const seconds = Number(process.env.SETTINGS_CACHE_SECONDS ?? maxSettingsAgeMs / 1000);
   settings ??= new SettingsReader(settingsStore(), clock, logger, Math.min(seconds * 1000, maxSettingsAgeMs));
   return settings;
+}
+
+export function groupStore(): GroupStore {
+  return new DynamoGroupStore(sharedDocumentClient(), {
+    groups: requiredEnv(groupsTable.envVar),
+    members: requiredEnv(groupMembersTable.envVar),
+  });
+}
+
+/**
+ * The conversation history, unless the deployment keeps none: `HISTORY_ENABLED=false` turns it off
+ * for a service that wants only the offline queue (and its lower cost).
+ */
+export function historyStore(): HistoryStore | undefined {
+  if (process.env.HISTORY_ENABLED === 'false') return undefined;
+  return new DynamoHistoryStore(sharedDocumentClient(), requiredEnv(historyTable.envVar));
+}
+
+export function recentConversationStore(): RecentConversationStore {
+  return new DynamoRecentConversationStore(sharedDocumentClient(), requiredEnv(recentConversationsTable.envVar));
+}
+
+export function roomStore(): RoomStore {
+  return new DynamoRoomStore(sharedDocumentClient(), requiredEnv(roomMembersTable.envVar));
+}
+
+export function fanOutQueue(): FanOutQueue {
+  return new SqsFanOutQueue(withClientPlugins(new SQSClient({})), requiredEnv(fanOutQueueUrlEnvVar));
 }
 
 export function connectionPoster(): ConnectionPoster {

@@ -165,9 +165,9 @@ describe('the tables', () => {
   );
 });
 
-it('expires messages, receipts and connections by TTL, and never settings', () => {
+it('expires messages, receipts, history, recent conversations and memberships by TTL, and never settings or groups', () => {
   const withTtl = tables.filter((table) => table.timeToLiveAttribute).map((table) => table.name);
-  expect(withTtl).toEqual(['Connections', 'OfflineMessages', 'SendReceipts']);
+  expect(withTtl).toEqual(['Connections', 'OfflineMessages', 'SendReceipts', 'History', 'RecentConversations', 'RoomMembers']);
   const [, config] = resources('AWS::DynamoDB::GlobalTable').find(([id]) => id.includes('Config')) as [string, Resource];
   expect(config.Properties.TimeToLiveSpecification).toBeUndefined();
 });
@@ -201,6 +201,10 @@ describe('the functions', () => {
         ...(declaration.tokenSecret ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []),
         ...(declaration.postsToConnections ? ['execute-api:ManageConnections'] : []),
         ...(declaration.invokes ?? []).map(() => 'lambda:InvokeFunction'),
+        ...(declaration.fanOutJobs === 'send' ? ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'] : []),
+        ...(declaration.fanOutJobs === 'consume'
+          ? ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']
+          : []),
       ];
       expect(actions.sort()).toEqual(expected.sort());
       for (const statement of statements) expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
@@ -218,7 +222,7 @@ describe('the functions', () => {
   it('lets functions post only to this API’s stage, by POST on @connections', () => {
     const [[apiId]] = resources('AWS::ApiGatewayV2::Api') as [[string, Resource]];
     const posting = Object.entries(functionCatalog).filter(([, declaration]) => 'postsToConnections' in declaration);
-    expect(posting.map(([name]) => name).sort()).toEqual(['drain', 'send', 'sync']);
+    expect(posting.map(([name]) => name).sort()).toEqual(['adminSendSystemMessage', 'drain', 'fanOut', 'send', 'sync']);
     for (const [name] of posting) {
       const statement = statementsOf(name).find((s) => s.Action === 'execute-api:ManageConnections');
       const arn = JSON.stringify(statement?.Resource);
@@ -233,6 +237,29 @@ describe('the functions', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: functionId('drain') },
       MaximumRetryAttempts: 0,
+    });
+  });
+
+  it('grants an index by its name, never index/*', () => {
+    const query = statementsOf('recent').find((s) => s.Action === 'dynamodb:Query');
+    expect(JSON.stringify(query?.Resource)).toContain('/index/byMember');
+    const all = resources('AWS::IAM::Policy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+    expect(JSON.stringify(all)).not.toContain('/index/*');
+  });
+
+  it('hands large fan-outs to an encrypted, SSL-only queue with a dead-letter queue, one job to a worker invocation', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 360,
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId('fanOut') },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
 

@@ -18,8 +18,10 @@ function memoryQueue(messages: QueuedMessage[], pageSize = 2): OfflineQueue & { 
   return {
     removed,
     put: async () => undefined,
+    putMany: async () => undefined,
     remove: async () => false,
     removeMany: async (_userId, ids) => void removed.push(...ids),
+    removeGroupMessages: async () => 0,
     async *pages() {
       for (let i = 0; i < messages.length; i += pageSize) yield messages.slice(i, i + pageSize);
     },
@@ -143,7 +145,9 @@ function connectionsWith(recorded: () => boolean): ConnectionStore {
   return {
     add: async () => undefined,
     setDiscard: async () => undefined,
-    remove: async () => undefined,
+    remove: async () => ({ rooms: [] }),
+    addRoom: async () => true,
+    removeRoom: async () => undefined,
     lookup: async () =>
       new Map(recorded() ? [['b', { userId: 'b', connections: [{ userId: 'b', connectionId: 'c1', connectedAt: now } as Connection] }]] : []),
   };

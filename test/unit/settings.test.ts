@@ -121,6 +121,7 @@ describe('the settings cache', () => {
     const store: SettingsStore = {
       getApp: async () => (counts.app++, item),
       getUser: async () => (counts.user++, { id: 'user:x', offlineMessageDurationDays: 2 }),
+      getUsers: async () => new Map(),
       updateApp: async () => undefined,
       putUser: async () => undefined,
       deleteUser: async () => false,

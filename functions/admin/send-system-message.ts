@@ -1,0 +1,21 @@
+/** `POST /v1/messages/system`: a system message to a list of users, stored offline like a private one. */
+import { clock } from '../../lib/clock';
+import { httpRoute } from '../../lib/lambda/http-route';
+import { logger } from '../../lib/lambda/logger';
+import { connectionPoster, connectionStore, fanOutQueue, offlineQueue, sendReceipts, settingsReader } from '../../lib/lambda/stores';
+import { messageIdFactory } from '../../lib/message-ids';
+import { sendSystemMessage } from '../../lib/system-messages';
+
+const deps = {
+  queue: offlineQueue(),
+  receipts: sendReceipts(),
+  settings: settingsReader(),
+  connections: connectionStore(),
+  poster: connectionPoster(),
+  jobs: fanOutQueue(),
+  clock,
+  newId: messageIdFactory(),
+  log: logger,
+};
+
+export const handler = httpRoute(async ({ body }) => ({ status: 202, body: await sendSystemMessage(deps, body) }));

@@ -1,0 +1,38 @@
+/**
+ * The fan-out worker: stores and pushes the copies a send handed to the queue. A job that fails is
+ * reported back alone, so SQS retries it and nothing else; its writes are idempotent (same keys).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { decodeFanOutJob } from '../lib/aws/fan-out-queue';
+import { clock } from '../lib/clock';
+import { deliverCopies, type FanOutDeps } from '../lib/fan-out';
+import { logger } from '../lib/lambda/logger';
+import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
+
+const deps: FanOutDeps = {
+  queue: offlineQueue(),
+  settings: settingsReader(),
+  connections: connectionStore(),
+  poster: connectionPoster(),
+  clock,
+  log: logger,
+};
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => {
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      try {
+        const job = decodeFanOutJob(record.body);
+        await deliverCopies(deps, job.draft, job.recipients);
+        logger.info('fanned out', { messageId: job.draft.id, recipients: job.recipients.length });
+      } catch (error) {
+        logger.error('fan-out failed; SQS will retry it', error as Error);
+        failures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures: failures };
+  });

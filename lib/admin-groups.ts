@@ -1,0 +1,98 @@
+/** Groups, system messages and server-side deletion through the admin API (SPEC §7). */
+import * as z from 'zod/mini';
+import type { Clock } from './clock';
+import { groupConversationId } from './conversations';
+import { BadRequestError, NotFoundError } from './errors';
+import { maxGroupMembers, type Group, type GroupStore } from './groups';
+import type { HistoryStore } from './history';
+import type { OfflineQueue } from './offline-queue';
+import { describeIssues, idSchema } from './protocol';
+
+const memberList = (what: string) =>
+  z
+    .array(idSchema, { error: `${what} must be an array of user ids` })
+    .check(z.maxLength(maxGroupMembers, { error: `at most ${maxGroupMembers} members at once` }));
+
+export const groupBodySchema = z.object({ members: memberList('members') });
+export const membersChangeSchema = z.object({ add: z.optional(memberList('add')), remove: z.optional(memberList('remove')) });
+
+export interface GroupResponse {
+  groupId: string;
+  members: string[];
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function parseBody<T>(schema: z.ZodMiniType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new BadRequestError(describeIssues(parsed.error));
+  return parsed.data;
+}
+
+export function checkGroupId(id: string | undefined): string {
+  const parsed = idSchema.safeParse(id);
+  if (!parsed.success) throw new BadRequestError(`'${id ?? ''}' is not a group id: 1–128 characters of letters, digits and _ . @ : -`);
+  return parsed.data;
+}
+
+async function describe(groups: GroupStore, group: Group): Promise<GroupResponse> {
+  const members = await groups.members(group.groupId);
+  return {
+    groupId: group.groupId,
+    members,
+    memberCount: members.length,
+    createdAt: group.createdAt.toISOString(),
+    updatedAt: group.updatedAt.toISOString(),
+  };
+}
+
+/** Creates the group, or makes an existing one's members exactly these. */
+export async function putGroup(deps: { groups: GroupStore; clock: Clock }, groupId: string, body: unknown): Promise<GroupResponse> {
+  const { members } = parseBody(groupBodySchema, body);
+  return describe(deps.groups, await deps.groups.setMembers(groupId, members, deps.clock.now()));
+}
+
+export async function getGroup(groups: GroupStore, groupId: string): Promise<GroupResponse> {
+  const group = await groups.get(groupId);
+  if (!group) throw new NotFoundError(`there is no group '${groupId}'`);
+  return describe(groups, group);
+}
+
+export async function changeGroupMembers(deps: { groups: GroupStore; clock: Clock }, groupId: string, body: unknown): Promise<GroupResponse> {
+  const { add = [], remove = [] } = parseBody(membersChangeSchema, body);
+  if (add.length + remove.length === 0) throw new BadRequestError('name members to add or remove');
+  const group = await deps.groups.changeMembers(groupId, add, remove, deps.clock.now());
+  if (!group) throw new NotFoundError(`there is no group '${groupId}'`);
+  return describe(deps.groups, group);
+}
+
+export async function deleteGroup(groups: GroupStore, groupId: string): Promise<{ groupId: string; deleted: true }> {
+  if (!(await groups.delete(groupId))) throw new NotFoundError(`there is no group '${groupId}'`);
+  return { groupId, deleted: true };
+}
+
+/** At most this many members' queues are searched at once. */
+const queueSearchConcurrency = 16;
+
+/**
+ * Removes a member's messages from the group's history and from every member's undelivered queue,
+ * as Tencent IM's server-side deletion does: what clients already fetched stays theirs.
+ */
+export async function deleteGroupMessages(
+  deps: { groups: GroupStore; history: HistoryStore | undefined; queue: OfflineQueue },
+  groupId: string,
+  fromUserId: string,
+): Promise<{ groupId: string; from: string; removed: { history: number; queued: number } }> {
+  if (!(await deps.groups.get(groupId))) throw new NotFoundError(`there is no group '${groupId}'`);
+  const fromHistory = deps.history ? await deps.history.removeFrom(groupConversationId(groupId), fromUserId) : [];
+  const members = await deps.groups.members(groupId);
+  let queued = 0;
+  for (let i = 0; i < members.length; i += queueSearchConcurrency) {
+    const counts = await Promise.all(
+      members.slice(i, i + queueSearchConcurrency).map((member) => deps.queue.removeGroupMessages(member, groupId, fromUserId)),
+    );
+    queued += counts.reduce((sum, count) => sum + count, 0);
+  }
+  return { groupId, from: fromUserId, removed: { history: fromHistory.length, queued } };
+}

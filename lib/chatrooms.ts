@@ -1,0 +1,65 @@
+/**
+ * Chatrooms (SPEC §2, §4): joined and left per connection, messages pushed to the members connected
+ * at the time and never stored.
+ */
+import type { Clock } from './clock';
+import { connectionExpiry, type Caller, type ConnectionStore } from './connections';
+import type { ConnectionPoster, DeliveryLog } from './delivery';
+import { packFrames } from './delivery';
+import { ForbiddenError } from './errors';
+import { toWireMessage } from './offline-queue';
+import type { Reply, SendFrame } from './protocol';
+import type { RoomStore } from './rooms';
+
+export interface RoomDeps {
+  rooms: RoomStore;
+  connections: ConnectionStore;
+  poster: ConnectionPoster;
+  clock: Clock;
+  log: DeliveryLog;
+  newId: (acceptedAt: Date) => string;
+}
+
+export async function joinRoom(deps: Pick<RoomDeps, 'rooms' | 'connections' | 'clock'>, caller: Caller, roomId: string): Promise<Reply> {
+  // Noted on the connection first, so that its close always knows to end the membership.
+  if (!(await deps.connections.addRoom(caller.userId, caller.connectionId, roomId))) {
+    throw new ForbiddenError('this connection is not open');
+  }
+  // A membership can outlive no connection: API Gateway closes every one within two hours.
+  await deps.rooms.join(roomId, caller, connectionExpiry(deps.clock.now()));
+  return { type: 'joined', room: roomId };
+}
+
+export async function leaveRoom(deps: Pick<RoomDeps, 'rooms' | 'connections'>, caller: Caller, roomId: string): Promise<Reply> {
+  await deps.rooms.leave(roomId, caller.connectionId);
+  await deps.connections.removeRoom(caller.userId, caller.connectionId, roomId);
+  return { type: 'left', room: roomId };
+}
+
+/** Ends every membership of a connection that closed. */
+export async function leaveRooms(deps: Pick<RoomDeps, 'rooms'>, connectionId: string, roomIds: readonly string[]): Promise<void> {
+  await Promise.all(roomIds.map((roomId) => deps.rooms.leave(roomId, connectionId)));
+}
+
+/** Always qos 0: pushed to the room's connected members (the sending connection aside), never stored. */
+export async function sendToRoom(deps: RoomDeps, caller: Caller, frame: SendFrame, bodyJson: string): Promise<Reply> {
+  const roomId = frame.target;
+  const now = deps.clock.now();
+  if (!(await deps.rooms.isMember(roomId, caller.connectionId, now))) {
+    throw new ForbiddenError(`join room '${roomId}' on this connection before sending to it`);
+  }
+  const id = deps.newId(now);
+  const message = { id, type: 'chatroom' as const, from: caller.userId, to: roomId, bodyJson, sentAt: now, expiresAt: now, qos: 0 as const };
+  const [frameText] = packFrames([JSON.stringify(toWireMessage(message))]);
+  const members = (await deps.rooms.members(roomId, now)).filter((member) => member.connectionId !== caller.connectionId);
+  await Promise.all(
+    members.map(async (member) => {
+      try {
+        if ((await deps.poster.post(member.connectionId, frameText ?? '')) === 'gone') await deps.rooms.leave(roomId, member.connectionId);
+      } catch (error) {
+        deps.log.warn('chatroom push failed', { roomId, connectionId: member.connectionId, error });
+      }
+    }),
+  );
+  return { type: 'sent', clientMsgId: frame.clientMsgId, id, status: 'accepted' };
+}

@@ -1,0 +1,160 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  UpdateCommand,
+  paginateQuery,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { epochSeconds } from '../clock';
+import type { Group, GroupStore, LastMessage } from '../groups';
+import type { Message } from '../protocol';
+import { groupKey, groupMemberKey, groupMembersTable } from '../tables';
+import { batchGetAll, batchWriteAll } from './batch';
+
+interface GroupItem {
+  groupId: string;
+  createdAt: string;
+  updatedAt: string;
+  memberCount: number;
+  /** The last message as JSON text (see message-item.ts for why text). */
+  lastMessage?: string;
+  lastMessageAt?: string;
+  lastMessageExpiresAt?: number;
+}
+
+export class DynamoGroupStore implements GroupStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { groups: string; members: string },
+  ) {}
+
+  async get(groupId: string): Promise<Group | undefined> {
+    const result = await this.db.send(new GetCommand({ TableName: this.tables.groups, Key: groupKey(groupId), ConsistentRead: true }));
+    return result.Item ? toGroup(result.Item as GroupItem) : undefined;
+  }
+
+  async members(groupId: string): Promise<string[]> {
+    const members: string[] = [];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.tables.members,
+        KeyConditionExpression: '#group = :group',
+        ProjectionExpression: '#member',
+        ExpressionAttributeNames: { '#group': groupMembersTable.partitionKey, '#member': groupMembersTable.sortKey },
+        ExpressionAttributeValues: { ':group': groupId },
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) members.push(item.memberId as string);
+    return members;
+  }
+
+  async isMember(groupId: string, userId: string): Promise<boolean> {
+    const result = await this.db.send(new GetCommand({ TableName: this.tables.members, Key: groupMemberKey(groupId, userId) }));
+    return result.Item !== undefined;
+  }
+
+  async setMembers(groupId: string, members: readonly string[], now: Date): Promise<Group> {
+    const wanted = new Set(members);
+    const current = new Set(await this.members(groupId));
+    await this.write(
+      groupId,
+      [...wanted].filter((member) => !current.has(member)),
+      [...current].filter((member) => !wanted.has(member)),
+    );
+    return this.touch(groupId, wanted.size, now);
+  }
+
+  async changeMembers(groupId: string, add: readonly string[], remove: readonly string[], now: Date): Promise<Group | undefined> {
+    if (!(await this.get(groupId))) return undefined;
+    await this.write(groupId, add, remove.filter((member) => !add.includes(member)));
+    return this.touch(groupId, (await this.members(groupId)).length, now);
+  }
+
+  async delete(groupId: string): Promise<boolean> {
+    await this.write(groupId, [], await this.members(groupId));
+    const result = await this.db.send(new DeleteCommand({ TableName: this.tables.groups, Key: groupKey(groupId), ReturnValues: 'ALL_OLD' }));
+    return result.Attributes !== undefined;
+  }
+
+  async groupsOf(userId: string): Promise<string[]> {
+    const groups: string[] = [];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.tables.members,
+        IndexName: 'byMember',
+        KeyConditionExpression: '#member = :member',
+        ExpressionAttributeNames: { '#member': groupMembersTable.sortKey },
+        ExpressionAttributeValues: { ':member': userId },
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) groups.push(item.groupId as string);
+    return groups;
+  }
+
+  async recordLastMessage(groupId: string, last: LastMessage): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.groups,
+          Key: groupKey(groupId),
+          UpdateExpression: 'SET lastMessage = :message, lastMessageAt = :at, lastMessageExpiresAt = :expires',
+          // Only onto a group that exists, and never over a later message that got there first.
+          ConditionExpression: 'attribute_exists(groupId) AND (attribute_not_exists(lastMessageAt) OR lastMessageAt <= :at)',
+          ExpressionAttributeValues: {
+            ':message': JSON.stringify(last.message),
+            ':at': last.at.toISOString(),
+            ':expires': epochSeconds(last.expiresAt),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async lastMessages(groupIds: readonly string[]): Promise<Map<string, LastMessage>> {
+    const items = (await batchGetAll(this.db, this.tables.groups, [...new Set(groupIds)].map(groupKey))) as unknown as GroupItem[];
+    const last = new Map<string, LastMessage>();
+    for (const item of items) {
+      if (item.lastMessage === undefined || item.lastMessageAt === undefined || item.lastMessageExpiresAt === undefined) continue;
+      last.set(item.groupId, {
+        message: JSON.parse(item.lastMessage) as Message,
+        at: new Date(item.lastMessageAt),
+        expiresAt: new Date(item.lastMessageExpiresAt * 1000),
+      });
+    }
+    return last;
+  }
+
+  private async write(groupId: string, add: readonly string[], remove: readonly string[]): Promise<void> {
+    await batchWriteAll(this.db, this.tables.members, [
+      ...add.map((member) => ({ PutRequest: { Item: groupMemberKey(groupId, member) } })),
+      ...remove.map((member) => ({ DeleteRequest: { Key: groupMemberKey(groupId, member) } })),
+    ]);
+  }
+
+  private async touch(groupId: string, memberCount: number, now: Date): Promise<Group> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.groups,
+        Key: groupKey(groupId),
+        UpdateExpression: 'SET createdAt = if_not_exists(createdAt, :now), updatedAt = :now, memberCount = :count',
+        ExpressionAttributeValues: { ':now': now.toISOString(), ':count': memberCount },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toGroup(result.Attributes as GroupItem);
+  }
+}
+
+function toGroup(item: GroupItem): Group {
+  return {
+    groupId: item.groupId,
+    createdAt: new Date(item.createdAt),
+    updatedAt: new Date(item.updatedAt),
+    memberCount: item.memberCount,
+  };
+}

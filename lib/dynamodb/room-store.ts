@@ -1,0 +1,51 @@
+import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { epochSeconds } from '../clock';
+import type { RoomMember, RoomStore } from '../rooms';
+import { roomMemberKey, roomMembersTable } from '../tables';
+
+export class DynamoRoomStore implements RoomStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async join(roomId: string, member: RoomMember, expiresAt: Date): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...roomMemberKey(roomId, member.connectionId), userId: member.userId, expiresAt: epochSeconds(expiresAt) },
+      }),
+    );
+  }
+
+  async leave(roomId: string, connectionId: string): Promise<boolean> {
+    const result = await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: roomMemberKey(roomId, connectionId), ReturnValues: 'ALL_OLD' }),
+    );
+    return result.Attributes !== undefined;
+  }
+
+  async isMember(roomId: string, connectionId: string, now: Date): Promise<boolean> {
+    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: roomMemberKey(roomId, connectionId) }));
+    return result.Item !== undefined && (result.Item.expiresAt as number) > epochSeconds(now);
+  }
+
+  async members(roomId: string, now: Date): Promise<RoomMember[]> {
+    const members: RoomMember[] = [];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: '#room = :room',
+        // A membership whose connection has passed API Gateway's two hours is over.
+        FilterExpression: '#expires > :now',
+        ExpressionAttributeNames: { '#room': roomMembersTable.partitionKey, '#expires': roomMembersTable.timeToLiveAttribute },
+        ExpressionAttributeValues: { ':room': roomId, ':now': epochSeconds(now) },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) members.push({ userId: item.userId as string, connectionId: item.connectionId as string });
+    }
+    return members;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Fan-out: one message stored for many recipients (a group's members, a system message's list), each
+ * copy with its recipient's own expiry, then pushed to those online. Writes go 25 to a request and
+ * lookups 100; past what one invocation should do, the rest goes to a queue (SQS) for the fan-out
+ * worker, rather than keeping one function running long.
+ */
+import type { Clock } from './clock';
+import { type PushDeps, packFrames, pushFrames } from './delivery';
+import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
+import { durationInForce, messageExpiry } from './retention';
+import type { SettingsReader } from './settings-reader';
+
+/** A message before it has a recipient: each copy gets its own `to` (private, system) and expiry. */
+export interface MessageDraft {
+  id: string;
+  type: QueuedMessage['type'];
+  from: string;
+  /** The group, for group messages; for the others each copy's recipient replaces it. */
+  to: string;
+  bodyJson: string;
+  sentAt: Date;
+  ttlSeconds?: number;
+}
+
+/** Recipients past this many go to the fan-out queue, in jobs of this many. */
+export const inlineRecipients = 1000;
+
+export interface FanOutJob {
+  draft: MessageDraft;
+  recipients: string[];
+}
+
+export interface FanOutQueue {
+  enqueue(jobs: readonly FanOutJob[]): Promise<void>;
+}
+
+export interface FanOutDeps extends PushDeps {
+  queue: OfflineQueue;
+  settings: SettingsReader;
+  clock: Clock;
+}
+
+/**
+ * Stores a copy for every recipient, the first `inlineRecipients` here and the rest through the
+ * fan-out queue, and pushes the copies stored here to recipients who are online (but `except`).
+ */
+export async function fanOut(
+  deps: FanOutDeps & { jobs: FanOutQueue },
+  draft: MessageDraft,
+  recipients: readonly string[],
+  options: { except?: string } = {},
+): Promise<void> {
+  const now = recipients.slice(0, inlineRecipients);
+  const later: FanOutJob[] = [];
+  for (let i = inlineRecipients; i < recipients.length; i += inlineRecipients) {
+    later.push({ draft, recipients: recipients.slice(i, i + inlineRecipients) });
+  }
+  // Queued first: once it is in SQS the rest will be stored, whatever happens to this invocation.
+  if (later.length > 0) await deps.jobs.enqueue(later);
+  await deliverCopies(deps, draft, now, options);
+}
+
+/** Stores one copy per recipient (25 to a request), then pushes them to recipients who are online. */
+export async function deliverCopies(
+  deps: FanOutDeps,
+  draft: MessageDraft,
+  recipients: readonly string[],
+  options: { except?: string } = {},
+): Promise<void> {
+  if (recipients.length === 0) return;
+  const copies = await copiesFor(deps.settings, draft, recipients);
+  await deps.queue.putMany([...copies].map(([recipientId, message]) => ({ recipientId, message })));
+  await pushCopies(deps, copies, options);
+}
+
+/** Each recipient's copy, with the expiry the rule gives that recipient (their own duration, if enabled). */
+export async function copiesFor(
+  settings: SettingsReader,
+  draft: MessageDraft,
+  recipients: readonly string[],
+): Promise<Map<string, QueuedMessage>> {
+  const app = await settings.appSettings();
+  const users = app.userLevelSettingsEnabled ? await settings.userSettingsMany(recipients) : new Map();
+  return new Map(
+    recipients.map((recipientId) => {
+      const days = durationInForce(draft.type, app, users.get(recipientId)).days;
+      const { ttlSeconds: _ttl, ...base } = draft;
+      return [
+        recipientId,
+        {
+          ...base,
+          to: draft.type === 'group' ? draft.to : recipientId,
+          expiresAt: messageExpiry(draft.sentAt, draft.ttlSeconds, days),
+          qos: 1 as const,
+        },
+      ];
+    }),
+  );
+}
+
+/** Pushes each online recipient their own copy; copies that read the same share their frame. */
+async function pushCopies(deps: PushDeps, copies: Map<string, QueuedMessage>, options: { except?: string }): Promise<void> {
+  let online;
+  try {
+    online = await deps.connections.lookup([...copies.keys()], deps.clock.now());
+  } catch (error) {
+    deps.log.warn('could not look up connections to push to', { recipients: copies.size, error });
+    return;
+  }
+  const frames = new Map<string, string[]>();
+  await Promise.all(
+    [...online.values()].map((presence) => {
+      const copy = copies.get(presence.userId);
+      if (!copy || presence.connections.length === 0) return undefined;
+      const wire = JSON.stringify(toWireMessage(copy));
+      const frame = frames.get(wire) ?? packFrames([wire]);
+      frames.set(wire, frame);
+      return pushFrames(deps, presence.connections, frame, options);
+    }),
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * System messages (SPEC §2, §7): from the app's backend, through the admin API, to a list of users;
+ * stored offline like private messages, `type: system`, `from: "system"`.
+ */
+import * as z from 'zod/mini';
+import { BadRequestError, TooLargeError } from './errors';
+import { fanOut, type FanOutDeps, type FanOutQueue, type MessageDraft } from './fan-out';
+import { describeIssues, idSchema, limits } from './protocol';
+import { receiptFor, type SendReceipts } from './send-receipts';
+
+/** Up to this many recipients a request; past the inline fan-out they go through the queue. */
+export const maxSystemRecipients = 10_000;
+
+/** Receipts for system messages are kept under a sender no user can be: `#` is not allowed in ids. */
+const systemSender = '#system';
+
+export const systemMessageSchema = z.object({
+  to: z
+    .array(idSchema, { error: 'must be an array of user ids' })
+    .check(
+      z.minLength(1, { error: 'must name at least one user' }),
+      z.maxLength(maxSystemRecipients, { error: `may name at most ${maxSystemRecipients} users` }),
+    ),
+  body: z.unknown().check(z.refine((body) => body !== undefined, { error: 'is required (any JSON value)' })),
+  clientMsgId: z.optional(
+    z.string({ error: 'must be a string' }).check(z.minLength(1, { error: 'must not be empty' }), z.maxLength(limits.clientMsgIdMaxChars)),
+  ),
+  ttlSeconds: z.optional(z.int({ error: 'must be a whole number of seconds' }).check(z.gte(1, { error: 'must be at least 1' }))),
+});
+
+export interface SystemMessageResponse {
+  id: string;
+  status: 'accepted' | 'duplicate';
+  recipients: number;
+}
+
+export async function sendSystemMessage(
+  deps: FanOutDeps & { receipts: SendReceipts; jobs: FanOutQueue; newId: (at: Date) => string },
+  body: unknown,
+): Promise<SystemMessageResponse> {
+  const parsed = systemMessageSchema.safeParse(body ?? {});
+  if (!parsed.success) throw new BadRequestError(describeIssues(parsed.error));
+  const request = parsed.data;
+  const bodyJson = JSON.stringify(request.body);
+  if (Buffer.byteLength(bodyJson) > limits.bodyMaxBytes) throw new TooLargeError(`body is larger than ${limits.bodyMaxBytes / 1024} KB once serialized`);
+  const recipients = [...new Set(request.to)];
+
+  const now = deps.clock.now();
+  let draft: MessageDraft = {
+    id: deps.newId(now),
+    type: 'system',
+    from: 'system',
+    to: '',
+    bodyJson,
+    sentAt: now,
+    ...(request.ttlSeconds !== undefined && { ttlSeconds: request.ttlSeconds }),
+  };
+  if (request.clientMsgId !== undefined) {
+    const claim = await deps.receipts.claimPending(receiptFor(systemSender, request.clientMsgId, draft.id, now), now);
+    if (!claim.claimed && claim.complete) return { id: claim.messageId, status: 'duplicate', recipients: recipients.length };
+    if (!claim.claimed) draft = { ...draft, id: claim.messageId, sentAt: claim.sentAt };
+  }
+  await fanOut(deps, draft, recipients);
+  if (request.clientMsgId !== undefined) await deps.receipts.complete(systemSender, request.clientMsgId);
+  return { id: draft.id, status: 'accepted', recipients: recipients.length };
+}

@@ -1,0 +1,146 @@
+/**
+ * A local stand-in for an SQS queue and its Lambda event source mapping, for the fan-out queue:
+ * `SendMessage` over SQS's JSON protocol (the SDK checks the body's MD5, so it is computed), then
+ * each message delivered to the consumer function in an SQS event. A message the function reports
+ * as failed (thrown, or in `batchItemFailures`) comes back after the visibility timeout, up to
+ * `maxReceiveCount` times, and then goes to the dead-letter list, as a redrive policy would send it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { invoke, localAccountId, localRegion, type LocalFunction } from './lambda-runtime';
+
+export interface QueueServiceEvents {
+  /** A message was handled: by the function, or given up on into the dead-letter list. */
+  settled: [{ messageId: string; outcome: 'processed' | 'dead-lettered' }];
+}
+
+interface QueuedMessage {
+  messageId: string;
+  body: string;
+  receiveCount: number;
+  sentAt: number;
+}
+
+export class LocalQueueService {
+  readonly events = new EventEmitter<QueueServiceEvents>();
+  readonly deadLetters: QueuedMessage[] = [];
+  private readonly server: Server;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private consumer: LocalFunction | undefined;
+  private address: AddressInfo | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly queueName: string,
+    private readonly options: { visibilityTimeoutMs: number; maxReceiveCount: number; log?: (line: string) => void } = {
+      visibilityTimeoutMs: 500,
+      maxReceiveCount: 5,
+    },
+  ) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  consumeWith(fn: LocalFunction): void {
+    this.consumer = fn;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, this.host, () => resolve());
+    });
+    this.address = this.server.address() as AddressInfo;
+  }
+
+  get queueUrl(): string {
+    if (!this.address) throw new Error('the queue service is not listening');
+    return `http://${this.host}:${this.address.port}/${localAccountId}/${this.queueName}`;
+  }
+
+  /** Lets messages under way finish, then stops; retries not yet due are dropped with the process. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    await Promise.allSettled([...this.inFlight]);
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { QueueUrl?: string; MessageBody?: string };
+    const reply = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
+    };
+
+    if (target !== 'AmazonSQS.SendMessage') {
+      return reply(400, { __type: 'com.amazonaws.sqs#UnsupportedOperation', message: `${target} is not served locally` });
+    }
+    if (!input.QueueUrl?.endsWith(`/${this.queueName}`)) {
+      return reply(400, { __type: 'com.amazonaws.sqs#QueueDoesNotExist', message: 'The specified queue does not exist.' });
+    }
+    const body = input.MessageBody ?? '';
+    const message: QueuedMessage = { messageId: randomUUID(), body, receiveCount: 0, sentAt: Date.now() };
+    reply(200, { MessageId: message.messageId, MD5OfMessageBody: createHash('md5').update(body).digest('hex') });
+    this.deliver(message, 0);
+  }
+
+  private deliver(message: QueuedMessage, afterMs: number): void {
+    if (this.stopping) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const work = this.receive(message);
+      this.inFlight.add(work);
+      void work.finally(() => this.inFlight.delete(work));
+    }, afterMs);
+    this.timers.add(timer);
+  }
+
+  private async receive(message: QueuedMessage): Promise<void> {
+    if (!this.consumer) throw new Error('the queue has no consumer');
+    message.receiveCount += 1;
+    let failed: boolean;
+    try {
+      const result = (await invoke(this.consumer, this.event(message))) as { batchItemFailures?: Array<{ itemIdentifier: string }> } | undefined;
+      failed = (result?.batchItemFailures ?? []).some((failure) => failure.itemIdentifier === message.messageId);
+    } catch {
+      failed = true;
+    }
+    if (!failed) return void this.events.emit('settled', { messageId: message.messageId, outcome: 'processed' });
+    if (message.receiveCount >= this.options.maxReceiveCount) {
+      this.deadLetters.push(message);
+      this.options.log?.(`fan-out job ${message.messageId} failed ${message.receiveCount} times: dead-lettered`);
+      return void this.events.emit('settled', { messageId: message.messageId, outcome: 'dead-lettered' });
+    }
+    this.deliver(message, this.options.visibilityTimeoutMs);
+  }
+
+  private event(message: QueuedMessage) {
+    return {
+      Records: [
+        {
+          messageId: message.messageId,
+          receiptHandle: randomUUID(),
+          body: message.body,
+          attributes: {
+            ApproximateReceiveCount: String(message.receiveCount),
+            SentTimestamp: String(message.sentAt),
+            SenderId: localAccountId,
+            ApproximateFirstReceiveTimestamp: String(Date.now()),
+          },
+          messageAttributes: {},
+          md5OfBody: createHash('md5').update(message.body).digest('hex'),
+          eventSource: 'aws:sqs',
+          eventSourceARN: `arn:aws:sqs:${localRegion}:${localAccountId}:${this.queueName}`,
+          awsRegion: localRegion,
+        },
+      ],
+    };
+  }
+}
