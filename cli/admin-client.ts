@@ -33,9 +33,10 @@ export class AdminClient {
         : undefined;
   }
 
-  async call<T>(route: AdminRoute, options: { id?: string; body?: unknown } = {}): Promise<T> {
+  async call<T>(route: AdminRoute, options: { id?: string; body?: unknown; query?: Record<string, string> } = {}): Promise<T> {
     const path = route.path.replace('/v1', '').replace('{id}', encodeURIComponent(options.id ?? ''));
     const url = new URL(`${this.endpoint.replace(/\/$/, '')}${path}`);
+    for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers = await this.headers(route.method, url, body);
     let response: Response;

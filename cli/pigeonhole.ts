@@ -10,7 +10,9 @@ import {
   type TokenResponse,
   type UserConfigResponse,
 } from '../lib/admin-api';
+import type { GroupResponse } from '../lib/admin-groups';
 import { appSettingSpecs } from '../lib/settings';
+import type { SystemMessageResponse } from '../lib/system-messages';
 import { AdminClient, type AdminAuth } from './admin-client';
 
 const usage = `Usage: pigeonhole <command> [options]
@@ -23,6 +25,14 @@ Commands:
   user clear <id>                remove it: the app's applies again
   queue <id>                     what is waiting in a user's offline queue
   token <id> [--ttl <seconds>]   a client token for a user (default 24 h)
+  group put <id> <users...>      create a group, or make its members exactly these
+  group get <id>                 a group and its members
+  group delete <id>              delete a group
+  group add <id> <users...>      add members
+  group remove <id> <users...>   remove members
+  system <ids> <json>            a system message to users (ids comma-separated), e.g. system alice,bob '{"text":"hi"}'
+  delete-group-messages <group> <user>
+                                 remove a member's messages from the group's history and every queue
 
 Options:
   --endpoint <url>   the admin API (default: $PIGEONHOLE_ENDPOINT, else http://127.0.0.1:3002/v1)
@@ -109,6 +119,36 @@ async function run(client: AdminClient, [command, ...args]: string[], options: O
       const summary = await client.call<OfflineSummaryResponse>(adminRoutes.getUserOffline, { id: requireArg(sub, 'a user id') });
       return print(summary, () => formatQueue(summary));
     }
+    case 'group': {
+      const id = requireArg(rest[0], 'a group id');
+      const users = rest.slice(1).flatMap((user) => user.split(',')).filter((user) => user !== '');
+      let group: GroupResponse;
+      if (sub === 'put') group = await client.call<GroupResponse>(adminRoutes.putGroup, { id, body: { members: users } });
+      else if (sub === 'get') group = await client.call<GroupResponse>(adminRoutes.getGroup, { id });
+      else if (sub === 'add' || sub === 'remove') {
+        if (users.length === 0) throw new UsageError(`group ${sub} needs at least one user`);
+        group = await client.call<GroupResponse>(adminRoutes.changeGroupMembers, { id, body: { [sub]: users } });
+      } else if (sub === 'delete') {
+        const deleted = await client.call<{ groupId: string }>(adminRoutes.deleteGroup, { id });
+        return print(deleted, () => `Deleted group ${deleted.groupId}.`);
+      } else break;
+      return print(group, () => formatGroup(group));
+    }
+    case 'system': {
+      const to = requireArg(sub, 'the users, comma-separated').split(',').filter((user) => user !== '');
+      const body = parseJson(requireArg(rest[0], 'the message body, as JSON'));
+      const sent = await client.call<SystemMessageResponse>(adminRoutes.sendSystemMessage, { body: { to, body } });
+      return print(sent, () => `Sent ${sent.id} to ${sent.recipients} user${sent.recipients === 1 ? '' : 's'}.`);
+    }
+    case 'delete-group-messages': {
+      const groupId = requireArg(sub, 'a group id');
+      const from = requireArg(rest[0], 'the user whose messages go');
+      const result = await client.call<{ removed: { history: number; queued: number } }>(adminRoutes.deleteGroupMessages, {
+        id: groupId,
+        query: { from },
+      });
+      return print(result, () => `Removed ${result.removed.history} from ${groupId}'s history and ${result.removed.queued} from queues.`);
+    }
     case 'token': {
       const body = { userId: requireArg(sub, 'a user id'), ...(options.ttl !== undefined && { ttlSeconds: parseNumber(options.ttl) }) };
       const token = await client.call<TokenResponse>(adminRoutes.createToken, { body });
@@ -139,6 +179,22 @@ function parseAssignment(assignment: string): [string, unknown] {
 function parseNumber(raw: string): unknown {
   const value = Number(raw);
   return raw.trim() !== '' && Number.isFinite(value) ? value : raw;
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new UsageError(`the body must be JSON, e.g. '{"text":"hello"}' or '"hello"'`);
+  }
+}
+
+function formatGroup(group: GroupResponse): string {
+  return [
+    `group    ${group.groupId}`,
+    `members  ${group.memberCount}${group.memberCount > 0 ? `: ${group.members.join(', ')}` : ''}`,
+    `created  ${group.createdAt}`,
+  ].join('\n');
 }
 
 function formatConfig(config: ConfigResponse): string {

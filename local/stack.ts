@@ -23,6 +23,7 @@ import { issueToken, minSecretLength } from '../lib/tokens';
 import { startAdminServer, type HttpRouteTarget } from './admin-server';
 import { startDynamoDbLocal } from './dynamodb-local';
 import type { FaultInjector } from './faults';
+import type { RequestMeter } from './request-meter';
 import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './gateway/websocket-gateway';
 import { loadFunction, type LocalFunction } from './lambda-runtime';
 import { LocalLambdaService } from './lambda-service';
@@ -51,6 +52,8 @@ export interface LocalStackOptions {
   history?: boolean;
   /** Faults to inject into the handlers' AWS calls; tests add rules to it as they go. */
   faults?: FaultInjector;
+  /** Counts the handlers' DynamoDB requests and capacity units. */
+  meter?: RequestMeter;
   log?: (line: string) => void;
 }
 
@@ -131,6 +134,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => gateway.stop());
 
     if (options.faults) stops.push(asStop(registerClientPlugin(options.faults.plugin)));
+    if (options.meter) stops.push(asStop(registerClientPlugin(options.meter.plugin)));
 
     configureEnvironment({
       dynamodbEndpoint,

@@ -27,7 +27,7 @@ export class DynamoHistoryStore implements HistoryStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: options.before ? '#c = :c AND #id < :before' : '#c = :c',
-          ExpressionAttributeNames: { '#c': historyTable.partitionKey, '#id': historyTable.sortKey },
+          ExpressionAttributeNames: { '#c': historyTable.partitionKey, ...(options.before && { '#id': historyTable.sortKey }) },
           ExpressionAttributeValues: { ':c': conversationId, ...(options.before && { ':before': options.before }) },
           ScanIndexForward: false,
           // One more than asked for, to know whether older messages remain.
