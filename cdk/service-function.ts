@@ -12,6 +12,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { bundling } from './bundling';
 import {
   connectionsEndpointEnvVar,
   fanOutQueueUrlEnvVar,
@@ -64,14 +65,13 @@ export class ServiceFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        // The Lambda runtime provides the AWS SDK v3; bundling it would triple every package.
-        externalModules: ['@aws-sdk/*'],
-        // Some CommonJS dependencies call require(); ESM bundles need it defined.
-        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+        target: bundling.target,
+        minify: bundling.minify,
+        sourceMap: bundling.sourceMap,
+        mainFields: [...bundling.mainFields],
+        externalModules: [...bundling.externalModules],
+        banner: bundling.banner,
+        esbuildArgs: Object.fromEntries(Object.entries(bundling.alias).map(([module, path]) => [`--alias:${module}`, path])),
         forceDockerBundling: false,
       },
     });

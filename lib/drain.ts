@@ -151,6 +151,8 @@ async function* messagesOf(queue: OfflineQueue, userId: string): AsyncIterable<Q
 
 export interface DeliverDeps extends QueueReader {
   poster: ConnectionPoster;
+  /** Frame size; the benchmark sets 1 to compare with a drain that posts one message at a time. */
+  frameMaxBytes?: number;
 }
 
 export interface DeliveryReport {
@@ -189,7 +191,7 @@ export async function deliverQueue(
     if (!(await post(JSON.stringify({ type: 'dropped', count, reason })))) return report;
   }
 
-  const packer = new FramePacker();
+  const packer = new FramePacker(deps.frameMaxBytes);
   let packed = 0;
   const flush = async (frame: string | undefined): Promise<boolean> => {
     if (frame === undefined) return true;

@@ -1,0 +1,273 @@
+/**
+ * What a message costs in DynamoDB over its whole life (send, drain, ack), in requests and in the
+ * capacity units DynamoDB reports (`ReturnConsumedCapacity`), with history and recent conversations
+ * on and off so that each feature's share shows.
+ *
+ * Settings are cached for the real 60 s, as on AWS, so each combination runs in a fresh process:
+ * `tsx bench/request-units.ts` runs itself once per case (`--case history=on,recent=off`) and merges.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { LocalStack } from '../local/stack';
+import type { Metered, RequestMeter } from '../local/request-meter';
+import type { TestClient } from '../test/support/client';
+import { bodyOfBytes, connect, report, round, startBenchStack, type Table } from './support';
+
+
+interface Phase {
+  requests: number;
+  writeUnits: number;
+  readUnits: number;
+}
+
+interface CaseRow {
+  scenario: string;
+  bodyBytes: number;
+  history: boolean;
+  recent: boolean;
+  perMessage: Phase;
+  phases: Record<string, Phase>;
+}
+
+const zero: Phase = { requests: 0, writeUnits: 0, readUnits: 0 };
+const minus = (a: Phase, b: Phase): Phase => ({
+  requests: a.requests - b.requests,
+  writeUnits: a.writeUnits - b.writeUnits,
+  readUnits: a.readUnits - b.readUnits,
+});
+const plus = (a: Phase, b: Phase): Phase => ({
+  requests: a.requests + b.requests,
+  writeUnits: a.writeUnits + b.writeUnits,
+  readUnits: a.readUnits + b.readUnits,
+});
+const per = (a: Phase, n: number): Phase => ({ requests: a.requests / n, writeUnits: a.writeUnits / n, readUnits: a.readUnits / n });
+const phase = (m: Metered): Phase => ({ requests: m.requests, writeUnits: m.writeUnits, readUnits: m.readUnits });
+
+class Scenarios {
+  /** What a connection costs by itself (presence write, an empty drain), to take out of the drain phase. */
+  private connectCost: Phase = zero;
+
+  constructor(
+    private readonly stack: LocalStack,
+    private readonly meter: RequestMeter,
+  ) {}
+
+  private drained(userId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const listener = (event: { functionName: string; payload: unknown }) => {
+        if (event.functionName !== 'drain' || (event.payload as { userId?: string }).userId !== userId) return;
+        this.stack.lambda.events.off('invoked', listener);
+        resolve();
+      };
+      this.stack.lambda.events.on('invoked', listener);
+    });
+  }
+
+  /** Connects and waits until the drain has delivered `count` messages and finished: nothing of it runs on into the next phase. */
+  private async connectAndDrain(userId: string, count: number): Promise<TestClient> {
+    const done = this.drained(userId);
+    const client = await connect(this.stack, userId);
+    if (count > 0) await client.messages(count, 30_000);
+    await done;
+    return client;
+  }
+
+  /** Closes and waits for `$disconnect` to finish, so that its write is not counted in the next phase. */
+  private async close(...clients: TestClient[]): Promise<void> {
+    let left = clients.length;
+    const gone = new Promise<void>((resolve) => {
+      const listener = () => {
+        left -= 1;
+        if (left > 0) return;
+        this.stack.gateway.events.off('disconnected', listener);
+        resolve();
+      };
+      this.stack.gateway.events.on('disconnected', listener);
+    });
+    await Promise.all(clients.map((client) => client.close()));
+    await gone;
+  }
+
+  private async ackAll(client: TestClient, ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 100) await client.request({ action: 'ack', ids: ids.slice(i, i + 100) });
+  }
+
+  async measureConnection(): Promise<Phase> {
+    const userId = `empty-${randomUUID().slice(0, 8)}`;
+    this.meter.take();
+    const client = await this.connectAndDrain(userId, 0);
+    this.connectCost = phase(this.meter.take());
+    await this.close(client);
+    this.meter.take();
+    return this.connectCost;
+  }
+
+  async offline(bodyBytes: number, count: number): Promise<Record<string, Phase>> {
+    const sender = await this.connectAndDrain(`sender-${randomUUID().slice(0, 8)}`, 0);
+    const recipientId = `away-${randomUUID().slice(0, 8)}`;
+    this.meter.take();
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const reply = await sender.request({ action: 'send', type: 'private', target: recipientId, clientMsgId: randomUUID(), body: bodyOfBytes(bodyBytes) });
+      ids.push(reply.id as string);
+    }
+    const send = phase(this.meter.take());
+    const recipient = await this.connectAndDrain(recipientId, count);
+    const drain = minus(phase(this.meter.take()), this.connectCost);
+    await this.ackAll(recipient, ids);
+    const ack = phase(this.meter.take());
+    await this.close(sender, recipient);
+    this.meter.take();
+    return { send, drain, ack };
+  }
+
+  async online(bodyBytes: number): Promise<Record<string, Phase>> {
+    const recipientId = `here-${randomUUID().slice(0, 8)}`;
+    const [sender, recipient] = await Promise.all([
+      this.connectAndDrain(`sender-${randomUUID().slice(0, 8)}`, 0),
+      this.connectAndDrain(recipientId, 0),
+    ]);
+    this.meter.take();
+    const reply = await sender.request({ action: 'send', type: 'private', target: recipientId, clientMsgId: randomUUID(), body: bodyOfBytes(bodyBytes) });
+    await recipient.messages(1);
+    const send = phase(this.meter.take());
+    await this.ackAll(recipient, [reply.id as string]);
+    const ack = phase(this.meter.take());
+    await this.close(sender, recipient);
+    this.meter.take();
+    return { send, ack };
+  }
+
+  /** A message to a group of 100 offline members: the fan-out, then each member's drain and ack. */
+  async group(bodyBytes: number, members: number): Promise<Record<string, Phase>> {
+    const senderId = `lead-${randomUUID().slice(0, 8)}`;
+    const memberIds = Array.from({ length: members }, (_, i) => `${senderId}-m${i}`);
+    const groupId = `g-${randomUUID().slice(0, 8)}`;
+    await fetch(`${this.stack.adminUrl}/groups/${groupId}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${this.stack.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ members: [senderId, ...memberIds] }),
+    });
+    const sender = await this.connectAndDrain(senderId, 0);
+    this.meter.take();
+    const reply = await sender.request({ action: 'send', type: 'group', target: groupId, clientMsgId: randomUUID(), body: bodyOfBytes(bodyBytes) });
+    const send = phase(this.meter.take());
+    let drain = zero;
+    let ack = zero;
+    for (const memberId of memberIds) {
+      const member = await this.connectAndDrain(memberId, 1);
+      drain = plus(drain, minus(phase(this.meter.take()), this.connectCost));
+      await this.ackAll(member, [reply.id as string]);
+      ack = plus(ack, phase(this.meter.take()));
+      await this.close(member);
+      this.meter.take();
+    }
+    await this.close(sender);
+    this.meter.take();
+    return { send, drain, ack };
+  }
+}
+
+async function runCase(history: boolean, recent: boolean): Promise<CaseRow[]> {
+  const { stack, meter } = await startBenchStack({ history, settingsCacheSeconds: 60 });
+  try {
+    // Before any function has read the settings, so that every cache starts with these.
+    await fetch(`${stack.adminUrl}/config`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ recentConversationsEnabled: recent }),
+    });
+    const scenarios = new Scenarios(stack, meter);
+    // Warm every function's settings cache, as a warm Lambda container has it.
+    await scenarios.online(200);
+    const connection = await scenarios.measureConnection();
+    const rows: CaseRow[] = [];
+    const row = (scenario: string, bodyBytes: number, messages: number, phases: Record<string, Phase>) => {
+      const total = Object.values(phases).reduce(plus, zero);
+      rows.push({ scenario, bodyBytes, history, recent, perMessage: per(total, messages), phases });
+    };
+    for (const bodyBytes of [200, 1024]) {
+      row('offline private, 1 message', bodyBytes, 1, await scenarios.offline(bodyBytes, 1));
+      row('offline private, 100 queued', bodyBytes, 100, await scenarios.offline(bodyBytes, 100));
+      row('online private', bodyBytes, 1, await scenarios.online(bodyBytes));
+      row('group, 100 offline members', bodyBytes, 1, await scenarios.group(bodyBytes, 100));
+    }
+    rows.push({ scenario: 'a connection (connect, empty drain)', bodyBytes: 0, history, recent, perMessage: connection, phases: { connect: connection } });
+    return rows;
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const caseArg = process.argv.indexOf('--case');
+  if (caseArg >= 0) {
+    const spec = process.argv[caseArg + 1] ?? '';
+    const rows = await runCase(spec.includes('history=on'), spec.includes('recent=on'));
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+
+  const rows: CaseRow[] = [];
+  for (const history of ['off', 'on']) {
+    for (const recent of ['off', 'on']) {
+      process.stderr.write(`  request units: history ${history}, recent ${recent}…\n`);
+      const output = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--case', `history=${history},recent=${recent}`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      rows.push(...(JSON.parse(output.trim().split('\n').at(-1) ?? '[]') as CaseRow[]));
+    }
+  }
+
+  const onOff = (on: boolean) => (on ? 'on' : 'off');
+  const table: Table = {
+    title: 'DynamoDB per message, over its whole life (send, drain, ack), from ReturnConsumedCapacity',
+    columns: ['scenario', 'body', 'history', 'recent', 'requests', 'write units', 'read units'],
+    rows: rows.map((r) => [
+      r.scenario,
+      r.bodyBytes ? `${r.bodyBytes} B` : '',
+      onOff(r.history),
+      onOff(r.recent),
+      round(r.perMessage.requests),
+      round(r.perMessage.writeUnits),
+      round(r.perMessage.readUnits, 3),
+    ]),
+  };
+  const phases: Table = {
+    title: 'By phase, history and recent conversations off, 200-byte body',
+    columns: ['scenario', 'phase', 'requests', 'write units', 'read units'],
+    rows: rows
+      .filter((r) => !r.history && !r.recent && r.bodyBytes === 200)
+      .flatMap((r) => Object.entries(r.phases).map(([name, p]) => [r.scenario, name, round(p.requests), round(p.writeUnits), round(p.readUnits, 3)])),
+  };
+  const floorCase = rows.find((r) => r.scenario === 'offline private, 1 message' && r.bodyBytes === 200 && !r.history && !r.recent);
+  const measured = floorCase?.perMessage ?? zero;
+  report({
+    name: 'request-units',
+    title: 'Request units per message',
+    tables: [table, phases],
+    targets: [
+      {
+        what: 'offline private message, 200 B, history and recent off: write units over its life',
+        target: '≤ 2 (floor 1)',
+        measured: String(round(measured.writeUnits)),
+        met: measured.writeUnits <= 2,
+      },
+      {
+        what: 'the same: read units over its life',
+        target: '≤ 1',
+        measured: String(round(measured.readUnits, 3)),
+        met: measured.readUnits <= 1,
+      },
+    ],
+    notes: [
+      'A connection costs its own units (the presence write on connect, and a drain Query even when the queue is empty); they are counted once per connection, not per message.',
+      'DynamoDB Local charges a BatchGetItem only for the items it finds; DynamoDB also charges the minimum (0.5 read unit) for each key it does not find. The send’s lookup of sender and recipient, one of them offline, is 0.5 here and 1.0 on DynamoDB.',
+    ],
+  });
+}
+
+await main();

@@ -1,0 +1,117 @@
+/**
+ * What every benchmark shares: starting a metered local stack, clients, statistics, tables, and the
+ * result files that `bench/run.ts` turns into the README's Performance section.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RequestMeter } from '../local/request-meter';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack';
+import { TestClient } from '../test/support/client';
+
+export const benchDir = dirname(fileURLToPath(import.meta.url));
+export const resultsDir = join(benchDir, 'results');
+
+export interface Table {
+  title: string;
+  columns: string[];
+  rows: Array<Array<string | number>>;
+}
+
+export interface Target {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchResult {
+  name: string;
+  title: string;
+  tables: Table[];
+  targets: Target[];
+  notes: string[];
+}
+
+/** Benchmarks log only errors: their output is the tables. */
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+
+export async function startBenchStack(options: LocalStackOptions = {}): Promise<{ stack: LocalStack; meter: RequestMeter }> {
+  const meter = new RequestMeter();
+  const stack = await startLocalStack({ wsPort: 0, adminPort: 0, settingsCacheSeconds: 0, meter, ...options });
+  return { stack, meter };
+}
+
+export async function connect(stack: LocalStack, userId: string): Promise<TestClient> {
+  return TestClient.connect(`${stack.wsUrl}/?token=${await stack.issueToken(userId)}`);
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/**
+ * A running count on stderr for anything that takes more than a few seconds: redrawn in place on a
+ * terminal, a line every five seconds in a log.
+ */
+export function progress(label: string, total: number): { tick(by?: number): void; done(): void } {
+  const terminal = process.stderr.isTTY;
+  let count = 0;
+  let last = 0;
+  const draw = () => process.stderr.write(terminal ? `\r  ${label}: ${count}/${total}` : `  ${label}: ${count}/${total}\n`);
+  return {
+    tick(by = 1) {
+      count += by;
+      if (Date.now() - last > (terminal ? 200 : 5000)) {
+        last = Date.now();
+        draw();
+      }
+    },
+    done() {
+      draw();
+      if (terminal) process.stderr.write('\n');
+    },
+  };
+}
+
+export function markdownTable(table: Table): string {
+  const header = `| ${table.columns.join(' | ')} |`;
+  const rule = `| ${table.columns.map(() => '---').join(' | ')} |`;
+  const rows = table.rows.map((row) => `| ${row.join(' | ')} |`);
+  return [header, rule, ...rows].join('\n');
+}
+
+/** Prints the result's tables and targets, and writes `bench/results/<name>.json`. */
+export function report(result: BenchResult): void {
+  console.log(`\n## ${result.title}\n`);
+  for (const table of result.tables) console.log(`${table.title}\n\n${markdownTable(table)}\n`);
+  if (result.targets.length > 0) {
+    console.log(
+      markdownTable({
+        title: 'Targets',
+        columns: ['target', 'wanted', 'measured', 'met'],
+        rows: result.targets.map((t) => [t.what, t.target, t.measured, t.met ? 'yes' : '**no**']),
+      }),
+    );
+  }
+  for (const note of result.notes) console.log(`\n${note}`);
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, `${result.name}.json`), `${JSON.stringify({ ...result, measuredAt: new Date().toISOString() }, null, 2)}\n`);
+}
+
+/** A body whose JSON is exactly `bytes` long. */
+export function bodyOfBytes(bytes: number): string {
+  return 'x'.repeat(bytes - 2);
+}
