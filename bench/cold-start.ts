@@ -89,7 +89,18 @@ async function main(): Promise<void> {
       },
     ],
     targets: [
-      { what: 'largest bundle', target: `≤ ${maxBundleKb} KB`, measured: `${largest} KB`, met: largest <= maxBundleKb },
+      {
+        what: 'largest bundle',
+        target: `≤ ${maxBundleKb} KB`,
+        measured: `${largest} KB (${rows.filter((r) => r[1] > maxBundleKb).length} of ${rows.length} over)`,
+        met: largest <= maxBundleKb,
+        ifMissed:
+          `By up to ${round((largest / maxBundleKb - 1) * 100, 0)} %, in the functions that use a second AWS client besides DynamoDB ` +
+          '(connect: Lambda; send, sync, drain, fan-out, system messages: the @connections API, SQS). The AWS SDK is bundled on purpose: it makes module ' +
+          'load three times faster than the runtime’s SDK (about 60 ms against 150–220 ms for the same code with the SDK external, which meets the size ' +
+          'target). Each client adds 40–85 KB of schema to a shared core of about 160 KB. Meeting both would take fewer clients per function: the drain ' +
+          'handed off through the fan-out queue instead of a Lambda invocation, or the management API called with a signed fetch instead of its client.',
+      },
       { what: 'slowest median module load', target: `≤ ${maxLoadMs} ms`, measured: `${slowest} ms`, met: slowest <= maxLoadMs },
     ],
     notes: [

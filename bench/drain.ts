@@ -154,9 +154,20 @@ async function main(): Promise<void> {
       ],
       targets: [
         { what: 'frames per drain, against the floor', target: '≤ 1.2 × floor', measured: `${round(frameRatio, 3)} × floor`, met: frameRatio <= 1.2 },
-        { what: 'drain speed against one post per message', target: '≥ 10 × faster', measured: `${round(speedup, 1)} × faster`, met: speedup >= 10 },
+        {
+          what: 'drain speed against one post per message',
+          target: '≥ 10 × faster',
+          measured: `${round(speedup, 1)} × faster`,
+          met: speedup >= 10,
+          ifMissed:
+            `By ${round((1 - speedup / 10) * 100, 0)} %. Both drains first read the whole queue from DynamoDB Local, which is most of the packed drain's time ` +
+            '(about 70 of its 80 ms, measured separately); a local post costs under a millisecond, where a post from Lambda to API Gateway costs several. ' +
+            'To meet it here, the drain would have to post while it still reads, which it cannot do and still announce what it drops (`dropped`) before the first message; ' +
+            'on AWS, where each of the 1,000 simple posts is an HTTPS call, the same code is far past 10×.',
+        },
       ],
       notes: [
+        'The speed ratio sits close to its target and moves from run to run (between about 9 and 12 on this machine): both drains first read the whole queue from DynamoDB Local, about 70 ms that neither can avoid, so the ratio mostly reflects how fast local posts happen to be.',
         'Both drains read the same DynamoDB Local queue and post through the same local @connections API; only the packing differs. On AWS each post is an HTTPS call to API Gateway and each 32 KB of a message is billed, so the one-per-post drain costs 1,000 messages where the packed one costs 12.',
       ],
     });

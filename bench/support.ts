@@ -23,6 +23,8 @@ export interface Target {
   target: string;
   measured: string;
   met: boolean;
+  /** When missed: by how much and why, and what design change would meet it. */
+  ifMissed?: string;
 }
 
 export interface BenchResult {
@@ -106,6 +108,7 @@ export function report(result: BenchResult): void {
       }),
     );
   }
+  for (const target of result.targets) if (!target.met && target.ifMissed) console.log(`\nMissed: ${target.what}. ${target.ifMissed}`);
   for (const note of result.notes) console.log(`\n${note}`);
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `${result.name}.json`), `${JSON.stringify({ ...result, measuredAt: new Date().toISOString() }, null, 2)}\n`);

@@ -25,7 +25,7 @@ export class TestClient {
   readonly receivedBytes: number[] = [];
   readonly closed: Promise<Closed>;
   private unread: Frame[] = [];
-  private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
+  private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; reject: (error: Error) => void }> = [];
   private nextRequestId = 0;
 
   private constructor(private readonly socket: WebSocket) {
@@ -34,7 +34,13 @@ export class TestClient {
       this.receivedBytes.push(Buffer.byteLength(text));
       this.deliver(JSON.parse(text) as Frame);
     });
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      socket.on('close', (code, reason) => {
+        // Nothing more will arrive: whoever still waits hears so now, not at their timeout.
+        for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(`the connection closed (${code})`));
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
   }
 
   /** Opens a connection; rejects with RefusedError when the upgrade is refused. */
@@ -83,14 +89,20 @@ export class TestClient {
     const index = this.unread.findIndex(match);
     if (index >= 0) return Promise.resolve(this.unread.splice(index, 1)[0] as Frame);
     return new Promise((resolve, reject) => {
-      const waiter = { match, resolve };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new Error(`no matching frame within ${timeoutMs} ms; unread: ${JSON.stringify(this.unread).slice(0, 500)}`));
       }, timeoutMs);
-      waiter.resolve = (frame) => {
-        clearTimeout(timer);
-        resolve(frame);
+      const waiter = {
+        match,
+        resolve: (frame: Frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       this.waiters.push(waiter);
     });
