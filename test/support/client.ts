@@ -88,6 +88,7 @@ export class TestClient {
   next(match: (frame: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
     const index = this.unread.findIndex(match);
     if (index >= 0) return Promise.resolve(this.unread.splice(index, 1)[0] as Frame);
+    if (this.socket.readyState === WebSocket.CLOSED) return Promise.reject(new Error('the connection is closed'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
