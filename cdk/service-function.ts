@@ -111,29 +111,35 @@ export class ServiceFunction extends Construct {
     secret.grantRead(this.fn);
   }
 
-  /** Lets the function post to this stage's connections, and nothing else of the API's. */
+  /**
+   * Lets the function post to this stage's connections and close them (a connection that missed a
+   * message is closed so that it drains again), and nothing else of the API's.
+   */
   postToConnections(api: WebSocketApi, stage: WebSocketStage): void {
     this.fn.addEnvironment(connectionsEndpointEnvVar, stage.callbackUrl);
+    const apiLogicalId = Stack.of(this).getLogicalId(api.node.defaultChild as CfnElement);
+    const methods = ['POST', 'DELETE'];
     this.fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['execute-api:ManageConnections'],
-        resources: [
+        resources: methods.map((method) =>
           Stack.of(this).formatArn({
             service: 'execute-api',
             resource: api.apiId,
             arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-            resourceName: `${stage.stageName}/POST/@connections/*`,
+            resourceName: `${stage.stageName}/${method}/@connections/*`,
           }),
-        ],
+        ),
       }),
     );
-    const apiLogicalId = Stack.of(this).getLogicalId(api.node.defaultChild as CfnElement);
-    Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/POST/@connections/*]`,
-      reason:
-        'Connection ids are made by API Gateway at connect time, so the grant names them by wildcard; it is ' +
-        'limited to POST on this API and stage.',
-    });
+    for (const method of methods) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/${method}/@connections/*]`,
+        reason:
+          'Connection ids are made by API Gateway at connect time, so the grant names them by wildcard; it is ' +
+          'limited to POST and DELETE on this API and stage.',
+      });
+    }
   }
 
   /** Names the other function in the environment and lets this one invoke it, in one step. */

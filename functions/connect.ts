@@ -26,8 +26,11 @@ export const handler = middy<unknown, { statusCode: number; body?: string }>()
     try {
       await drains.start(drain);
     } catch (error) {
-      // The connection still works: the queue stays stored and comes on `sync` or the next connect.
-      logger.error('could not start the drain', error as Error);
+      // Without its drain the connection would not get its queue, and pushes would wait for it in vain:
+      // refused instead, the client connects again.
+      logger.error('could not start the drain; refusing the connection', error as Error);
+      await deps.connections.remove(caller.userId, caller.connectionId, clock.now());
+      return { statusCode: 500 };
     }
     return { statusCode: 200 };
   });

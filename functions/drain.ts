@@ -23,6 +23,7 @@ const deps: DrainDeps = {
   connections: connectionStore(),
   clock,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  log: logger,
 };
 const settings = settingsReader();
 

@@ -21,7 +21,19 @@ export interface Connection {
   connectionId: string;
   deviceId?: string;
   connectedAt: Date;
+  /**
+   * The connection's drain is still delivering its queue. A push of a stored message would overtake
+   * older messages the drain has yet to send, so it is left to the drain instead (leaveToDrain), and
+   * the drain does not finish until it has delivered every message left to it (finishDrain).
+   */
+  draining?: boolean;
 }
+
+/** A drain that has not finished by then has failed; pushes stop waiting for it. */
+export const maxDrainSeconds = 30;
+
+/** Whether the drain could finish; if not, the ids of every message left to it so far. */
+export type DrainFinish = { done: true } | { done: false; leftToDrain: string[] };
 
 /** A user's open connections, when they were last connected if they are not now, and what their latest connection discarded. */
 export interface Presence {
@@ -47,6 +59,16 @@ export interface ConnectionStore {
   setDiscard(userId: string, discard: Discard): Promise<void>;
   /** Forgets the connection, and notes that the user was last seen now; resolves to the rooms it was in. */
   remove(userId: string, connectionId: string, now: Date): Promise<{ rooms: string[] }>;
+  /**
+   * Leaves a stored message to the connection's drain rather than push it; false when the connection
+   * is no longer draining, and the message should be pushed after all.
+   */
+  leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<boolean>;
+  /**
+   * Ends the connection's drain, so that pushes go straight to it, unless more messages were left to it
+   * than the `handled` the drain has delivered (or is gone).
+   */
+  finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish>;
   /** Notes a chatroom the connection is in, so that its close can end the membership; false if it is not open. */
   addRoom(userId: string, connectionId: string, roomId: string): Promise<boolean>;
   removeRoom(userId: string, connectionId: string, roomId: string): Promise<void>;

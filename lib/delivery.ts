@@ -3,12 +3,14 @@
  * `@connections` API, and connections that API Gateway no longer knows forgotten.
  */
 import type { Clock } from './clock';
-import { connectionsOf, type Connection, type ConnectionStore } from './connections';
+import type { Connection, ConnectionStore } from './connections';
 import { limits } from './protocol';
 
 export interface ConnectionPoster {
   /** 'gone' when API Gateway answers 410: the connection is closed, or not yet open. */
   post(connectionId: string, data: string): Promise<'delivered' | 'gone'>;
+  /** Closes the connection (a closed one is no error). */
+  close(connectionId: string): Promise<void>;
 }
 
 /** Warnings about deliveries that failed after a message was safely stored. */
@@ -70,6 +72,31 @@ export interface PushReport {
   delivered: number;
   /** Connections API Gateway no longer knew, now forgotten. */
   forgotten: number;
+  /** Connections that missed a stored message and were closed, so that they reconnect and drain it in order. */
+  closed: number;
+  failed: number;
+}
+
+export interface PushOptions {
+  /** The connection the message came in on: it gets a reply instead. */
+  except?: string;
+  /**
+   * The message is stored, under this id, in these users' queues. Their lookup is then strongly
+   * consistent, and their connections still draining are left to the drain, which delivers it in
+   * order (see Connection.draining). Everyone else (the sender's other devices, qos 0) just gets the push.
+   */
+  stored?: { messageId: string; recipients: readonly string[] };
+}
+
+export interface PushReport {
+  /** Connections that received every frame. */
+  delivered: number;
+  /** Connections still draining, whose drain will deliver the message. */
+  leftToDrain: number;
+  /** Connections API Gateway no longer knew, now forgotten. */
+  forgotten: number;
+  /** Connections that missed a stored message and were closed, so that they reconnect and drain it in order. */
+  closed: number;
   failed: number;
 }
 
@@ -77,48 +104,87 @@ export interface PushReport {
  * Posts the frames, in order, to every open connection of these users but `except`. Never throws:
  * a push is a courtesy to online devices, and what it carries is already stored (qos 1) or meant to
  * be lost when nobody listens (qos 0).
+ *
+ * The lookup of a stored message's recipients is strongly consistent: an eventually consistent one
+ * could miss a connection opened a moment ago whose drain has already read the queue, and the
+ * message would wait for the next sync.
  */
 export async function pushToUsers(
   deps: PushDeps,
   userIds: readonly string[],
   frames: readonly string[],
-  options: { except?: string } = {},
+  options: PushOptions = {},
 ): Promise<PushReport> {
   let connections: Connection[];
   try {
-    connections = await connectionsOf(deps.connections, userIds, deps.clock.now());
+    const online = await deps.connections.lookup(userIds, deps.clock.now(), { consistent: options.stored !== undefined });
+    connections = [...online.values()].flatMap((presence) => presence.connections);
   } catch (error) {
     deps.log.warn('could not look up connections to push to', { userIds, error });
-    return { delivered: 0, forgotten: 0, failed: 1 };
+    return { delivered: 0, leftToDrain: 0, forgotten: 0, closed: 0, failed: 1 };
   }
   return pushFrames(deps, connections, frames, options);
 }
 
+/**
+ * Posts the frames to each connection. A connection that misses a message stored for its user (the
+ * post failed even after the SDK's retries) is forgotten and closed, as an MQTT broker closes a
+ * connection it cannot write to: otherwise the next message would reach it first, out of order. The
+ * client reconnects and its drain delivers both, in order.
+ */
 export async function pushFrames(
   deps: PushDeps,
   connections: readonly Connection[],
   frames: readonly string[],
-  options: { except?: string } = {},
+  options: PushOptions = {},
 ): Promise<PushReport> {
-  const report: PushReport = { delivered: 0, forgotten: 0, failed: 0 };
-  const targets = connections.filter((connection) => connection.connectionId !== options.except);
+  const report: PushReport = { delivered: 0, leftToDrain: 0, forgotten: 0, closed: 0, failed: 0 };
+  const { stored } = options;
+  const storedFor = new Set(stored?.recipients);
   await Promise.all(
-    targets.map(async (connection) => {
-      try {
-        for (const frame of frames) {
-          if ((await deps.poster.post(connection.connectionId, frame)) === 'gone') {
-            // A stale connection is forgotten; the message stays queued for the next connection.
-            await deps.connections.remove(connection.userId, connection.connectionId, deps.clock.now());
-            report.forgotten += 1;
-            return;
+    connections
+      .filter((connection) => connection.connectionId !== options.except)
+      .map(async (connection) => {
+        try {
+          if (stored && connection.draining && storedFor.has(connection.userId)) {
+            const left = await deps.connections.leaveToDrain(connection.userId, connection.connectionId, stored.messageId, deps.clock.now());
+            if (left) {
+              report.leftToDrain += 1;
+              return;
+            }
+          }
+          for (const frame of frames) {
+            if ((await deps.poster.post(connection.connectionId, frame)) === 'gone') {
+              // A stale connection is forgotten; the message stays queued for the next connection.
+              await deps.connections.remove(connection.userId, connection.connectionId, deps.clock.now());
+              report.forgotten += 1;
+              return;
+            }
+          }
+          report.delivered += 1;
+        } catch (error) {
+          report.failed += 1;
+          deps.log.warn('push failed', { connectionId: connection.connectionId, error });
+          if (storedFor.has(connection.userId)) {
+            await cutOff(deps, connection);
+            report.closed += 1;
           }
         }
-        report.delivered += 1;
-      } catch (error) {
-        report.failed += 1;
-        deps.log.warn('push failed', { connectionId: connection.connectionId, error });
-      }
-    }),
+      }),
   );
   return report;
+}
+
+/**
+ * Forgets a connection that can no longer be delivered to in order, then closes it; best effort, as
+ * each step alone keeps later messages from overtaking the one it missed.
+ */
+export async function cutOff(deps: PushDeps, connection: Pick<Connection, 'userId' | 'connectionId'>): Promise<void> {
+  const steps = await Promise.allSettled([
+    deps.connections.remove(connection.userId, connection.connectionId, deps.clock.now()),
+    deps.poster.close(connection.connectionId),
+  ]);
+  for (const step of steps) {
+    if (step.status === 'rejected') deps.log.warn('could not cut off a connection', { connectionId: connection.connectionId, error: step.reason });
+  }
 }

@@ -7,7 +7,7 @@
  */
 import type { Clock } from './clock';
 import { connectionsOf, type ConnectionStore, type Discard } from './connections';
-import { FramePacker, type ConnectionPoster } from './delivery';
+import { cutOff, FramePacker, type ConnectionPoster, type DeliveryLog } from './delivery';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
 import type { DroppedReason } from './protocol';
 import { effectiveExpiry } from './retention';
@@ -125,32 +125,43 @@ export async function planQueue(
   deps: QueueReader,
   userId: string,
   policy: QueuePolicy,
+  span: QueueSpan = {},
 ): Promise<{ plan: QueuePlan; messages: Iterable<QueuedMessage> | AsyncIterable<QueuedMessage> }> {
   const plan = new QueuePlan(policy, deps.clock.now());
   let kept: QueuedMessage[] | undefined = [];
   let keptBytes = 0;
-  for await (const page of deps.queue.pages(userId)) {
-    for (const message of page) {
-      plan.observe(message);
-      if (!kept) continue;
-      kept.push(message);
-      keptBytes += message.bodyJson.length + 200;
-      if (keptBytes > inMemoryQueueBytes) kept = undefined;
-    }
+  for await (const message of messagesOf(deps.queue, userId, span)) {
+    plan.observe(message);
+    if (!kept) continue;
+    kept.push(message);
+    keptBytes += message.bodyJson.length + 200;
+    if (keptBytes > inMemoryQueueBytes) kept = undefined;
   }
   plan.finish();
-  return { plan, messages: kept ?? messagesOf(deps.queue, userId) };
+  return { plan, messages: kept ?? messagesOf(deps.queue, userId, span) };
+}
+
+/** The part of a queue a delivery covers; all of it, read eventually consistent, by default. */
+export interface QueueSpan {
+  /** Only this message and later ones. */
+  from?: string;
+  consistent?: boolean;
+  /** Messages an earlier pass of the same drain sent: left out, and those sent now are added. */
+  sent?: Set<string>;
 }
 
 /** Past this, a queue is read twice rather than held: a Lambda function has memory to spare, not to waste. */
 const inMemoryQueueBytes = 4 * 1024 * 1024;
 
-async function* messagesOf(queue: OfflineQueue, userId: string): AsyncIterable<QueuedMessage> {
-  for await (const page of queue.pages(userId)) yield* page;
+async function* messagesOf(queue: OfflineQueue, userId: string, span: QueueSpan): AsyncIterable<QueuedMessage> {
+  const options = { ...(span.from !== undefined && { from: span.from }), ...(span.consistent && { consistent: true }) };
+  for await (const page of queue.pages(userId, options)) {
+    for (const message of page) if (!span.sent?.has(message.id)) yield message;
+  }
 }
 
 export interface DeliverDeps extends QueueReader {
-  poster: ConnectionPoster;
+  poster: Pick<ConnectionPoster, 'post'>;
   /** Frame size; the benchmark sets 1 to compare with a drain that posts one message at a time. */
   frameMaxBytes?: number;
 }
@@ -175,8 +186,9 @@ export async function deliverQueue(
   userId: string,
   connectionId: string,
   policy: QueuePolicy,
+  span: QueueSpan = {},
 ): Promise<DeliveryReport> {
-  const { plan, messages } = await planQueue(deps, userId, policy);
+  const { plan, messages } = await planQueue(deps, userId, policy, span);
   const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), connectionGone: false };
   const post = async (frame: string): Promise<boolean> => {
     if ((await deps.poster.post(connectionId, frame)) === 'gone') {
@@ -192,13 +204,15 @@ export async function deliverQueue(
   }
 
   const packer = new FramePacker(deps.frameMaxBytes);
-  let packed = 0;
+  // Packed, but in the packer's open frame, not yet posted.
+  let packed: string[] = [];
   const flush = async (frame: string | undefined): Promise<boolean> => {
     if (frame === undefined) return true;
     if (!(await post(frame))) return false;
     // Every message but those in the packer's open frame has now gone out.
-    report.delivered += packed;
-    packed = 0;
+    report.delivered += packed.length;
+    for (const id of packed) span.sent?.add(id);
+    packed = [];
     return true;
   };
   let removals: string[] = [];
@@ -212,7 +226,7 @@ export async function deliverQueue(
       continue;
     }
     if (!(await flush(packer.add(JSON.stringify(toWireMessage(message)))))) return report;
-    packed += 1;
+    packed.push(message.id);
   }
   if (removals.length > 0) await deps.queue.removeMany(userId, removals);
   await flush(packer.flush());
@@ -226,8 +240,10 @@ export interface DrainRequest {
 }
 
 export interface DrainDeps extends DeliverDeps {
+  poster: ConnectionPoster;
   connections: ConnectionStore;
   sleep: (ms: number) => Promise<void>;
+  log: DeliveryLog;
 }
 
 /** How long a drain waits for API Gateway to open the connection: its first post waits this long at most. */
@@ -237,12 +253,49 @@ export const openWaitMs = 10_000;
  * Delivers the queue to a connection that is still opening. API Gateway refuses posts with 410 until
  * `$connect` has returned, and the drain starts while it runs; so a 410 on the first post means "not yet"
  * as long as the connection is still recorded, and the post is tried again with backoff.
+ *
+ * Until the drain is done, pushes of stored messages leave them to it (see Connection.draining), so
+ * that nothing newer overtakes what the drain has yet to send. When the queue has been sent, the drain
+ * finishes, unless messages were left to it meanwhile: then it reads the queue again from the oldest of
+ * those, sends what it has not sent yet, and tries again.
+ *
+ * A drain that fails part way cuts the connection off: the client reconnects and drains again, rather
+ * than carry on with a gap in its queue.
  */
 export async function drainOnConnect(deps: DrainDeps, request: DrainRequest, policy: QueuePolicy): Promise<DeliveryReport> {
-  return deliverQueue({ ...deps, poster: postWhenOpen(deps, request) }, request.userId, request.connectionId, policy);
+  const posting = { ...deps, poster: postWhenOpen(deps, request) };
+  const sent = new Set<string>();
+  const reports: DeliveryReport[] = [];
+  try {
+    // Consistent: a message stored a moment before the connection was recorded must not be missed.
+    let span: QueueSpan | undefined = { consistent: true, sent };
+    let handled = 0;
+    for (;;) {
+      if (span) {
+        const report = await deliverQueue(posting, request.userId, request.connectionId, policy, span);
+        reports.push(report);
+        if (report.connectionGone) break;
+      }
+      const finish = await deps.connections.finishDrain(request.userId, request.connectionId, handled);
+      if (finish.done) break;
+      handled = finish.leftToDrain.length;
+      const unsent = finish.leftToDrain.filter((id) => !sent.has(id)).sort();
+      span = unsent.length > 0 ? { from: unsent[0], consistent: true, sent } : undefined;
+    }
+  } catch (error) {
+    deps.log.warn('drain failed; closing the connection so that it drains again', { connectionId: request.connectionId, error });
+    await cutOff(deps, request);
+    reports.push({ delivered: 0, frames: 0, dropped: [], connectionGone: true });
+  }
+  return {
+    delivered: reports.reduce((sum, report) => sum + report.delivered, 0),
+    frames: reports.reduce((sum, report) => sum + report.frames, 0),
+    dropped: reports.flatMap((report) => report.dropped),
+    connectionGone: reports.at(-1)?.connectionGone ?? false,
+  };
 }
 
-function postWhenOpen(deps: DrainDeps, request: DrainRequest): ConnectionPoster {
+function postWhenOpen(deps: DrainDeps, request: DrainRequest): Pick<ConnectionPoster, 'post'> {
   let open = false;
   return {
     async post(connectionId, data) {

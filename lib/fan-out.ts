@@ -102,7 +102,8 @@ export async function copiesFor(
 async function pushCopies(deps: PushDeps, copies: Map<string, QueuedMessage>, options: { except?: string }): Promise<void> {
   let online;
   try {
-    online = await deps.connections.lookup([...copies.keys()], deps.clock.now());
+    // Strongly consistent, as for any stored message (see pushToUsers).
+    online = await deps.connections.lookup([...copies.keys()], deps.clock.now(), { consistent: true });
   } catch (error) {
     deps.log.warn('could not look up connections to push to', { recipients: copies.size, error });
     return;
@@ -115,7 +116,7 @@ async function pushCopies(deps: PushDeps, copies: Map<string, QueuedMessage>, op
       const wire = JSON.stringify(toWireMessage(copy));
       const frame = frames.get(wire) ?? packFrames([wire]);
       frames.set(wire, frame);
-      return pushFrames(deps, presence.connections, frame, options);
+      return pushFrames(deps, presence.connections, frame, { ...options, stored: { messageId: copy.id, recipients: [presence.userId] } });
     }),
   );
 }

@@ -25,8 +25,11 @@ export interface OfflineQueue {
   removeMany(recipientId: string, ids: readonly string[]): Promise<void>;
   /** Removes the recipient's queued messages of one group from one sender; resolves to how many. */
   removeGroupMessages(recipientId: string, groupId: string, fromUserId: string): Promise<number>;
-  /** The recipient's stored messages in id order, a page at a time, expired ones included. */
-  pages(recipientId: string): AsyncIterable<QueuedMessage[]>;
+  /**
+   * The recipient's stored messages in id order, a page at a time, expired ones included; only those
+   * from the message `from` on if given, and with a strongly consistent read if asked.
+   */
+  pages(recipientId: string, options?: { from?: string; consistent?: boolean }): AsyncIterable<QueuedMessage[]>;
 }
 
 /**

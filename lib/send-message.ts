@@ -64,16 +64,19 @@ async function sendPrivate(deps: SendDeps, caller: Caller, frame: SendFrame, bod
     qos: frame.qos ?? 1,
   };
 
-  if (message.qos === 1) {
-    const stored = await recipientSessionExpired(deps, message.to, sentAt, app.sessionExpiryHours)
-      ? undefined
-      : await storePrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app));
-    if (stored?.duplicateOf) return { type: 'sent', clientMsgId: frame.clientMsgId, id: stored.duplicateOf, status: 'duplicate' };
+  let stored = false;
+  if (message.qos === 1 && !(await recipientSessionExpired(deps, message.to, sentAt, app.sessionExpiryHours))) {
+    const result = await storePrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app));
+    if (result.duplicateOf) return { type: 'sent', clientMsgId: frame.clientMsgId, id: result.duplicateOf, status: 'duplicate' };
+    stored = true;
   }
 
   // Looked up after the write: a recipient connecting meanwhile gets it from the drain or from here.
   const frames = packFrames([JSON.stringify(toWireMessage(message))]);
-  await pushToUsers(deps, [message.to, caller.userId], frames, { except: caller.connectionId });
+  await pushToUsers(deps, [message.to, caller.userId], frames, {
+    except: caller.connectionId,
+    ...(stored && { stored: { messageId: message.id, recipients: [message.to] } }),
+  });
   if (message.qos === 1 && app.recentConversationsEnabled) {
     await recordRecent(deps, message, historyExpiry(sentAt, 'private', app));
   }

@@ -9,7 +9,11 @@ import { InternalServerError, ProvisionedThroughputExceededException } from '@aw
 import type { DeserializeMiddleware, HandlerExecutionContext, MiddlewareStack } from '@smithy/types';
 import type { ClientPlugin } from '../lib/aws/client-plugins';
 
-export type FaultKind = 'server-error' | 'throttled' | 'timeout' | 'gone';
+/**
+ * `timeout`: the request never reached the service. `lost-reply`: the service did what was asked, but
+ * the answer was lost and the caller sees a timeout, so a retry repeats a write that was made.
+ */
+export type FaultKind = 'server-error' | 'throttled' | 'timeout' | 'lost-reply' | 'gone';
 
 export interface FaultRule {
   client: 'DynamoDBClient' | 'ApiGatewayManagementApiClient' | 'LambdaClient';
@@ -54,6 +58,7 @@ export class FaultInjector {
         if (Math.random() >= (rule.rate ?? 1)) continue;
         const key = `${context.clientName ?? ''}.${context.commandName ?? ''}`;
         this.injected.set(key, (this.injected.get(key) ?? 0) + 1);
+        if (rule.fault === 'lost-reply') await next(args);
         throw faultError(rule);
       }
       return next(args);
@@ -62,7 +67,7 @@ export class FaultInjector {
 
 function faultError(rule: FaultRule): Error {
   const message = `injected ${rule.fault}`;
-  if (rule.fault === 'timeout') return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+  if (rule.fault === 'timeout' || rule.fault === 'lost-reply') return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
   if (rule.client === 'DynamoDBClient') {
     if (rule.fault === 'throttled') return new ProvisionedThroughputExceededException({ message, $metadata: { httpStatusCode: 400 } });
     return new InternalServerError({ message, $metadata: { httpStatusCode: 500 } });

@@ -1,4 +1,9 @@
-import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ConnectionPoster } from '../delivery';
 
 /**
@@ -15,6 +20,14 @@ export class ApiGatewayConnectionPoster implements ConnectionPoster {
     } catch (error) {
       if (error instanceof GoneException) return 'gone';
       throw error;
+    }
+  }
+
+  async close(connectionId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    } catch (error) {
+      if (!(error instanceof GoneException)) throw error;
     }
   }
 }

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { Connection, ConnectionStore, Discard, Presence } from '../connections';
+import { maxDrainSeconds, type Connection, type ConnectionStore, type Discard, type DrainFinish, type Presence } from '../connections';
 import { connectionKey, connectionsTable } from '../tables';
 import { batchGetAll } from './batch';
 
@@ -14,6 +14,10 @@ interface ConnectionEntry {
   deviceId?: string;
   connectedAt: string;
   expiresAt: number;
+  /** Epoch seconds until which the connection's drain may still be running (see Connection.draining). */
+  drainingUntil?: number;
+  /** The messages pushes left to the drain (a string set). */
+  leftToDrain?: Set<string>;
   /** The chatrooms the connection is in (a string set). */
   rooms?: Set<string>;
 }
@@ -36,6 +40,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       ...(connection.deviceId === undefined ? {} : { deviceId: connection.deviceId }),
       connectedAt: connection.connectedAt.toISOString(),
       expiresAt: epochSeconds(expiresAt),
+      drainingUntil: epochSeconds(now) + maxDrainSeconds,
     };
     const result = await this.db.send(
       new UpdateCommand({
@@ -63,6 +68,51 @@ export class DynamoConnectionStore implements ConnectionStore {
     if (!before) return undefined;
     await this.pruneExpired(before, now);
     return toPresence(before, now);
+  }
+
+  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(userId),
+          UpdateExpression: 'ADD #connection.leftToDrain :id',
+          // Serialized with finishDrain on the same item: either the drain sees this, or the push goes out.
+          ConditionExpression: '#connection.drainingUntil > :now',
+          ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
+          ExpressionAttributeValues: { ':id': new Set([messageId]), ':now': epochSeconds(now) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish> {
+    const name = `${connectionPrefix}${connectionId}`;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(userId),
+          UpdateExpression: 'REMOVE #connection.drainingUntil, #connection.leftToDrain',
+          // Messages are only ever added to the set, so its size says whether any came since the drain looked.
+          ConditionExpression: 'attribute_exists(#connection) AND (attribute_not_exists(#connection.leftToDrain) OR size(#connection.leftToDrain) = :handled)',
+          ExpressionAttributeNames: { '#connection': name },
+          ExpressionAttributeValues: { ':handled': handled },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { done: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The item comes back unconverted: { "connection:…": { M: { leftToDrain: { SS: [...] } } } }.
+      const entry = error.Item?.[name]?.M;
+      if (!entry) return { done: true };
+      return { done: false, leftToDrain: entry.leftToDrain?.SS ?? [] };
+    }
   }
 
   async setDiscard(userId: string, discard: Discard): Promise<void> {
@@ -180,6 +230,7 @@ function toPresence(item: PresenceItem, now: Date): Presence {
       connectionId: name.slice(connectionPrefix.length),
       ...(entry.deviceId === undefined ? {} : { deviceId: entry.deviceId }),
       connectedAt: new Date(entry.connectedAt),
+      ...((entry.drainingUntil ?? 0) > nowSeconds && { draining: true }),
     });
   }
   connections.sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.connectionId.localeCompare(b.connectionId));

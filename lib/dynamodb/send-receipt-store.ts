@@ -57,6 +57,8 @@ export class DynamoSendReceipts implements SendReceipts {
       const item = error.Item;
       const messageId = item?.messageId?.S;
       if (!messageId) throw new Error('a send receipt exists without a message id');
+      // Our own receipt: the SDK retried a put whose answer was lost, and the first attempt made it.
+      if (messageId === receipt.messageId) return undefined;
       return { messageId, sentAt: new Date(item?.sentAt?.S ?? 0), complete: item?.pending === undefined };
     }
   }

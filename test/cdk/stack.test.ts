@@ -219,15 +219,17 @@ describe('the functions', () => {
     },
   );
 
-  it('lets functions post only to this API’s stage, by POST on @connections', () => {
+  it('lets functions post to and close connections of this API’s stage only, by POST and DELETE on @connections', () => {
     const [[apiId]] = resources('AWS::ApiGatewayV2::Api') as [[string, Resource]];
     const posting = Object.entries(functionCatalog).filter(([, declaration]) => 'postsToConnections' in declaration);
     expect(posting.map(([name]) => name).sort()).toEqual(['adminSendSystemMessage', 'drain', 'fanOut', 'send', 'sync']);
     for (const [name] of posting) {
       const statement = statementsOf(name).find((s) => s.Action === 'execute-api:ManageConnections');
-      const arn = JSON.stringify(statement?.Resource);
-      expect(arn).toContain(`{"Ref":"${apiId}"}`);
-      expect(arn).toContain('/live/POST/@connections/*');
+      const arns = (statement?.Resource as unknown[]).map((resource) => JSON.stringify(resource));
+      expect(arns).toHaveLength(2);
+      for (const arn of arns) expect(arn).toContain(`{"Ref":"${apiId}"}`);
+      expect(arns[0]).toContain('/live/POST/@connections/*');
+      expect(arns[1]).toContain('/live/DELETE/@connections/*');
     }
   });
 

@@ -78,3 +78,23 @@ describe('a long queue', () => {
     await client.close();
   }, 120_000);
 });
+
+describe('sending while a long queue drains', () => {
+  it('delivers what was sent during the drain after the queue, in order, none skipped', async () => {
+    const [readerId, writerId] = [`reader-${randomUUID().slice(0, 8)}`, `writer-${randomUUID().slice(0, 8)}`];
+    const ids = await seed(readerId, 600, JSON.stringify({ text: 'z'.repeat(1000) }));
+    const writer = await connect(writerId);
+
+    const reader = await connect(readerId);
+    // Sent at once, while the drain is under way: pushing them now would overtake the queue.
+    const sent: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const reply = await writer.request({ action: 'send', type: 'private', target: readerId, clientMsgId: randomUUID(), body: i });
+      expect(reply).toMatchObject({ status: 'accepted' });
+      sent.push(reply.id as string);
+    }
+    const messages = await reader.messages(620, 30_000);
+    expect(messages.map((m) => m.id)).toEqual([...ids, ...sent]);
+    await Promise.all([reader.close(), writer.close()]);
+  }, 60_000);
+});

@@ -285,6 +285,7 @@ describe('stale connections', () => {
       new Date(clock.now().getTime() + 3_600_000),
       clock.now(),
     );
+    await connections.finishDrain(kimId, 'VanishedConn0A=', 0);
 
     const alice = await connect(aliceId);
     await send(alice, kimId, 'waiting for kim');
@@ -342,5 +343,52 @@ describe('failed writes', () => {
     expect((await mia.messages(1)).map((m) => m.body)).toEqual(['withdrawn']);
     expect((await syncedMessages(mia)).count).toBe(1);
     await Promise.all([alice.close(), mia.close()]);
+  });
+});
+
+describe('faults on the way out', () => {
+  it('closes a connection whose push failed, so that it reconnects and gets the message in order', async () => {
+    const [aliceId, noraId] = [user('alice'), user('nora')];
+    const [alice, nora] = await Promise.all([connect(aliceId), connect(noraId)]);
+    expect(await send(alice, noraId, 'first')).toMatchObject({ status: 'accepted' });
+    expect((await nora.messages(1)).map((m) => m.body)).toEqual(['first']);
+
+    const stopFault = faults.inject({ client: 'ApiGatewayManagementApiClient', command: 'PostToConnectionCommand', fault: 'server-error' });
+    expect(await send(alice, noraId, 'missed')).toMatchObject({ status: 'accepted' });
+    stopFault();
+    // Had the connection stayed open, 'after' would have reached it before 'missed'.
+    expect((await nora.closed).code).toBe(1000);
+    expect(await send(alice, noraId, 'after')).toMatchObject({ status: 'accepted' });
+
+    const again = await connect(noraId);
+    expect((await again.messages(3)).map((m) => m.body)).toEqual(['first', 'missed', 'after']);
+    await Promise.all([alice.close(), again.close()]);
+  });
+
+  it('refuses a connection whose drain cannot be started, and records nothing', async () => {
+    const olgaId = user('olga');
+    const stopFault = faults.inject({ client: 'LambdaClient', command: 'InvokeCommand', fault: 'server-error' });
+    const refused = await TestClient.refusal(`${stack.wsUrl}/?${new URLSearchParams({ token: await stack.issueToken(olgaId) })}`);
+    stopFault();
+    expect(refused).toBe(500);
+    expect((await new DynamoConnectionStore(db, stack.tableName(connectionsTable)).lookup([olgaId], clock.now())).get(olgaId)?.connections ?? []).toEqual([]);
+  });
+
+  it('counts a send receipt whose reply was lost, and retried, as its own: accepted, not a duplicate', async () => {
+    const [aliceId, piaId] = [user('alice'), user('pia')];
+    const alice = await connect(aliceId);
+    const stopFault = faults.inject({
+      client: 'DynamoDBClient',
+      command: 'PutItemCommand',
+      table: stack.tableName(sendReceiptsTable),
+      fault: 'lost-reply',
+    });
+    // The first attempt writes the receipt and its answer is lost; the SDK's retry finds it there.
+    const reply = await send(alice, piaId, 'kept');
+    stopFault();
+    expect(reply).toMatchObject({ status: 'accepted' });
+    const pia = await connect(piaId);
+    expect((await pia.messages(1)).map((m) => m.id)).toEqual([reply.id]);
+    await Promise.all([alice.close(), pia.close()]);
   });
 });

@@ -57,6 +57,33 @@ describe('DynamoConnectionStore', () => {
     expect(Object.keys(item ?? {}).filter((key) => key.startsWith('connection:'))).toEqual(['connection:new']);
   });
 
+  it('marks a new connection draining: pushes are left to it until the drain has handled them all', async () => {
+    const clock = at('2030-01-15T10:00:00Z');
+    const now = clock.now();
+    await registerConnection(store, clock, { userId: 'fay', connectionId: 'f1' });
+    expect((await connectionsOf(store, ['fay'], now))[0]?.draining).toBe(true);
+
+    expect(await store.leaveToDrain('fay', 'f1', 'M1', now)).toBe(true);
+    expect(await store.leaveToDrain('fay', 'f1', 'M2', now)).toBe(true);
+    // The drain looked when only one had been left to it: it may not finish yet, and learns of both.
+    expect(await store.finishDrain('fay', 'f1', 1)).toEqual({ done: false, leftToDrain: ['M1', 'M2'] });
+    expect(await store.finishDrain('fay', 'f1', 2)).toEqual({ done: true });
+
+    expect((await connectionsOf(store, ['fay'], now))[0]?.draining).toBeUndefined();
+    // Finished: the next push goes straight out.
+    expect(await store.leaveToDrain('fay', 'f1', 'M3', now)).toBe(false);
+    expect(await store.finishDrain('fay', 'f1', 0)).toEqual({ done: true });
+  });
+
+  it('stops leaving pushes to a drain that ran past its time, and finishes a drain whose connection is gone', async () => {
+    const clock = at('2030-01-15T10:00:00Z');
+    await registerConnection(store, clock, { userId: 'gus', connectionId: 'g1' });
+    const later = new Date('2030-01-15T10:00:31Z');
+    expect((await connectionsOf(store, ['gus'], later))[0]?.draining).toBeUndefined();
+    expect(await store.leaveToDrain('gus', 'g1', 'M1', later)).toBe(false);
+    expect(await store.finishDrain('gus', 'nobody', 0)).toEqual({ done: true });
+  });
+
   it('records what a connection discards, and a later connection starts without it', async () => {
     const discard = { beforeId: '01JAAAAAAAAAAAAAAAAAAAAAAA', reason: 'cleanStart' } as const;
     await registerConnection(store, at('2030-01-15T10:00:00Z'), { userId: 'fay', connectionId: 'f1' }, () => discard);

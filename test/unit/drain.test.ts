@@ -22,8 +22,10 @@ function memoryQueue(messages: QueuedMessage[], pageSize = 2): OfflineQueue & { 
     remove: async () => false,
     removeMany: async (_userId, ids) => void removed.push(...ids),
     removeGroupMessages: async () => 0,
-    async *pages() {
-      for (let i = 0; i < messages.length; i += pageSize) yield messages.slice(i, i + pageSize);
+    async *pages(_userId, range = {}) {
+      const start = range.from;
+      const span = start === undefined ? [...messages] : messages.filter((m) => m.id >= start);
+      for (let i = 0; i < span.length; i += pageSize) yield span.slice(i, i + pageSize);
     },
   };
 }
@@ -44,16 +46,22 @@ function message(body: unknown, options: Partial<QueuedMessage> = {}): QueuedMes
   };
 }
 
-/** A poster that answers from a script: 'gone' or 'delivered' per call, then 'delivered'. */
-function scriptedPoster(script: Array<'gone' | 'delivered'> = []): ConnectionPoster & { posted: Array<Record<string, unknown>> } {
+/** A poster that answers from a script: 'gone', 'delivered' or a thrown 'error' per call, then 'delivered'. */
+function scriptedPoster(
+  script: Array<'gone' | 'delivered' | 'error'> = [],
+): ConnectionPoster & { posted: Array<Record<string, unknown>>; closed: string[] } {
   const posted: Array<Record<string, unknown>> = [];
+  const closed: string[] = [];
   return {
     posted,
+    closed,
     async post(_connectionId, data) {
       const answer = script.shift() ?? 'delivered';
+      if (answer === 'error') throw new Error('500 from @connections');
       if (answer === 'delivered') posted.push(JSON.parse(data) as Record<string, unknown>);
       return answer;
     },
+    close: async (connectionId) => void closed.push(connectionId),
   };
 }
 
@@ -141,11 +149,19 @@ describe('deliverQueue', () => {
   });
 });
 
-function connectionsWith(recorded: () => boolean): ConnectionStore {
+function connectionsWith(recorded: () => boolean, events: string[] = []): ConnectionStore {
   return {
     add: async () => undefined,
     setDiscard: async () => undefined,
-    remove: async () => ({ rooms: [] }),
+    leaveToDrain: async () => true,
+    finishDrain: async (_userId, _connectionId, handled) => {
+      events.push(`finishDrain ${handled}`);
+      return { done: true };
+    },
+    remove: async (_userId, connectionId) => {
+      events.push(`remove ${connectionId}`);
+      return { rooms: [] };
+    },
     addRoom: async () => true,
     removeRoom: async () => undefined,
     lookup: async () =>
@@ -161,6 +177,7 @@ function deps(overrides: Partial<DrainDeps>): DrainDeps & { slept: number[] } {
     connections: connectionsWith(() => true),
     clock,
     sleep: async (ms) => void slept.push(ms),
+    log: { warn: () => undefined },
     slept,
     ...overrides,
   };
@@ -188,6 +205,36 @@ describe('drainOnConnect', () => {
     const waited = d.slept.reduce((sum, ms) => sum + ms, 0);
     expect(waited).toBeGreaterThanOrEqual(openWaitMs);
     expect(waited).toBeLessThan(openWaitMs + 1000);
+  });
+
+  it('does not finish until it has delivered, in order, every message left to it meanwhile', async () => {
+    const messages = [message(1), message(2), message(3)];
+    const poster = scriptedPoster();
+    const events: string[] = [];
+    const connections = connectionsWith(() => true, events);
+    // While the first pass ran, one sender's push left message 4 to the drain, and another's left
+    // message 2, which the first pass had already sent.
+    const late = message(4);
+    const leftToDrain = [[late.id, messages[1]!.id], [late.id, messages[1]!.id]];
+    connections.finishDrain = async (_userId, _connectionId, handled) => {
+      events.push(`finishDrain ${handled}`);
+      if (handled === 0) messages.push(late);
+      const left = leftToDrain.shift() ?? [];
+      return handled === left.length ? { done: true } : { done: false, leftToDrain: left };
+    };
+    const d = deps({ poster, queue: memoryQueue(messages), connections });
+    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 4, frames: 2, connectionGone: false });
+    expect(bodies(poster.posted)).toEqual([1, 2, 3, 4]);
+    expect(events).toEqual(['finishDrain 0', 'finishDrain 2']);
+  });
+
+  it('cuts the connection off when a post fails, so that it reconnects and drains again', async () => {
+    const poster = scriptedPoster(['error']);
+    const events: string[] = [];
+    const d = deps({ poster, connections: connectionsWith(() => true, events) });
+    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 0, connectionGone: true });
+    expect(poster.closed).toEqual(['c1']);
+    expect(events).toEqual(['remove c1']);
   });
 
   it('does not post or wait at all when the queue is empty', async () => {
