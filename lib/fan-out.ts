@@ -98,16 +98,14 @@ export async function copiesFor(
   );
 }
 
-/** Pushes each online recipient their own copy; copies that read the same share their frame. */
+/**
+ * Pushes each online recipient their own copy; copies that read the same share their frame. A failed
+ * lookup fails the whole delivery, to be redone (a resend, the queue's retry): the copies are stored,
+ * but open connections that missed one would see the sender's next message first.
+ */
 async function pushCopies(deps: PushDeps, copies: Map<string, QueuedMessage>, options: { except?: string }): Promise<void> {
-  let online;
-  try {
-    // Strongly consistent, as for any stored message (see pushToUsers).
-    online = await deps.connections.lookup([...copies.keys()], deps.clock.now(), { consistent: true });
-  } catch (error) {
-    deps.log.warn('could not look up connections to push to', { recipients: copies.size, error });
-    return;
-  }
+  // Strongly consistent, as for any stored message (see pushToUsers).
+  const online = await deps.connections.lookup([...copies.keys()], deps.clock.now(), { consistent: true });
   const frames = new Map<string, string[]>();
   await Promise.all(
     [...online.values()].map((presence) => {

@@ -4,9 +4,9 @@
  * recipients' open connections and to the sender's other devices.
  */
 import type { Clock } from './clock';
-import { sessionExpired, type Caller } from './connections';
+import { sessionExpired, type Caller, type Connection } from './connections';
 import { privateConversationId } from './conversations';
-import { packFrames, pushToUsers, type PushDeps } from './delivery';
+import { packFrames, pushFrames, pushToUsers, type PushDeps } from './delivery';
 import { TooLargeError } from './errors';
 import type { FanOutDeps, FanOutQueue } from './fan-out';
 import type { GroupStore } from './groups';
@@ -64,19 +64,18 @@ async function sendPrivate(deps: SendDeps, caller: Caller, frame: SendFrame, bod
     qos: frame.qos ?? 1,
   };
 
-  let stored = false;
-  if (message.qos === 1 && !(await recipientSessionExpired(deps, message.to, sentAt, app.sessionExpiryHours))) {
-    const result = await storePrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app));
-    if (result.duplicateOf) return { type: 'sent', clientMsgId: frame.clientMsgId, id: result.duplicateOf, status: 'duplicate' };
-    stored = true;
-  }
-
-  // Looked up after the write: a recipient connecting meanwhile gets it from the drain or from here.
   const frames = packFrames([JSON.stringify(toWireMessage(message))]);
-  await pushToUsers(deps, [message.to, caller.userId], frames, {
-    except: caller.connectionId,
-    ...(stored && { stored: { messageId: message.id, recipients: [message.to] } }),
-  });
+  const recipients = [message.to, caller.userId];
+  if (message.qos === 1 && !(await recipientSessionExpired(deps, message.to, sentAt, app.sessionExpiryHours))) {
+    const stored = await storePrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app), recipients);
+    if ('duplicateOf' in stored) return { type: 'sent', clientMsgId: frame.clientMsgId, id: stored.duplicateOf, status: 'duplicate' };
+    await pushFrames(deps, stored.connections, frames, {
+      except: caller.connectionId,
+      stored: { messageId: message.id, recipients: [message.to] },
+    });
+  } else {
+    await pushToUsers(deps, recipients, frames, { except: caller.connectionId });
+  }
   if (message.qos === 1 && app.recentConversationsEnabled) {
     await recordRecent(deps, message, historyExpiry(sentAt, 'private', app));
   }
@@ -94,32 +93,43 @@ async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date
 }
 
 /**
- * Writes the message for its recipient and into the conversation's history, then claims the send
- * receipt. The message goes first so that a receipt always stands for a stored message: a crash
- * between the two leaves a message without a receipt (a resend stores it twice, under another id) but
- * never a receipt without a message (a resend would be called a duplicate of something never stored).
+ * Writes the message for its recipient and into the conversation's history, finds the connections to
+ * push it to, then claims the send receipt. The message goes first so that a receipt always stands for
+ * a stored message: a crash between the two leaves a message without a receipt (a resend stores it
+ * twice, under another id) but never a receipt without a message (a resend would be called a duplicate
+ * of something never stored).
+ *
+ * The connections are found after the write, so that a recipient connecting meanwhile gets the message
+ * from its drain or from the push, and before the claim, so that a failed lookup fails the send: were it
+ * accepted, the recipient's open connections would miss it while the sender's next message reached them.
  */
 async function storePrivate(
   deps: SendDeps,
   message: QueuedMessage,
   clientMsgId: string,
   keptInHistoryUntil: Date,
-): Promise<{ duplicateOf?: string }> {
+  pushTo: readonly string[],
+): Promise<{ duplicateOf: string } | { connections: Connection[] }> {
   const conversation = privateConversationId(message.from, message.to);
   const writes = await Promise.allSettled([
     deps.queue.put(message.to, message),
     deps.history?.put(conversation, { ...message, expiresAt: keptInHistoryUntil }),
   ]);
+  let connections: Connection[];
   let claim;
   try {
     const failed = writes.find((write) => write.status === 'rejected');
     if (failed) throw failed.reason;
+    // Strongly consistent, as for any stored message (see pushToUsers).
+    connections = [...(await deps.connections.lookup(pushTo, deps.clock.now(), { consistent: true })).values()].flatMap(
+      (presence) => presence.connections,
+    );
     claim = await deps.receipts.claim(receiptFor(message.from, clientMsgId, message.id, message.sentAt), message.sentAt);
   } catch (error) {
     await withdraw(deps, message, conversation);
     throw error;
   }
-  if (claim.claimed) return {};
+  if (claim.claimed) return { connections };
   await withdraw(deps, message, conversation);
   return { duplicateOf: claim.messageId };
 }

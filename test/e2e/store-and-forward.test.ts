@@ -365,6 +365,28 @@ describe('faults on the way out', () => {
     await Promise.all([alice.close(), again.close()]);
   });
 
+  it('fails a send whose recipients cannot be looked up, and stores nothing, so that no open connection skips it', async () => {
+    const [aliceId, quinnId] = [user('alice'), user('quinn')];
+    const [alice, quinn] = await Promise.all([connect(aliceId), connect(quinnId)]);
+    const stopFault = faults.inject({
+      client: 'DynamoDBClient',
+      command: 'BatchGetItemCommand',
+      table: stack.tableName(connectionsTable),
+      fault: 'server-error',
+    });
+    const clientMsgId = randomUUID();
+    const failed = await send(alice, quinnId, 'again', { clientMsgId });
+    stopFault();
+    expect(failed).toMatchObject({ type: 'error', code: 'INTERNAL' });
+    expect(await queued(quinnId)).toEqual([]);
+
+    // The resend is accepted as new, and Quinn's open connection gets it before anything sent later.
+    expect(await send(alice, quinnId, 'again', { clientMsgId })).toMatchObject({ status: 'accepted' });
+    expect(await send(alice, quinnId, 'later')).toMatchObject({ status: 'accepted' });
+    expect((await quinn.messages(2)).map((m) => m.body)).toEqual(['again', 'later']);
+    await Promise.all([alice.close(), quinn.close()]);
+  });
+
   it('refuses a connection whose drain cannot be started, and records nothing', async () => {
     const olgaId = user('olga');
     const stopFault = faults.inject({ client: 'LambdaClient', command: 'InvokeCommand', fault: 'server-error' });
