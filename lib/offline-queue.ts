@@ -19,6 +19,8 @@ export interface OfflineQueue {
   put(recipientId: string, message: QueuedMessage): Promise<void>;
   /** Stores copies for many recipients at once, 25 to a request. */
   putMany(copies: ReadonlyArray<{ recipientId: string; message: QueuedMessage }>): Promise<void>;
+  /** One stored message (strongly consistent), expired or not; undefined when it is not there. */
+  get(recipientId: string, id: string): Promise<QueuedMessage | undefined>;
   /** Removes one message; true when it was there to remove. */
   remove(recipientId: string, id: string): Promise<boolean>;
   /** Removes many messages at once, saying nothing of which were there. */

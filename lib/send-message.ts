@@ -64,17 +64,12 @@ async function sendPrivate(deps: SendDeps, caller: Caller, frame: SendFrame, bod
     qos: frame.qos ?? 1,
   };
 
-  const frames = packFrames([JSON.stringify(toWireMessage(message))]);
-  const recipients = [message.to, caller.userId];
+  const except = caller.connectionId;
   if (message.qos === 1 && !(await recipientSessionExpired(deps, message.to, sentAt, app.sessionExpiryHours))) {
-    const stored = await storePrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app), recipients);
-    if ('duplicateOf' in stored) return { type: 'sent', clientMsgId: frame.clientMsgId, id: stored.duplicateOf, status: 'duplicate' };
-    await pushFrames(deps, stored.connections, frames, {
-      except: caller.connectionId,
-      stored: { messageId: message.id, recipients: [message.to] },
-    });
+    const stored = await storePrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app), except);
+    if (stored.duplicateOf) return { type: 'sent', clientMsgId: frame.clientMsgId, id: stored.duplicateOf, status: 'duplicate' };
   } else {
-    await pushToUsers(deps, recipients, frames, { except: caller.connectionId });
+    await pushToUsers(deps, [message.to, caller.userId], packFrames([JSON.stringify(toWireMessage(message))]), { except });
   }
   if (message.qos === 1 && app.recentConversationsEnabled) {
     await recordRecent(deps, message, historyExpiry(sentAt, 'private', app));
@@ -93,44 +88,66 @@ async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date
 }
 
 /**
- * Writes the message for its recipient and into the conversation's history, finds the connections to
- * push it to, then claims the send receipt. The message goes first so that a receipt always stands for
- * a stored message: a crash between the two leaves a message without a receipt (a resend stores it
- * twice, under another id) but never a receipt without a message (a resend would be called a duplicate
- * of something never stored).
+ * Stores a qos-1 private message, claims its send receipt, and pushes it to the recipient's open
+ * connections and the sender's other devices, so that every connection gets each sender's messages in
+ * order, whatever fails:
  *
- * The connections are found after the write, so that a recipient connecting meanwhile gets the message
- * from its drain or from the push, and before the claim, so that a failed lookup fails the send: were it
- * accepted, the recipient's open connections would miss it while the sender's next message reached them.
+ * 1. The recipient's copy and the history copy are written. The message goes before the receipt so
+ *    that a receipt always stands for a stored message (a resend must never be called a duplicate of
+ *    something never stored).
+ * 2. The connections are looked up: after the write, so that a recipient connecting meanwhile gets the
+ *    message from its drain or from the push; before the claim, so that a failed lookup fails the send
+ *    rather than leave open connections without a message that the sender's next one would reach.
+ *    A failure up to here takes the copies back: not accepted, nothing kept.
+ * 3. The receipt is claimed. If that fails, whether it was written is unknown, and a resend may be
+ *    answered `duplicate` with this id: the message stays, and is pushed before the error goes back.
+ *    If it is a resend's, the first try may still be running, its push not yet made: the original is
+ *    pushed from here too, before the sender hears `duplicate` and sends its next message.
  */
 async function storePrivate(
   deps: SendDeps,
   message: QueuedMessage,
   clientMsgId: string,
   keptInHistoryUntil: Date,
-  pushTo: readonly string[],
-): Promise<{ duplicateOf: string } | { connections: Connection[] }> {
+  except: string,
+): Promise<{ duplicateOf?: string }> {
   const conversation = privateConversationId(message.from, message.to);
-  const writes = await Promise.allSettled([
-    deps.queue.put(message.to, message),
-    deps.history?.put(conversation, { ...message, expiresAt: keptInHistoryUntil }),
-  ]);
   let connections: Connection[];
-  let claim;
   try {
+    const writes = await Promise.allSettled([
+      deps.queue.put(message.to, message),
+      deps.history?.put(conversation, { ...message, expiresAt: keptInHistoryUntil }),
+    ]);
     const failed = writes.find((write) => write.status === 'rejected');
     if (failed) throw failed.reason;
     // Strongly consistent, as for any stored message (see pushToUsers).
-    connections = [...(await deps.connections.lookup(pushTo, deps.clock.now(), { consistent: true })).values()].flatMap(
-      (presence) => presence.connections,
-    );
-    claim = await deps.receipts.claim(receiptFor(message.from, clientMsgId, message.id, message.sentAt), message.sentAt);
+    const online = await deps.connections.lookup([message.to, message.from], deps.clock.now(), { consistent: true });
+    connections = [...online.values()].flatMap((presence) => presence.connections);
   } catch (error) {
     await withdraw(deps, message, conversation);
     throw error;
   }
-  if (claim.claimed) return { connections };
+
+  const push = (stored: QueuedMessage) =>
+    pushFrames(deps, connections, packFrames([JSON.stringify(toWireMessage(stored))]), {
+      except,
+      stored: { messageId: stored.id, recipients: [stored.to] },
+    });
+  let claim;
+  try {
+    claim = await deps.receipts.claim(receiptFor(message.from, clientMsgId, message.id, message.sentAt), message.sentAt);
+  } catch (error) {
+    await push(message);
+    throw error;
+  }
+  if (claim.claimed) {
+    await push(message);
+    return {};
+  }
   await withdraw(deps, message, conversation);
+  // Gone once acked (delivered) or expired: then there is nothing left to push.
+  const original = await deps.queue.get(message.to, claim.messageId);
+  if (original) await push(original);
   return { duplicateOf: claim.messageId };
 }
 

@@ -23,13 +23,18 @@ export interface FaultRule {
   table?: string;
   /** The share of matching requests that fail, 0–1. */
   rate?: number;
-  fault: FaultKind;
+  /** Fail only this many requests, then stand aside (for the rules after it). */
+  times?: number;
+  /** Several kinds: each failing request gets one of them, at random. */
+  fault: FaultKind | readonly FaultKind[];
 }
 
 export class FaultInjector {
   private readonly rules = new Set<FaultRule>();
-  /** Faults raised so far, by `client.command`. */
+  /** Faults raised so far, by client and kind: `DynamoDBClient throttled`. */
   readonly injected = new Map<string, number>();
+  /** Requests seen so far (each attempt of a retried one), by client. */
+  readonly requests = new Map<string, number>();
 
   readonly plugin: ClientPlugin = {
     applyToStack: (stack: MiddlewareStack<object, object>) => {
@@ -47,37 +52,91 @@ export class FaultInjector {
     this.rules.clear();
   }
 
+  private readonly uses = new WeakMap<FaultRule, number>();
+
+  /** Counts a use of a rule with `times`; true when it has none left. */
+  private spent(rule: FaultRule): boolean {
+    const used = this.uses.get(rule) ?? 0;
+    if (used >= (rule.times ?? Infinity)) return true;
+    this.uses.set(rule, used + 1);
+    return false;
+  }
+
   private readonly middleware: DeserializeMiddleware<object, object> =
     (next, context: HandlerExecutionContext) => async (args) => {
       const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> };
       const tables = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
+      const clientName = context.clientName ?? '';
+      this.requests.set(clientName, (this.requests.get(clientName) ?? 0) + 1);
       for (const rule of this.rules) {
-        if (rule.client !== context.clientName) continue;
+        if (rule.client !== clientName) continue;
         if (rule.command && rule.command !== context.commandName) continue;
         if (rule.table && !tables.includes(rule.table)) continue;
         if (Math.random() >= (rule.rate ?? 1)) continue;
-        const key = `${context.clientName ?? ''}.${context.commandName ?? ''}`;
+        if (rule.times !== undefined && this.spent(rule)) continue;
+        const fault = typeof rule.fault === 'string' ? rule.fault : (rule.fault[Math.floor(Math.random() * rule.fault.length)] as FaultKind);
+        const key = `${rule.client} ${fault}`;
         this.injected.set(key, (this.injected.get(key) ?? 0) + 1);
-        if (rule.fault === 'lost-reply') await next(args);
-        throw faultError(rule);
+        if (fault === 'lost-reply') await next(args);
+        throw faultError(rule.client, fault);
       }
       return next(args);
     };
 }
 
-function faultError(rule: FaultRule): Error {
-  const message = `injected ${rule.fault}`;
-  if (rule.fault === 'timeout' || rule.fault === 'lost-reply') return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
-  if (rule.client === 'DynamoDBClient') {
-    if (rule.fault === 'throttled') return new ProvisionedThroughputExceededException({ message, $metadata: { httpStatusCode: 400 } });
+function faultError(client: FaultRule['client'], fault: FaultKind): Error {
+  const message = `injected ${fault}`;
+  if (fault === 'timeout' || fault === 'lost-reply') return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+  if (client === 'DynamoDBClient') {
+    if (fault === 'throttled') return new ProvisionedThroughputExceededException({ message, $metadata: { httpStatusCode: 400 } });
     return new InternalServerError({ message, $metadata: { httpStatusCode: 500 } });
   }
-  if (rule.fault === 'gone') return new GoneException({ message, $metadata: { httpStatusCode: 410 } });
-  if (rule.fault === 'throttled') return new LimitExceededException({ message, $metadata: { httpStatusCode: 429 } });
+  if (fault === 'gone') return new GoneException({ message, $metadata: { httpStatusCode: 410 } });
+  if (fault === 'throttled') return new LimitExceededException({ message, $metadata: { httpStatusCode: 429 } });
   return new ApiGatewayManagementApiServiceException({
     name: 'InternalServerErrorException',
     $fault: 'server',
     message,
     $metadata: { httpStatusCode: 500 },
   });
+}
+
+/** Shares of failing calls, 0–1, as `npm start --faults` and the chaos suite take them. */
+export interface FaultMix {
+  /** DynamoDB requests: throttled, 500, timed out, or done with the answer lost, in equal parts. */
+  dynamodb?: number;
+  /** `@connections` posts: 410, 429 or 500, in equal parts. */
+  connections?: number;
+}
+
+const dynamodbFaults: readonly FaultKind[] = ['throttled', 'server-error', 'timeout', 'lost-reply'];
+const connectionFaults: readonly FaultKind[] = ['gone', 'throttled', 'server-error'];
+
+/** The rules for a mix: each kind of fault gets an equal part of its share. */
+export function faultRules(mix: FaultMix): FaultRule[] {
+  const rules: FaultRule[] = [];
+  if (mix.dynamodb) rules.push({ client: 'DynamoDBClient', rate: mix.dynamodb, fault: dynamodbFaults });
+  if (mix.connections) {
+    rules.push({ client: 'ApiGatewayManagementApiClient', command: 'PostToConnectionCommand', rate: mix.connections, fault: connectionFaults });
+  }
+  return rules;
+}
+
+/** Reads `dynamodb=0.05,connections=0.05` (a share, or a percentage such as `5%`); throws on anything else. */
+export function parseFaultMix(spec: string): FaultMix {
+  const mix: FaultMix = {};
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^(dynamodb|connections)=(\d+(?:\.\d+)?)(%?)$/.exec(part);
+    const share = match ? Number(match[2]) / (match[3] ? 100 : 1) : Number.NaN;
+    if (!match || !(share >= 0 && share <= 1)) {
+      throw new Error(`'${part}' is not a fault share: use dynamodb=0.05 or connections=5% (a share from 0 to 1, or 0% to 100%)`);
+    }
+    mix[match[1] as keyof FaultMix] = share;
+  }
+  return mix;
+}
+
+export function describeFaultMix(mix: FaultMix): string {
+  const percent = (share = 0) => `${+(share * 100).toFixed(2)} %`;
+  return `${percent(mix.dynamodb)} of DynamoDB requests (throttled, 500, timeout, lost reply), ${percent(mix.connections)} of @connections posts (410, 429, 500)`;
 }

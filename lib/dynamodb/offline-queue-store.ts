@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { OfflineQueue, QueuedMessage } from '../offline-queue';
 import { offlineMessageKey, offlineMessagesTable, type KeyOf } from '../tables';
 import { batchWriteAll } from './batch';
@@ -27,6 +27,13 @@ export class DynamoOfflineQueue implements OfflineQueue {
         PutRequest: { Item: { ...toMessageAttributes(message), ...offlineMessageKey(recipientId, message.id) } },
       })),
     );
+  }
+
+  async get(recipientId: string, id: string): Promise<QueuedMessage | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: offlineMessageKey(recipientId, id), ConsistentRead: true }),
+    );
+    return result.Item && fromMessageAttributes(result.Item as OfflineMessageItem);
   }
 
   async remove(recipientId: string, id: string): Promise<boolean> {

@@ -30,6 +30,9 @@ import {
   type UpgradeRequest,
 } from './events';
 
+/** Routes API Gateway calls for the connection's life, never for a message. */
+const lifecycleRoutes = new Set(['$connect', '$disconnect']);
+
 export interface GatewayLimits {
   idleTimeoutMs: number;
   maxConnectionMs: number;
@@ -283,8 +286,9 @@ export class LocalWebSocketGateway {
   private async receive(connection: LocalConnection, data: Buffer, isBinary: boolean): Promise<void> {
     const body = isBinary ? data.toString('base64') : data.toString('utf8');
     const routeKey = isBinary ? '$default' : this.selectRoute(body);
-    const route = this.routes.get(routeKey) ?? this.routes.get('$default');
-    const selected = this.routes.has(routeKey) ? routeKey : '$default';
+    // Messages go to custom routes or $default; `{"action":"$disconnect"}` must not reach $disconnect.
+    const selected = this.routes.has(routeKey) && !lifecycleRoutes.has(routeKey) ? routeKey : '$default';
+    const route = this.routes.get(selected);
     const event = messageEvent(this.api, connection, connection.authorizer, selected, body, isBinary);
     if (!route) return this.sendToClient(connection, gatewayError('Forbidden', connection, event.requestContext.requestId));
     try {

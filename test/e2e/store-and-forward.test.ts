@@ -323,26 +323,59 @@ describe('failed writes', () => {
     await Promise.all([alice.close(), leo.close()]);
   });
 
-  it('answers INTERNAL and withdraws the message when its send receipt cannot be written', async () => {
+  it('answers INTERNAL but keeps and pushes the message when claiming its send receipt fails: it may have been claimed', async () => {
     const [aliceId, miaId] = [user('alice'), user('mia')];
-    const alice = await connect(aliceId);
-    const stopFault = faults.inject({
-      client: 'DynamoDBClient',
-      command: 'PutItemCommand',
-      table: stack.tableName(sendReceiptsTable),
-      fault: 'server-error',
-    });
+    const [alice, mia] = await Promise.all([connect(aliceId), connect(miaId)]);
+    const receiptWrites = { client: 'DynamoDBClient', command: 'PutItemCommand', table: stack.tableName(sendReceiptsTable) } as const;
+    // The receipt is written but the answer lost, and every retry fails: the outcome is unknown.
+    const stops = [faults.inject({ ...receiptWrites, fault: 'lost-reply', times: 1 }), faults.inject({ ...receiptWrites, fault: 'server-error' })];
     const clientMsgId = randomUUID();
-    const failed = await send(alice, miaId, 'withdrawn', { clientMsgId });
+    const failed = await send(alice, miaId, 'kept', { clientMsgId });
+    for (const stop of stops) stop();
+    expect(failed).toMatchObject({ type: 'error', code: 'INTERNAL' });
+    const [pushed] = await mia.messages(1);
+    expect(pushed?.body).toBe('kept');
+
+    // The receipt was written: the resend is a duplicate of the message Mia has, which is still queued.
+    expect(await send(alice, miaId, 'kept', { clientMsgId })).toMatchObject({ status: 'duplicate', id: pushed?.id });
+    expect((await queued(miaId)).map((item) => item.id)).toEqual([pushed?.id]);
+    await Promise.all([alice.close(), mia.close()]);
+  });
+
+  it('keeps the message of a failed claim even when the receipt was not written: the resend is another copy', async () => {
+    const [aliceId, ninaId] = [user('alice'), user('nina')];
+    const alice = await connect(aliceId);
+    const stopFault = faults.inject({ client: 'DynamoDBClient', command: 'PutItemCommand', table: stack.tableName(sendReceiptsTable), fault: 'server-error' });
+    const clientMsgId = randomUUID();
+    const failed = await send(alice, ninaId, 'twice', { clientMsgId });
     stopFault();
     expect(failed).toMatchObject({ type: 'error', code: 'INTERNAL' });
-    expect(await queued(miaId)).toEqual([]);
+    const accepted = await send(alice, ninaId, 'twice', { clientMsgId });
+    expect(accepted).toMatchObject({ status: 'accepted' });
 
-    expect(await send(alice, miaId, 'withdrawn', { clientMsgId })).toMatchObject({ status: 'accepted' });
-    const mia = await connect(miaId);
-    expect((await mia.messages(1)).map((m) => m.body)).toEqual(['withdrawn']);
-    expect((await syncedMessages(mia)).count).toBe(1);
-    await Promise.all([alice.close(), mia.close()]);
+    // At least once: Nina gets the message twice, under two ids, the accepted one last.
+    const nina = await connect(ninaId);
+    const messages = await nina.messages(2);
+    expect(messages.map((m) => m.body)).toEqual(['twice', 'twice']);
+    expect(messages[1]?.id).toBe(accepted.id);
+    await Promise.all([alice.close(), nina.close()]);
+  });
+
+  it('pushes the original again when a resend is answered duplicate: its first try may not have pushed it yet', async () => {
+    const [aliceId, omarId] = [user('alice'), user('omar')];
+    const [alice, omar] = await Promise.all([connect(aliceId), connect(omarId)]);
+    const clientMsgId = randomUUID();
+    const first = await send(alice, omarId, 'once', { clientMsgId });
+    expect((await omar.messages(1)).map((m) => m.id)).toEqual([first.id]);
+    expect(await send(alice, omarId, 'once', { clientMsgId })).toMatchObject({ status: 'duplicate', id: first.id });
+    expect((await omar.messages(1)).map((m) => m.id)).toEqual([first.id]);
+
+    // Once acked it is delivered, and a resend pushes nothing.
+    expect(await omar.request({ action: 'ack', ids: [first.id] })).toMatchObject({ type: 'acked', ids: [first.id] });
+    expect(await send(alice, omarId, 'once', { clientMsgId })).toMatchObject({ status: 'duplicate', id: first.id });
+    expect(await omar.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
+    expect(omar.messageFrames).toHaveLength(2);
+    await Promise.all([alice.close(), omar.close()]);
   });
 });
 

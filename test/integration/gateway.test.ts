@@ -279,12 +279,14 @@ describe('messages', () => {
     const echo = probe('echo', reply('{"from":"echo"}'));
     const silent = probe('silent', reply('{"from":"silent"}'));
     const fallback = probe('default', reply('{"from":"default"}'));
-    const gw = await startGateway({ echo, silent, default: fallback });
+    const disconnect = probe('disconnect');
+    const gw = await startGateway({ echo, silent, default: fallback, disconnect });
     const client = await TestClient.connect(gw.url);
 
     client.send({ action: 'echo' });
     expect(await client.next()).toEqual({ from: 'echo' });
-    for (const frame of ['{"action":"nope"}', 'not json', '{"no":"action"}', '{"action":{"nested":1}}', '[]']) {
+    // A message never reaches the lifecycle routes, whatever its action says.
+    for (const frame of ['{"action":"nope"}', 'not json', '{"no":"action"}', '{"action":{"nested":1}}', '[]', '{"action":"$disconnect"}', '{"action":"$connect"}']) {
       client.send(frame);
       expect(await client.next()).toEqual({ from: 'default' });
     }
@@ -292,7 +294,8 @@ describe('messages', () => {
     client.send({ action: 'echo' });
     expect(await client.next()).toEqual({ from: 'echo' });
     expect(silent.events).toHaveLength(1);
-    expect(fallback.events.map((e) => e.requestContext.routeKey)).toEqual(Array(5).fill('$default'));
+    expect(fallback.events.map((e) => e.requestContext.routeKey)).toEqual(Array(7).fill('$default'));
+    expect(disconnect.events).toHaveLength(0);
     await client.close();
   });
 

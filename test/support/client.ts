@@ -18,6 +18,11 @@ export class RefusedError extends Error {
 
 type Frame = Record<string, unknown>;
 
+export interface ClientOptions {
+  /** Sees every frame first; frames it calls 'handled' are neither kept nor awaited (for long runs). */
+  onFrame?: (frame: Frame, client: TestClient) => 'handled' | undefined;
+}
+
 export class TestClient {
   /** Every frame received so far, in order. */
   readonly received: Frame[] = [];
@@ -28,12 +33,19 @@ export class TestClient {
   private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; reject: (error: Error) => void }> = [];
   private nextRequestId = 0;
 
-  private constructor(private readonly socket: WebSocket) {
+  private constructor(
+    private readonly socket: WebSocket,
+    private readonly options: ClientOptions,
+  ) {
     socket.on('message', (data) => {
       const text = data.toString();
+      const frame = JSON.parse(text) as Frame;
+      if (this.options.onFrame?.(frame, this) === 'handled') return;
       this.receivedBytes.push(Buffer.byteLength(text));
-      this.deliver(JSON.parse(text) as Frame);
+      this.deliver(frame);
     });
+    // A reset connection emits 'error' and then 'close'; 'close' is what tests wait for.
+    socket.on('error', () => undefined);
     this.closed = new Promise((resolve) =>
       socket.on('close', (code, reason) => {
         // Nothing more will arrive: whoever still waits hears so now, not at their timeout.
@@ -44,10 +56,12 @@ export class TestClient {
   }
 
   /** Opens a connection; rejects with RefusedError when the upgrade is refused. */
-  static connect(url: string): Promise<TestClient> {
+  static connect(url: string, options: ClientOptions = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
-      socket.once('open', () => resolve(new TestClient(socket)));
+      // Listening from the start: the server may push before 'open' has been handled.
+      const client = new TestClient(socket, options);
+      socket.once('open', () => resolve(client));
       socket.once('unexpected-response', (_request, response) => {
         reject(new RefusedError(response.statusCode ?? 0));
         response.resume();

@@ -18,6 +18,7 @@ function memoryQueue(messages: QueuedMessage[], pageSize = 2): OfflineQueue & { 
   return {
     removed,
     put: async () => undefined,
+    get: async (_userId, id) => messages.find((m) => m.id === id),
     putMany: async () => undefined,
     remove: async () => false,
     removeMany: async (_userId, ids) => void removed.push(...ids),

@@ -1,0 +1,49 @@
+/**
+ * The chaos suite on the local stack: the fault mix switched on, the run, and the check that every
+ * accepted message is stored (its conversation's history is written with the recipient's copy, before
+ * `accepted`, and outlives the ack).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { historyTable } from '../../lib/tables';
+import { faultRules, type FaultInjector, type FaultMix } from '../../local/faults';
+import type { LocalStack } from '../../local/stack';
+import { formatChaosReport, runChaos, type ChaosOptions, type ChaosReport } from './chaos';
+
+export type ChaosSettings = Pick<ChaosOptions, 'users' | 'messages' | 'meanMsBetweenDrops' | 'skipAckShare' | 'timeoutMs' | 'onProgress'> & {
+  faults: FaultMix;
+};
+
+export async function runChaosOnStack(
+  stack: LocalStack,
+  injector: FaultInjector,
+  settings: ChaosSettings,
+): Promise<{ report: ChaosReport; table: string }> {
+  const { faults, ...run } = settings;
+  const stops = faultRules(faults).map((rule) => injector.inject(rule));
+  let report: ChaosReport;
+  try {
+    report = await runChaos({
+      ...run,
+      wsUrl: stack.wsUrl,
+      token: (userId) => stack.issueToken(userId),
+      runId: `chaos${Date.now().toString(36)}`,
+      storedIds: () => historyIds(stack),
+    });
+  } finally {
+    for (const stop of stops) stop();
+  }
+  return { report, table: formatChaosReport(report, injector.injected, injector.requests) };
+}
+
+async function historyIds(stack: LocalStack): Promise<Set<string>> {
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  );
+  const ids = new Set<string>();
+  for await (const page of paginateScan({ client: db }, { TableName: stack.tableName(historyTable), ProjectionExpression: 'id', ConsistentRead: true })) {
+    for (const item of page.Items ?? []) ids.add(item.id as string);
+  }
+  db.destroy();
+  return ids;
+}
