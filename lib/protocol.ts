@@ -25,6 +25,8 @@ export const limits = {
   /** A reply (history, recent) stays under API Gateway's 128 KB per message, with room to spare. */
   replyMaxBytes: 120 * 1024,
   ackMaxIds: 100,
+  /** Arrays and objects inside a body. Deeper ones overflow the stack of JSON.stringify (and of many clients' parsers) long before 64 KB. */
+  bodyMaxDepth: 100,
 } as const;
 
 /** A string of `min`–`max` characters, with messages that name the bounds. */
@@ -67,6 +69,28 @@ export const anyClientFrameSchema = z.object({
 export const pingFrameSchema = z.object({ ...frameBase, action: z.literal('ping') });
 export type PingFrame = z.infer<typeof pingFrameSchema>;
 
+/** How deep arrays and objects nest in a parsed JSON value; counted without recursion, as the value may be very deep. */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop() as [unknown, number];
+    if (typeof item !== 'object' || item === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * A message body: any JSON value, null included; only its absence is an error. Its size is checked on
+ * its own (TOO_LARGE), after parsing.
+ */
+export const bodySchema = z.unknown().check(
+  z.refine((body) => body !== undefined, { error: 'is required (any JSON value)' }),
+  z.refine((body) => jsonDepth(body) <= limits.bodyMaxDepth, { error: `may nest arrays and objects at most ${limits.bodyMaxDepth} deep` }),
+);
+
 /** Message ids are ULIDs: 26 characters of Crockford's base32, ordered by time. */
 export const messageIdSchema = z
   .string({ error: 'must be a string' })
@@ -79,9 +103,7 @@ export const sendFrameSchema = z.object({
   /** The user, group or room. */
   target: idSchema,
   clientMsgId: text(1, limits.clientMsgIdMaxChars),
-  // Any JSON value, null included; only its absence is an error. Its size is checked on its own
-  // (TOO_LARGE), after parsing.
-  body: z.unknown().check(z.refine((body) => body !== undefined, { error: 'is required (any JSON value)' })),
+  body: bodySchema,
   qos: z.optional(z.union([z.literal(0), z.literal(1)], { error: 'must be 0 or 1' })),
   ttlSeconds: z.optional(
     z.int({ error: 'must be a whole number of seconds' }).check(z.gte(1, { error: 'must be at least 1' })),

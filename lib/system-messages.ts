@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { BadRequestError, TooLargeError } from './errors';
 import { fanOut, type FanOutDeps, type FanOutQueue, type MessageDraft } from './fan-out';
-import { describeIssues, idSchema, limits } from './protocol';
+import { bodySchema, describeIssues, idSchema, limits } from './protocol';
 import { receiptFor, type SendReceipts } from './send-receipts';
 
 /** Up to this many recipients a request; past the inline fan-out they go through the queue. */
@@ -21,7 +21,7 @@ export const systemMessageSchema = z.object({
       z.minLength(1, { error: 'must name at least one user' }),
       z.maxLength(maxSystemRecipients, { error: `may name at most ${maxSystemRecipients} users` }),
     ),
-  body: z.unknown().check(z.refine((body) => body !== undefined, { error: 'is required (any JSON value)' })),
+  body: bodySchema,
   clientMsgId: z.optional(
     z.string({ error: 'must be a string' }).check(z.minLength(1, { error: 'must not be empty' }), z.maxLength(limits.clientMsgIdMaxChars)),
   ),

@@ -231,6 +231,21 @@ describe('bad input', () => {
     expect((await queued(hankId)).map((m) => (m.body as string).length)).toEqual([64 * 1024]);
   });
 
+  it('refuses a body nested more than 100 deep with BAD_REQUEST, even far too deep to serialize, and stores nothing', async () => {
+    const ivyId = user('ivy');
+    for (const depth of [101, 50_000]) {
+      alice.sendRaw(`{"action":"send","type":"private","target":"${ivyId}","clientMsgId":"deep${depth}","requestId":"d${depth}","body":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+      expect(await alice.next((frame) => frame.requestId === `d${depth}`)).toMatchObject({
+        type: 'error',
+        code: 'BAD_REQUEST',
+        message: 'body may nest arrays and objects at most 100 deep',
+      });
+    }
+    expect(await queued(ivyId)).toEqual([]);
+    const hundred = JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) as unknown;
+    expect(await send(alice, ivyId, hundred)).toMatchObject({ status: 'accepted' });
+  });
+
   it.each([
     ['no clientMsgId', { clientMsgId: undefined }, 'clientMsgId must be a string'],
     ['an empty clientMsgId', { clientMsgId: '' }, 'clientMsgId must not be empty'],

@@ -83,6 +83,10 @@ export class TestClient {
     throw new Error(`expected ${url} to be refused, but it connected`);
   }
 
+  get isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
   send(frame: object | string): void {
     this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
