@@ -33,7 +33,12 @@ export async function startAdminServer(options: {
   routes: readonly HttpRouteTarget[];
 }): Promise<RunningAdminServer> {
   const routes = options.routes.map(compile);
-  const server: Server = createServer((req, res) => void handle(req, res, options.adminKey, routes));
+  const server: Server = createServer((req, res) => {
+    handle(req, res, options.adminKey, routes).catch(() => {
+      if (res.headersSent) res.destroy();
+      else error(res, 500, 'INTERNAL', 'the local admin server failed');
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -60,7 +65,8 @@ function compile(route: HttpRouteTarget): CompiledRoute {
 async function handle(req: IncomingMessage, res: ServerResponse, adminKey: string, routes: CompiledRoute[]): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // Prefixed, not resolved against a base: a path such as `//host/x` stays a path.
+  const url = new URL(`http://localhost${req.url ?? '/'}`);
   const method = req.method ?? 'GET';
 
   const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -72,7 +78,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, adminKey: strin
     if (route.path === '$default' || route.method !== method) continue;
     const match = route.pattern.exec(url.pathname);
     if (!match) continue;
-    matched = { route, pathParameters: Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')])) };
+    const values = route.params.map((_, i) => decodePathSegment(match[i + 1] ?? ''));
+    // What the HTTP API answers for a path whose escapes decode to no text.
+    if (values.includes(undefined)) return error(res, 400, 'BAD_REQUEST', 'the path is not valid percent-encoded UTF-8');
+    matched = { route, pathParameters: Object.fromEntries(route.params.map((name, i) => [name, values[i] as string])) };
     break;
   }
   const fallback = routes.find((route) => route.path === '$default');
@@ -119,6 +128,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, adminKey: strin
   } catch {
     // What API Gateway answers when the integration itself fails.
     res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+  }
+}
+
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
   }
 }
 
