@@ -3,14 +3,18 @@
  */
 import { parseArgs } from 'node:util';
 import { JavaMissingError } from './dynamodb-local';
+import { FaultInjector, describeFaultMix, faultRules, parseFaultMix } from './faults';
 import { startLocalStack, type LocalStack } from './stack';
 
-const usage = `Usage: npm start [-- --data-dir DIR]
+const usage = `Usage: npm start [-- --data-dir DIR] [--faults SPEC]
 
 Runs Pigeonhole locally: DynamoDB Local, the WebSocket API and the admin API.
 
 Options:
   --data-dir DIR   keep data in DIR, so that a restart loses nothing (default: in memory)
+  --faults SPEC    make a share of AWS calls fail, to see what clients do then, e.g.
+                   dynamodb=0.05,connections=5% (DynamoDB: throttled, 500, timeout, lost
+                   reply; @connections posts: 410, 429, 500)
   -h, --help       show this help
 
 Environment:
@@ -19,13 +23,14 @@ Environment:
   PIGEONHOLE_ADMIN_KEY      admin API key (default: generated and printed)
   PIGEONHOLE_TOKEN_SECRET   token-signing secret, 32+ characters (default: generated)
   PIGEONHOLE_DATA_DIR       same as --data-dir
+  PIGEONHOLE_FAULTS         same as --faults
   PIGEONHOLE_SETTINGS_CACHE_SECONDS
                             how long functions cache settings, 0-60 (default 60, as on AWS)
   DYNAMODB_ENDPOINT         use this DynamoDB instead of starting DynamoDB Local`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'data-dir': { type: 'string' }, faults: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {
@@ -35,6 +40,8 @@ async function main(): Promise<void> {
   const env = process.env;
   const dataDir = values['data-dir'] ?? env.PIGEONHOLE_DATA_DIR;
   const externalDynamoDb = env.DYNAMODB_ENDPOINT;
+  const faultSpec = values.faults ?? env.PIGEONHOLE_FAULTS;
+  const faults = faultSpec ? faultInjector(faultSpec) : undefined;
 
   let stack: LocalStack | undefined;
   let stopping = false;
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
     ...(env.PIGEONHOLE_ADMIN_KEY && { adminKey: env.PIGEONHOLE_ADMIN_KEY }),
     ...(env.PIGEONHOLE_TOKEN_SECRET && { tokenSecret: env.PIGEONHOLE_TOKEN_SECRET }),
     settingsCacheSeconds: cacheSeconds(),
+    ...(faults && { faults: faults.injector }),
     log: (line) => console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`),
   });
 
@@ -82,7 +90,7 @@ Admin:
   export PIGEONHOLE_ADMIN_KEY=${stack.adminKey}
   npx pigeonhole config get
 
-Press Ctrl-C to stop.
+${faults ? `Fault injection is on: ${faults.description}.\n\n` : ''}Press Ctrl-C to stop.
 `);
 }
 
@@ -104,6 +112,18 @@ function cacheSeconds(): number {
     throw new UsageError(`PIGEONHOLE_SETTINGS_CACHE_SECONDS must be a whole number 0-60, not '${raw}'`);
   }
   return value;
+}
+
+function faultInjector(spec: string): { injector: FaultInjector; description: string } {
+  let mix;
+  try {
+    mix = parseFaultMix(spec);
+  } catch (error) {
+    throw new UsageError(`--faults: ${(error as Error).message}`);
+  }
+  const injector = new FaultInjector();
+  for (const rule of faultRules(mix)) injector.inject(rule);
+  return { injector, description: describeFaultMix(mix) };
 }
 
 class UsageError extends Error {}

@@ -161,8 +161,11 @@ describe('npm start', () => {
       const first = await npmStart(['--data-dir', dataDir], env);
       expect(first.output()).toContain(`on disk in ${dataDir}`);
       const alice = await TestClient.connect(`${first.wsUrl}/?token=${first.aliceToken}`);
-      const sent = await alice.request({ action: 'send', type: 'private', target: 'bob', clientMsgId: 'kept-1', body: 'still here?' });
-      expect(sent).toMatchObject({ status: 'accepted' });
+      const sent = [];
+      for (const body of ['one', 'two', 'still here?']) {
+        sent.push(await alice.request({ action: 'send', type: 'private', target: 'bob', clientMsgId: `kept-${body}`, body }));
+      }
+      for (const reply of sent) expect(reply).toMatchObject({ status: 'accepted' });
       first.child.kill('SIGTERM');
       await exited(first.child);
       expect(await leftoversAfterStopping(first.child.pid as number, first.dynamoPort)).toEqual([]);
@@ -170,7 +173,8 @@ describe('npm start', () => {
       const second = await npmStart(['--data-dir', dataDir], env);
       try {
         const bob = await TestClient.connect(`${second.wsUrl}/?token=${second.bobToken}`);
-        expect(await bob.messages(1)).toEqual([expect.objectContaining({ id: sent.id, from: 'alice', body: 'still here?' })]);
+        const messages = await bob.messages(3);
+        expect(messages.map((m) => [m.id, m.from, m.body])).toEqual(sent.map((reply, i) => [reply.id, 'alice', ['one', 'two', 'still here?'][i]]));
         await bob.close();
       } finally {
         second.child.kill('SIGTERM');
@@ -181,6 +185,31 @@ describe('npm start', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('injects faults when asked, and says so', async () => {
+    const started = await npmStart(['--faults', 'dynamodb=100%']);
+    const group = started.child.pid as number;
+    try {
+      expect(started.output()).toContain('Fault injection is on: 100 % of DynamoDB requests (throttled, 500, timeout, lost reply), 0 % of @connections posts');
+      // Every DynamoDB request fails: $connect cannot record the connection, and refuses it.
+      expect(await TestClient.refusal(`${started.wsUrl}/?token=${started.aliceToken}`)).toBe(500);
+    } finally {
+      started.child.kill('SIGTERM');
+      await exited(started.child);
+      killGroup(group, started.dynamoPort);
+    }
+  }, 60_000);
+
+  it('refuses a fault spec it cannot read, in one line', () => {
+    let failure: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts', '--faults', 'dynamo=5'], { encoding: 'utf8', stdio: 'pipe', timeout: 30_000 });
+    } catch (error) {
+      failure = error as { status: number; stderr: string };
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr.trim()).toBe("--faults: 'dynamo=5' is not a fault share: use dynamodb=0.05 or connections=5% (a share from 0 to 1, or 0% to 100%)");
+  });
 
   it('says plainly what to install when Java is missing', () => {
     // A PATH with node on it and nothing else (node's own directory may hold java too).
