@@ -11,6 +11,8 @@ import { freePort } from './free-port';
 
 export interface RunningDynamoDb {
   endpoint: string;
+  /** The Java process, for whoever reports its memory. */
+  pid: number | undefined;
   /** Stops the Java process and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -50,6 +52,7 @@ export async function startDynamoDbLocal(options: { dataDir?: string; port?: num
   }
   return {
     endpoint,
+    pid: child.pid,
     stop: async () => {
       process.off('exit', killOnExit);
       await stopProcess(child);
