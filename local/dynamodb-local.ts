@@ -27,8 +27,17 @@ export class JavaMissingError extends Error {
   }
 }
 
+/**
+ * The SDK warns on Node 20 that its releases after January 2027 will need Node 22; the lockfile pins
+ * this one, so the warning only adds noise locally.
+ */
+export function quietSdkNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
 export async function startDynamoDbLocal(options: { dataDir?: string; port?: number } = {}): Promise<RunningDynamoDb> {
   assertJava();
+  quietSdkNodeVersionWarning();
   const port = options.port ?? (await freePort());
   const path = options.dataDir ? resolve(options.dataDir) : null;
   if (path) mkdirSync(path, { recursive: true });

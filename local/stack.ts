@@ -21,7 +21,7 @@ import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
 import { issueToken, minSecretLength } from '../lib/tokens';
 import { startAdminServer, type HttpRouteTarget } from './admin-server';
-import { startDynamoDbLocal } from './dynamodb-local';
+import { quietSdkNodeVersionWarning, startDynamoDbLocal } from './dynamodb-local';
 import type { FaultInjector } from './faults';
 import type { RequestMeter } from './request-meter';
 import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './gateway/websocket-gateway';
@@ -82,9 +82,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // one process would overwrite each other's.
   if (running) throw new Error('a local stack is already running in this process');
   running = true;
-  // The SDK warns on Node 20 that its releases after January 2027 will need Node 22; the lockfile
-  // pins this one, so the warning only adds noise here.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  quietSdkNodeVersionWarning();
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
