@@ -6,6 +6,7 @@
  * for 60 s; test/load/load.test.ts a shorter run.
  */
 import { readFileSync } from 'node:fs';
+import { percentile } from '../../bench/support';
 import { TestClient } from '../support/client';
 
 export interface LoadOptions {
@@ -180,12 +181,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     clearInterval(sampler);
     await Promise.all(clients.map((client) => client?.close()));
   }
-}
-
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
 /** Memory of this process and, when given, of another (DynamoDB Local's Java), in MB. */
