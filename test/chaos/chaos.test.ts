@@ -1,7 +1,7 @@
 /**
  * A bounded chaos run inside `npm test` (the full one is `npm run test:chaos`): 20 users, 1,000 qos-1
- * messages, sockets dropping without a close frame, acks forgotten, and 5 % of DynamoDB requests and
- * of `@connections` posts failing.
+ * messages (a fifth to groups), sockets dropping without a close frame, acks forgotten, and 5 % of
+ * DynamoDB requests and of `@connections` posts failing.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FaultInjector } from '../../local/faults';
@@ -25,11 +25,13 @@ it('loses nothing and keeps each sender’s order under drops, forgotten acks an
     messages: 1000,
     meanMsBetweenDrops: 1500,
     skipAckShare: 0.2,
+    groupShare: 0.2,
     timeoutMs: 150_000,
     faults: { dynamodb: 0.05, connections: 0.05 },
   });
   console.log(`chaos (bounded run)\n${table}`);
   expect(report.accepted).toBe(1000);
+  expect(report.acceptedToGroups).toBeGreaterThan(0);
   expect(report.details).toEqual([]);
   expect(report.lost).toBe(0);
   expect(report.outOfOrder).toBe(0);

@@ -21,6 +21,10 @@ export interface ChaosOptions {
   meanMsBetweenDrops: number;
   /** The share of `messages` frames a user does not ack. */
   skipAckShare: number;
+  /** The share of messages sent to a group the sender is in, rather than to one user. */
+  groupShare: number;
+  /** Creates a group with these members (through the admin API); needed when `groupShare` > 0. */
+  createGroup?: (groupId: string, members: string[]) => Promise<void>;
   /** Gives up after this long, and reports what is missing. */
   timeoutMs: number;
   /** The ids of the messages stored in the service, read once the run is over. */
@@ -31,6 +35,10 @@ export interface ChaosOptions {
 export interface ChaosReport {
   users: number;
   accepted: number;
+  /** Of which to groups. */
+  acceptedToGroups: number;
+  /** Copies to deliver: one per private message, one per other member for a group message. */
+  copies: number;
   /** Resends answered `duplicate`: the first try was stored, and its answer lost. */
   acceptedAsDuplicate: number;
   /** Sends tried again: after `INTERNAL` or `RATE_LIMITED`, a lost socket, or no answer. */
@@ -42,7 +50,7 @@ export interface ChaosReport {
   deliveries: number;
   /** Copies of a message already received, dropped by id. */
   duplicates: number;
-  /** Accepted messages their recipient never received. */
+  /** Copies of accepted messages that never reached their recipient. */
   lost: number;
   /** Messages that arrived after a later message from the same sender. */
   outOfOrder: number;
@@ -62,9 +70,23 @@ export interface ChaosReport {
 
 interface Sent {
   id: string;
+  type: Target['type'];
   from: string;
-  to: string;
+  /** Every user it is for: one, or the group's other members. */
+  to: string[];
   n: number;
+}
+
+interface Target {
+  type: 'private' | 'group';
+  target: string;
+  recipients: string[];
+}
+
+/** Groups of the run: four of five users (by i mod 4), and one of everyone. */
+function chaosGroups(runId: string, userIds: readonly string[]): Array<{ id: string; members: string[] }> {
+  const quarters = [0, 1, 2, 3].map((k) => ({ id: `${runId}-g${k}`, members: userIds.filter((_, i) => i % 4 === k) }));
+  return [...quarters, { id: `${runId}-all`, members: [...userIds] }].filter((group) => group.members.length > 1);
 }
 
 type Frame = Record<string, unknown>;
@@ -82,13 +104,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     options.onProgress?.(accepted.size);
   };
 
+  const groups = options.groupShare > 0 ? chaosGroups(options.runId, users.map((user) => user.id)) : [];
+  for (const group of groups) await options.createGroup?.(group.id, group.members);
+  const pickTarget = (me: ChaosUser): Target => {
+    const mine = groups.filter((group) => group.members.includes(me.id));
+    if (mine.length > 0 && Math.random() < options.groupShare) {
+      const group = mine[Math.floor(Math.random() * mine.length)] as (typeof groups)[number];
+      return { type: 'group', target: group.id, recipients: group.members.filter((member) => member !== me.id) };
+    }
+    const other = pickOther(users, me).id;
+    return { type: 'private', target: other, recipients: [other] };
+  };
+
   try {
     await Promise.all(users.map((user) => user.connection()));
     const churn = users.map((user) => user.churn());
     await Promise.all(
       users.map((user, i) => {
         const quota = Math.floor(options.messages / users.length) + (i < options.messages % users.length ? 1 : 0);
-        return user.sendAll(quota, () => pickOther(users, user).id, onAccepted);
+        return user.sendAll(quota, () => pickTarget(user), onAccepted);
       }),
     );
     for (const user of users) user.stopChurning();
@@ -112,9 +146,11 @@ function pickOther(users: readonly ChaosUser[], me: ChaosUser): ChaosUser {
 
 function tally(users: readonly ChaosUser[], accepted: Map<string, Sent>, stored: ReadonlySet<string> | undefined, elapsedMs: number): ChaosReport {
   const byId = new Map(users.map((user) => [user.id, user]));
-  const lostIds = [...accepted.values()].filter((sent) => !byId.get(sent.to)?.hasReceived(sent.id)).map((sent) => sent.id);
-
-  const details = lostIds.map((id) => `lost: ${JSON.stringify(accepted.get(id))}`);
+  const lostCopies = [...accepted.values()].flatMap((sent) =>
+    sent.to.filter((recipient) => !byId.get(recipient)?.hasReceived(sent.id)).map((recipient) => ({ ...sent, to: [recipient] })),
+  );
+  const lostIds = lostCopies.map((copy) => copy.id);
+  const details = lostCopies.map((copy) => `lost: ${JSON.stringify(copy)}`);
   let outOfOrder = 0;
   let unacceptedDeliveries = 0;
   for (const user of users) {
@@ -144,6 +180,8 @@ function tally(users: readonly ChaosUser[], accepted: Map<string, Sent>, stored:
   return {
     users: users.length,
     accepted: accepted.size,
+    acceptedToGroups: [...accepted.values()].filter((sent) => sent.type === 'group').length,
+    copies: [...accepted.values()].reduce((total, sent) => total + sent.to.length, 0),
     acceptedAsDuplicate: sum((user) => user.acceptedAsDuplicate),
     resends: sum((user) => user.resends),
     refusedWith,
@@ -199,10 +237,10 @@ class ChaosUser {
   }
 
   /** Sends `count` messages, each one until it is accepted, the next only after that: per-sender order is then the order of `n`. */
-  async sendAll(count: number, target: () => string, onAccepted: (sent: Sent) => void): Promise<void> {
+  async sendAll(count: number, pickTarget: () => Target, onAccepted: (sent: Sent) => void): Promise<void> {
     for (let n = 1; n <= count; n++) {
-      const to = target();
-      const frame = { action: 'send', type: 'private', target: to, clientMsgId: `${this.id}/${n}`, body: { n } };
+      const { type, target, recipients } = pickTarget();
+      const frame = { action: 'send', type, target, clientMsgId: `${this.id}/${n}`, body: { n } };
       for (let attempt = 0; ; attempt++) {
         this.checkDeadline(`sending message ${n}`);
         if (attempt > 0) this.resends += 1;
@@ -214,7 +252,7 @@ class ChaosUser {
         }
         if (reply.type === 'sent') {
           if (reply.status === 'duplicate') this.acceptedAsDuplicate += 1;
-          onAccepted({ id: reply.id as string, from: this.id, to, n });
+          onAccepted({ id: reply.id as string, type, from: this.id, to: recipients, n });
           break;
         }
         const code = String(reply.code);
@@ -330,14 +368,14 @@ export function formatChaosReport(report: ChaosReport, faults: Map<string, numbe
   const injected = [...faults.entries()].sort().map(([kind, count]) => [`  injected: ${kind}`, String(count)] as const);
   const rows: Array<readonly [string, string]> = [
     ['users', String(report.users)],
-    ['accepted (qos 1)', String(report.accepted)],
+    ['accepted (qos 1)', `${report.accepted} (${report.acceptedToGroups} to groups; ${report.copies} copies to deliver)`],
     ['  of which resends answered duplicate', String(report.acceptedAsDuplicate)],
     ['resends (same clientMsgId)', `${report.resends} (errors: ${refused})`],
     ['socket drops without close', String(report.drops)],
     ['connections opened', String(report.connects)],
     ['deliveries (every copy)', String(report.deliveries)],
     ['duplicates (dropped by id)', String(report.duplicates)],
-    ['lost', String(report.lost)],
+    ['lost (copies)', String(report.lost)],
     ['out of order', String(report.outOfOrder)],
     ['accepted but not stored', report.acceptedNotStored === undefined ? 'not checked' : String(report.acceptedNotStored)],
     ['copies under an id never accepted', String(report.unacceptedDeliveries)],

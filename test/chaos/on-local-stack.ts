@@ -10,7 +10,7 @@ import { faultRules, type FaultInjector, type FaultMix } from '../../local/fault
 import type { LocalStack } from '../../local/stack';
 import { formatChaosReport, runChaos, type ChaosOptions, type ChaosReport } from './chaos';
 
-export type ChaosSettings = Pick<ChaosOptions, 'users' | 'messages' | 'meanMsBetweenDrops' | 'skipAckShare' | 'timeoutMs' | 'onProgress'> & {
+export type ChaosSettings = Pick<ChaosOptions, 'users' | 'messages' | 'meanMsBetweenDrops' | 'skipAckShare' | 'groupShare' | 'timeoutMs' | 'onProgress'> & {
   faults: FaultMix;
 };
 
@@ -29,11 +29,21 @@ export async function runChaosOnStack(
       token: (userId) => stack.issueToken(userId),
       runId: `chaos${Date.now().toString(36)}`,
       storedIds: () => historyIds(stack),
+      createGroup: (groupId, members) => putGroup(stack, groupId, members),
     });
   } finally {
     for (const stop of stops) stop();
   }
   return { report, table: formatChaosReport(report, injector.injected, injector.requests) };
+}
+
+async function putGroup(stack: LocalStack, groupId: string, members: string[]): Promise<void> {
+  const response = await fetch(`${stack.adminUrl}/groups/${groupId}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ members }),
+  });
+  if (!response.ok) throw new Error(`could not create group ${groupId}: ${response.status} ${await response.text()}`);
 }
 
 async function historyIds(stack: LocalStack): Promise<Set<string>> {

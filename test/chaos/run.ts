@@ -17,6 +17,7 @@ const { values } = parseArgs({
     faults: { type: 'string', default: 'dynamodb=0.05,connections=0.05' },
     'drop-every-ms': { type: 'string', default: '1500' },
     'skip-ack': { type: 'string', default: '0.2' },
+    groups: { type: 'string', default: '0.2' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -27,7 +28,7 @@ const faults = parseFaultMix(values.faults);
 if (!values.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 console.log(
-  `Chaos: ${users} users, ${messages} qos-1 messages; sockets drop every ${values['drop-every-ms']} ms on average per user, ` +
+  `Chaos: ${users} users, ${messages} qos-1 messages (${Number(values.groups) * 100} % to groups); sockets drop every ${values['drop-every-ms']} ms on average per user, ` +
     `${Number(values['skip-ack']) * 100} % of message frames go unacked; faults: ${describeFaultMix(faults)}.`,
 );
 const injector = new FaultInjector();
@@ -41,6 +42,7 @@ try {
     messages,
     meanMsBetweenDrops: Number(values['drop-every-ms']),
     skipAckShare: Number(values['skip-ack']),
+    groupShare: Number(values.groups),
     timeoutMs: 15 * 60 * 1000,
     faults,
     onProgress: (count) => {
