@@ -67,16 +67,6 @@ export interface PushDeps {
   log: DeliveryLog;
 }
 
-export interface PushReport {
-  /** Connections that received every frame. */
-  delivered: number;
-  /** Connections API Gateway no longer knew, now forgotten. */
-  forgotten: number;
-  /** Connections that missed a stored message and were closed, so that they reconnect and drain it in order. */
-  closed: number;
-  failed: number;
-}
-
 export interface PushOptions {
   /** The connection the message came in on: it gets a reply instead. */
   except?: string;
@@ -95,6 +85,8 @@ export interface PushReport {
   leftToDrain: number;
   /** Connections API Gateway no longer knew, now forgotten. */
   forgotten: number;
+  /** Connections just recorded that API Gateway has not opened yet (410), left to their drain. */
+  notOpenYet: number;
   /** Connections that missed a stored message and were closed, so that they reconnect and drain it in order. */
   closed: number;
   failed: number;
@@ -121,7 +113,7 @@ export async function pushToUsers(
     connections = [...online.values()].flatMap((presence) => presence.connections);
   } catch (error) {
     deps.log.warn('could not look up connections to push to', { userIds, error });
-    return { delivered: 0, leftToDrain: 0, forgotten: 0, closed: 0, failed: 1 };
+    return { delivered: 0, leftToDrain: 0, forgotten: 0, notOpenYet: 0, closed: 0, failed: 1 };
   }
   return pushFrames(deps, connections, frames, options);
 }
@@ -138,7 +130,7 @@ export async function pushFrames(
   frames: readonly string[],
   options: PushOptions = {},
 ): Promise<PushReport> {
-  const report: PushReport = { delivered: 0, leftToDrain: 0, forgotten: 0, closed: 0, failed: 0 };
+  const report: PushReport = { delivered: 0, leftToDrain: 0, forgotten: 0, notOpenYet: 0, closed: 0, failed: 0 };
   const { stored } = options;
   const storedFor = new Set(stored?.recipients);
   await Promise.all(
@@ -155,7 +147,13 @@ export async function pushFrames(
           }
           for (const frame of frames) {
             if ((await deps.poster.post(connection.connectionId, frame)) === 'gone') {
-              // A stale connection is forgotten; the message stays queued for the next connection.
+              // API Gateway answers 410 until `$connect` has returned, too: a connection that has only
+              // just been recorded is left alone (its drain delivers what is stored). Any other is stale,
+              // and forgotten; the message stays queued for the next connection.
+              if (connection.draining) {
+                report.notOpenYet += 1;
+                return;
+              }
               await deps.connections.remove(connection.userId, connection.connectionId, deps.clock.now());
               report.forgotten += 1;
               return;

@@ -1,0 +1,59 @@
+/**
+ * Pushing to open connections (lib/delivery.ts): what a 410 means depends on whether the connection
+ * has only just been recorded.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Connection, ConnectionStore } from '../../lib/connections';
+import { pushFrames, type PushDeps } from '../../lib/delivery';
+
+const now = new Date('2030-01-15T10:00:00Z');
+
+function deps(answer: 'gone' | 'delivered'): PushDeps & { removed: string[]; posted: string[] } {
+  const removed: string[] = [];
+  const posted: string[] = [];
+  // Only what a push of an unstored message uses.
+  const connections = {
+    remove: async (_userId: string, connectionId: string) => {
+      removed.push(connectionId);
+      return { rooms: [] };
+    },
+  } as unknown as ConnectionStore;
+  return {
+    removed,
+    posted,
+    connections,
+    poster: {
+      post: async (connectionId) => {
+        posted.push(connectionId);
+        return answer;
+      },
+      close: async () => undefined,
+    },
+    clock: { now: () => now },
+    log: { warn: () => undefined },
+  };
+}
+
+const connection = (connectionId: string, draining: boolean): Connection => ({ userId: 'bob', connectionId, connectedAt: now, draining });
+
+describe('a push answered 410', () => {
+  it('forgets a connection that has been open a while: it is stale', async () => {
+    const push = deps('gone');
+    const report = await pushFrames(push, [connection('old', false)], ['{}']);
+    expect(report).toMatchObject({ forgotten: 1, notOpenYet: 0 });
+    expect(push.removed).toEqual(['old']);
+  });
+
+  it('leaves a connection still draining alone: API Gateway answers 410 until $connect has returned', async () => {
+    const push = deps('gone');
+    const report = await pushFrames(push, [connection('new', true)], ['{}']);
+    expect(report).toMatchObject({ forgotten: 0, notOpenYet: 1 });
+    expect(push.removed).toEqual([]);
+  });
+
+  it('delivers to both when API Gateway takes the post', async () => {
+    const push = deps('delivered');
+    expect(await pushFrames(push, [connection('old', false), connection('new', true)], ['{}'])).toMatchObject({ delivered: 2 });
+    expect(push.posted.sort()).toEqual(['new', 'old']);
+  });
+});
