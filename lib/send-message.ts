@@ -66,8 +66,8 @@ async function sendPrivate(deps: SendDeps, caller: Caller, frame: SendFrame, bod
 
   const except = caller.connectionId;
   if (message.qos === 1 && !(await recipientSessionExpired(deps, message.to, sentAt, app.sessionExpiryHours))) {
-    const stored = await storePrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app), except);
-    if (stored.duplicateOf) return { type: 'sent', clientMsgId: frame.clientMsgId, id: stored.duplicateOf, status: 'duplicate' };
+    const delivered = await deliverPrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app), except);
+    if (delivered.duplicateOf) return { type: 'sent', clientMsgId: frame.clientMsgId, id: delivered.duplicateOf, status: 'duplicate' };
   } else {
     await pushToUsers(deps, [message.to, caller.userId], packFrames([JSON.stringify(toWireMessage(message))]), { except });
   }
@@ -104,7 +104,7 @@ async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date
  *    If it is a resend's, the first try may still be running, its push not yet made: the original is
  *    pushed from here too, before the sender hears `duplicate` and sends its next message.
  */
-async function storePrivate(
+async function deliverPrivate(
   deps: SendDeps,
   message: QueuedMessage,
   clientMsgId: string,
@@ -145,9 +145,9 @@ async function storePrivate(
     return {};
   }
   await withdraw(deps, message, conversation);
-  // Gone once acked (delivered) or expired: then there is nothing left to push.
+  // Gone once acked (delivered); expired ones are never delivered.
   const original = await deps.queue.get(message.to, claim.messageId);
-  if (original) await push(original);
+  if (original && original.expiresAt > deps.clock.now()) await push(original);
   return { duplicateOf: claim.messageId };
 }
 
