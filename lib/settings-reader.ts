@@ -38,16 +38,19 @@ export class SettingsReader {
 
   async appSettings(): Promise<AppSettings> {
     if (this.fresh(this.app)) return this.app.value;
+    // Stamped with when the read began: a change made while it was under way may not be in it.
+    const readAt = this.clock.now().getTime();
     const value = readAppSettings(await this.store.getApp(), this.log);
-    this.app = { value, readAt: this.clock.now().getTime() };
+    this.app = { value, readAt };
     return value;
   }
 
   async userSettings(userId: string): Promise<UserSettings> {
     const cached = this.users.get(userId);
     if (this.fresh(cached)) return cached.value;
+    const readAt = this.clock.now().getTime();
     const value = readUserSettings(await this.store.getUser(userId), this.log);
-    this.remember(userId, { value, readAt: this.clock.now().getTime() });
+    this.remember(userId, { value, readAt });
     return value;
   }
 
@@ -67,8 +70,8 @@ export class SettingsReader {
       else missing.push(userId);
     }
     if (missing.length > 0) {
-      const items = await this.store.getUsers(missing);
       const readAt = this.clock.now().getTime();
+      const items = await this.store.getUsers(missing);
       for (const userId of missing) {
         const value = readUserSettings(items.get(userId), this.log);
         this.remember(userId, { value, readAt });

@@ -106,7 +106,7 @@ describe('users choosing their own duration', () => {
   ])('refuses days %j with %s, and keeps the old setting', async (days, code) => {
     await settings({ userLevelSettingsEnabled: true });
     const client = await connect(user('walt'));
-    await client.request({ action: 'setOfflineMessageDuration', days: 4 });
+    expect(await client.request({ action: 'setOfflineMessageDuration', days: 4 })).toMatchObject({ days: 4, source: 'user' });
     expect(await client.request({ action: 'setOfflineMessageDuration', days })).toMatchObject({ type: 'error', code });
     clock.advance(61_000);
     expect(await client.request({ action: 'getOfflineMessageDuration' })).toMatchObject({ days: 4, source: 'user' });

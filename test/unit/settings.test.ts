@@ -142,6 +142,24 @@ describe('the settings cache', () => {
     expect(counts.app).toBe(2);
   });
 
+  it('counts a read’s age from when it began: a change made during a slow read is not hidden for a minute', async () => {
+    let now = Date.parse('2030-01-15T10:00:00Z');
+    let item: Record<string, unknown> = { id: 'app', historyDays: 30 };
+    const store: SettingsStore = {
+      ...countingStore(item).store,
+      // The read takes a minute, and meanwhile an admin changes the settings.
+      getApp: async () => {
+        const read = item;
+        now += 60_000;
+        item = { id: 'app', historyDays: 90 };
+        return read;
+      },
+    };
+    const reader = new SettingsReader(store, { now: () => new Date(now) }, recordingLog());
+    expect((await reader.appSettings()).historyDays).toBe(30);
+    expect((await reader.appSettings()).historyDays).toBe(90);
+  });
+
   it('reads a user’s own settings only while user-level settings are enabled', async () => {
     const clock = { now: () => new Date('2030-01-15T10:00:00Z') };
     const off = countingStore({ id: 'app' });
