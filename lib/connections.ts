@@ -92,8 +92,19 @@ export function connectionExpiry(connectedAt: Date): Date {
   return new Date(connectedAt.getTime() + maxConnectionSeconds * 1000);
 }
 
-export async function connectionsOf(store: ConnectionStore, userIds: readonly string[], now: Date): Promise<Connection[]> {
-  return [...(await store.lookup(userIds, now)).values()].flatMap((presence) => presence.connections);
+/**
+ * The open connections of these users. Read strongly consistent (`consistent`) when looking for the
+ * recipients of a message just stored: an eventually consistent read could miss a connection opened a
+ * moment ago whose drain has already read the queue, and that connection would get the sender's next
+ * message before this one.
+ */
+export async function connectionsOf(
+  store: ConnectionStore,
+  userIds: readonly string[],
+  now: Date,
+  options: { consistent?: boolean } = {},
+): Promise<Connection[]> {
+  return [...(await store.lookup(userIds, now, options)).values()].flatMap((presence) => presence.connections);
 }
 
 /**

@@ -3,7 +3,7 @@
  * `@connections` API, and connections that API Gateway no longer knows forgotten.
  */
 import type { Clock } from './clock';
-import type { Connection, ConnectionStore } from './connections';
+import { connectionsOf, type Connection, type ConnectionStore } from './connections';
 import { limits } from './protocol';
 
 export interface ConnectionPoster {
@@ -71,9 +71,9 @@ export interface PushOptions {
   /** The connection the message came in on: it gets a reply instead. */
   except?: string;
   /**
-   * The message is stored, under this id, in these users' queues. Their lookup is then strongly
-   * consistent, and their connections still draining are left to the drain, which delivers it in
-   * order (see Connection.draining). Everyone else (the sender's other devices, qos 0) just gets the push.
+   * The message is stored, under this id, in these users' queues: their connections still draining
+   * are left to the drain, which delivers it in order (see Connection.draining), and one whose push
+   * fails is closed. Everyone else (the sender's other devices) just gets the push.
    */
   stored?: { messageId: string; recipients: readonly string[] };
 }
@@ -93,24 +93,20 @@ export interface PushReport {
 }
 
 /**
- * Posts the frames, in order, to every open connection of these users but `except`. Never throws:
- * a push is a courtesy to online devices, and what it carries is already stored (qos 1) or meant to
- * be lost when nobody listens (qos 0).
- *
- * The lookup of a stored message's recipients is strongly consistent: an eventually consistent one
- * could miss a connection opened a moment ago whose drain has already read the queue, and the
- * message would wait for the next sync.
+ * Posts the frames, in order, to every open connection of these users but `except`, for what is not
+ * stored for them: a qos-0 message, or a copy for the sender's other devices. Never throws: such a
+ * push is meant to be lost when nobody listens. (A stored message's recipients are looked up with a
+ * strongly consistent read, and must be found, before it is accepted: see connectionsOf.)
  */
 export async function pushToUsers(
   deps: PushDeps,
   userIds: readonly string[],
   frames: readonly string[],
-  options: PushOptions = {},
+  options: Pick<PushOptions, 'except'> = {},
 ): Promise<PushReport> {
   let connections: Connection[];
   try {
-    const online = await deps.connections.lookup(userIds, deps.clock.now(), { consistent: options.stored !== undefined });
-    connections = [...online.values()].flatMap((presence) => presence.connections);
+    connections = await connectionsOf(deps.connections, userIds, deps.clock.now());
   } catch (error) {
     deps.log.warn('could not look up connections to push to', { userIds, error });
     return { delivered: 0, leftToDrain: 0, forgotten: 0, notOpenYet: 0, closed: 0, failed: 1 };

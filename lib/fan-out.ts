@@ -104,7 +104,7 @@ export async function copiesFor(
  * but open connections that missed one would see the sender's next message first.
  */
 async function pushCopies(deps: PushDeps, copies: Map<string, QueuedMessage>, options: { except?: string }): Promise<void> {
-  // Strongly consistent, as for any stored message (see pushToUsers).
+  // Strongly consistent, as for any stored message (see connectionsOf).
   const online = await deps.connections.lookup([...copies.keys()], deps.clock.now(), { consistent: true });
   const frames = new Map<string, string[]>();
   await Promise.all(

@@ -4,7 +4,7 @@
  * recipients' open connections and to the sender's other devices.
  */
 import type { Clock } from './clock';
-import { sessionExpired, type Caller, type Connection } from './connections';
+import { connectionsOf, sessionExpired, type Caller, type Connection } from './connections';
 import { privateConversationId } from './conversations';
 import { packFrames, pushFrames, pushToUsers, type PushDeps } from './delivery';
 import { TooLargeError } from './errors';
@@ -120,9 +120,7 @@ async function deliverPrivate(
     ]);
     const failed = writes.find((write) => write.status === 'rejected');
     if (failed) throw failed.reason;
-    // Strongly consistent, as for any stored message (see pushToUsers).
-    const online = await deps.connections.lookup([message.to, message.from], deps.clock.now(), { consistent: true });
-    connections = [...online.values()].flatMap((presence) => presence.connections);
+    connections = await connectionsOf(deps.connections, [message.to, message.from], deps.clock.now(), { consistent: true });
   } catch (error) {
     await withdraw(deps, message, conversation);
     throw error;
