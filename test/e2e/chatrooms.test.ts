@@ -1,15 +1,14 @@
 /** Chatrooms end to end (SPEC §2, §4): online only, membership per connection, never stored. */
 import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../lib/protocol';
 import { historyTable, offlineMessagesTable, roomMembersTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { TestClient } from '../support/client';
-import { localDocumentClient, startTestStack } from '../support/local-stack';
+import { startTestStack } from '../support/local-stack';
+import { itemsOf } from '../support/snapshot';
 
 let stack: LocalStack;
-const db = localDocumentClient();
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -26,18 +25,6 @@ function say(client: TestClient, room: string, body: unknown, extra: Record<stri
   return client.request({ action: 'send', type: 'chatroom', target: room, clientMsgId: randomUUID(), body, ...extra });
 }
 
-async function count(table: { name: string }, key: string, value: string): Promise<number> {
-  const result = await db.send(
-    new QueryCommand({
-      TableName: stack.tableName(table as never),
-      KeyConditionExpression: '#k = :v',
-      ExpressionAttributeNames: { '#k': key },
-      ExpressionAttributeValues: { ':v': value },
-      Select: 'COUNT',
-    }),
-  );
-  return result.Count ?? 0;
-}
 
 describe('chatrooms', () => {
   it('delivers to the connected members, always as qos 0, and stores nothing', async () => {
@@ -53,8 +40,8 @@ describe('chatrooms', () => {
       expect.objectContaining({ id: sent.id, type: 'chatroom', from: speakerId, to: room, body: 'hello room', qos: 0 }),
     ]);
     expect(speaker.messageFrames).toEqual([]);
-    expect(await count(offlineMessagesTable, 'userId', listenerId)).toBe(0);
-    expect(await count(historyTable, 'conversationId', `g#${room}`)).toBe(0);
+    expect(await itemsOf(stack, offlineMessagesTable, listenerId)).toHaveLength(0);
+    expect(await itemsOf(stack, historyTable, `g#${room}`)).toHaveLength(0);
     await Promise.all([speaker.close(), listener.close()]);
   });
 
@@ -77,11 +64,11 @@ describe('chatrooms', () => {
     const userId = id('dora');
     const first = await connect(userId);
     await first.request({ action: 'joinRoom', room });
-    expect(await count(roomMembersTable, 'roomId', room)).toBe(1);
+    expect(await itemsOf(stack, roomMembersTable, room)).toHaveLength(1);
     const gone = new Promise((resolve) => stack.gateway.events.once('disconnected', resolve));
     await first.close();
     await gone;
-    expect(await count(roomMembersTable, 'roomId', room)).toBe(0);
+    expect(await itemsOf(stack, roomMembersTable, room)).toHaveLength(0);
 
     // The same user on a new connection is not in the room until it joins.
     const second = await connect(userId);

@@ -1,6 +1,5 @@
 /** Groups end to end (SPEC §2, §4, §7): the admin API, members-only sends, fan-out, caps. */
 import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../lib/protocol';
 import { offlineMessagesTable } from '../../lib/tables';
@@ -8,11 +7,11 @@ import { RequestMeter } from '../../local/request-meter';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { TestClient } from '../support/client';
-import { localDocumentClient, startTestStack } from '../support/local-stack';
+import { startTestStack } from '../support/local-stack';
+import { itemsOf } from '../support/snapshot';
 
 let stack: LocalStack;
 const meter = new RequestMeter();
-const db = localDocumentClient();
 
 beforeAll(async () => {
   stack = await startTestStack({ settingsCacheSeconds: 0, meter });
@@ -29,17 +28,7 @@ function sendToGroup(client: TestClient, groupId: string, body: unknown, extra: 
   return client.request({ action: 'send', type: 'group', target: groupId, clientMsgId: randomUUID(), body, ...extra });
 }
 
-async function queued(userId: string): Promise<Array<Record<string, unknown>>> {
-  const result = await db.send(
-    new QueryCommand({
-      TableName: stack.tableName(offlineMessagesTable),
-      KeyConditionExpression: 'userId = :u',
-      ExpressionAttributeValues: { ':u': userId },
-      ConsistentRead: true,
-    }),
-  );
-  return result.Items ?? [];
-}
+const queued = (userId: string) => itemsOf(stack, offlineMessagesTable, userId);
 
 async function makeGroup(members: string[]): Promise<string> {
   const groupId = id('g');

@@ -2,7 +2,6 @@
  * Store and forward end to end (SPEC §3–§5), with real WebSocket clients on the local stack.
  */
 import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
 import type { Message } from '../../lib/protocol';
@@ -12,6 +11,7 @@ import type { LocalStack } from '../../local/stack';
 import { TestClient } from '../support/client';
 import { TestClock } from '../support/clock';
 import { localDocumentClient, startTestStack } from '../support/local-stack';
+import { itemsOf } from '../support/snapshot';
 
 let stack: LocalStack;
 const clock = new TestClock();
@@ -37,17 +37,7 @@ function send(client: TestClient, target: string, body: unknown, extra: Record<s
   return client.request({ action: 'send', type: 'private', target, clientMsgId: randomUUID(), body, ...extra });
 }
 
-async function queued(userId: string): Promise<Array<Record<string, unknown>>> {
-  const result = await db.send(
-    new QueryCommand({
-      TableName: stack.tableName(offlineMessagesTable),
-      KeyConditionExpression: 'userId = :u',
-      ExpressionAttributeValues: { ':u': userId },
-      ConsistentRead: true,
-    }),
-  );
-  return result.Items ?? [];
-}
+const queued = (userId: string) => itemsOf(stack, offlineMessagesTable, userId);
 
 /** Asks for the queue again and returns what that delivered: the `synced` reply comes after its frames. */
 async function syncedMessages(client: TestClient): Promise<{ count: number; messages: Message[] }> {

@@ -2,17 +2,16 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../lib/protocol';
 import { historyTable, offlineMessagesTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { TestClient } from '../support/client';
-import { localDocumentClient, startTestStack } from '../support/local-stack';
+import { startTestStack } from '../support/local-stack';
+import { itemsOf } from '../support/snapshot';
 
 let stack: LocalStack;
-const db = localDocumentClient();
 
 beforeAll(async () => {
   stack = await startTestStack({ settingsCacheSeconds: 0 });
@@ -25,18 +24,6 @@ async function connect(userId: string): Promise<TestClient> {
   return TestClient.connect(`${stack.wsUrl}/?token=${await stack.issueToken(userId)}`);
 }
 
-async function items(table: { name: string }, key: string, value: string): Promise<Array<Record<string, unknown>>> {
-  const result = await db.send(
-    new QueryCommand({
-      TableName: stack.tableName(table as never),
-      KeyConditionExpression: '#k = :v',
-      ExpressionAttributeNames: { '#k': key },
-      ExpressionAttributeValues: { ':v': value },
-      ConsistentRead: true,
-    }),
-  );
-  return result.Items ?? [];
-}
 
 async function pigeonhole(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -70,7 +57,7 @@ describe('system messages', () => {
     const first = await admin(stack, 'POST', '/messages/system', { to: [user], body: 'once', clientMsgId });
     const again = await admin(stack, 'POST', '/messages/system', { to: [user], body: 'once', clientMsgId });
     expect(again.body).toEqual({ id: first.body.id, status: 'duplicate', recipients: 1 });
-    expect(await items(offlineMessagesTable, 'userId', user)).toHaveLength(1);
+    expect(await itemsOf(stack, offlineMessagesTable, user)).toHaveLength(1);
   });
 
   it.each([
@@ -83,14 +70,14 @@ describe('system messages', () => {
     const answer = await admin(stack, 'POST', '/messages/system', request);
     expect(answer.status).toBe(status);
     expect(answer.body.error.message).toContain(message);
-    expect(await items(offlineMessagesTable, 'userId', 'ok')).toEqual([]);
+    expect(await itemsOf(stack, offlineMessagesTable, 'ok')).toEqual([]);
   });
 
   it('can be sent from the CLI', async () => {
     const [a, b] = [id('cli-a'), id('cli-b')];
     const run = await pigeonhole(['system', `${a},${b}`, '{"text":"from the cli"}']);
     expect(run.stdout).toMatch(/^Sent \S+ to 2 users\.\n$/);
-    expect((await items(offlineMessagesTable, 'userId', b))[0]).toMatchObject({ type: 'system', from: 'system', body: '{"text":"from the cli"}' });
+    expect((await itemsOf(stack, offlineMessagesTable, b))[0]).toMatchObject({ type: 'system', from: 'system', body: '{"text":"from the cli"}' });
     expect((await pigeonhole(['system', a, 'not json'])).code).toBe(2);
   });
 });
@@ -118,9 +105,9 @@ describe('deleting a member’s messages from a group', () => {
 
     const history = await bobClient.request({ action: 'history', type: 'group', target: groupId });
     expect((history.messages as Message[]).map((m) => m.body)).toEqual(['bob is fine']);
-    const carolQueue = (await items(offlineMessagesTable, 'userId', carol)).map((m) => JSON.parse(m.body as string));
+    const carolQueue = (await itemsOf(stack, offlineMessagesTable, carol)).map((m) => JSON.parse(m.body as string));
     expect(carolQueue.sort()).toEqual(['bob is fine', 'elsewhere', 'private to carol']);
-    expect(await items(historyTable, 'conversationId', `g#${otherGroup}`)).toHaveLength(1);
+    expect(await itemsOf(stack, historyTable, `g#${otherGroup}`)).toHaveLength(1);
     await Promise.all([malloryClient.close(), bobClient.close()]);
   });
 

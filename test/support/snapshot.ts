@@ -1,8 +1,8 @@
 /**
- * Everything a stack has stored, to show that a request changed nothing: every item of every table,
- * read consistently. Connections are left out by default: opening and closing them is not a change.
+ * What a stack has stored: every item of every table, to show that a request changed nothing, or the
+ * items of one partition. Read consistently, as a test must see every write it waited for.
  */
-import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { connectionsTable, tables, type TableDeclaration } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { localDocumentClient } from './local-stack';
@@ -11,6 +11,7 @@ export type Snapshot = Record<string, string[]>;
 
 const db = localDocumentClient();
 
+/** Every table's items; connections are left out by default, as opening and closing them is no change. */
 export async function snapshot(stack: LocalStack, except: readonly TableDeclaration[] = [connectionsTable]): Promise<Snapshot> {
   const result: Snapshot = {};
   for (const table of tables.filter((t) => !except.includes(t))) {
@@ -21,4 +22,21 @@ export async function snapshot(stack: LocalStack, except: readonly TableDeclarat
     result[table.name] = items.sort();
   }
   return result;
+}
+
+/** The items of one partition of a table (a user's queue, a conversation's history), read consistently. */
+export async function itemsOf(stack: LocalStack, table: TableDeclaration, partition: string): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
+  const pages = paginateQuery(
+    { client: db },
+    {
+      TableName: stack.tableName(table),
+      KeyConditionExpression: '#k = :v',
+      ExpressionAttributeNames: { '#k': table.partitionKey },
+      ExpressionAttributeValues: { ':v': partition },
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) items.push(...(page.Items ?? []));
+  return items;
 }
