@@ -144,9 +144,10 @@ export async function pushFrames(
           for (const frame of frames) {
             if ((await deps.poster.post(connection.connectionId, frame)) === 'gone') {
               // API Gateway answers 410 until `$connect` has returned, too: a connection that has only
-              // just been recorded is left alone (its drain delivers what is stored). Any other is stale,
-              // and forgotten; the message stays queued for the next connection.
-              if (connection.draining) {
+              // just been recorded is left alone when what it missed is not stored for it (a qos-0
+              // message, a copy for the sender's other devices). Any other is forgotten, so that nothing
+              // later reaches it before what it missed; the message stays queued for the next connection.
+              if (connection.draining && !storedFor.has(connection.userId)) {
                 report.notOpenYet += 1;
                 return;
               }

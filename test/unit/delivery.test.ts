@@ -44,11 +44,20 @@ describe('a push answered 410', () => {
     expect(push.removed).toEqual(['old']);
   });
 
-  it('leaves a connection still draining alone: API Gateway answers 410 until $connect has returned', async () => {
+  it('leaves a connection still draining alone when what it missed is not stored for it: API Gateway answers 410 until $connect has returned', async () => {
     const push = deps('gone');
     const report = await pushFrames(push, [connection('new', true)], ['{}']);
     expect(report).toMatchObject({ forgotten: 0, notOpenYet: 1 });
     expect(push.removed).toEqual([]);
+  });
+
+  it('forgets a draining connection that missed a message stored for it: nothing later may reach it first', async () => {
+    const push = deps('gone');
+    // Stored for bob, but his drain has finished: the message is not left to it, and the post fails.
+    push.connections.leaveToDrain = async () => false;
+    const report = await pushFrames(push, [connection('new', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
+    expect(report).toMatchObject({ forgotten: 1, notOpenYet: 0 });
+    expect(push.removed).toEqual(['new']);
   });
 
   it('delivers to both when API Gateway takes the post', async () => {
