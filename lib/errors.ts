@@ -41,6 +41,13 @@ export class TooLargeError extends AppError {
 export class RateLimitedError extends AppError {
   readonly code = 'RATE_LIMITED';
   readonly httpStatus = 429;
+  constructor(
+    message: string,
+    /** How long the caller should wait before trying again. */
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
 }
 
 export class NotFoundError extends AppError {

@@ -166,13 +166,14 @@ export const errorCodes = [
   'FORBIDDEN',
   'OUT_OF_RANGE',
   'TOO_LARGE',
+  'CONFLICT',
   'RATE_LIMITED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
 /** The admin API's error codes (SPEC §7): the frame codes and a few that only HTTP has. */
-export const adminErrorCodes = [...errorCodes, 'NOT_FOUND', 'UNAUTHORIZED', 'CONFLICT'] as const;
+export const adminErrorCodes = [...errorCodes, 'NOT_FOUND', 'UNAUTHORIZED'] as const;
 export type AdminErrorCode = (typeof adminErrorCodes)[number];
 
 export function isFrameErrorCode(code: AdminErrorCode): code is ErrorCode {
@@ -233,11 +234,15 @@ export const joinedFrameSchema = z.object({ ...replyBase, type: z.literal('joine
 export const leftFrameSchema = z.object({ ...replyBase, type: z.literal('left'), room: z.string() });
 
 export const pongFrameSchema = z.object({ ...replyBase, type: z.literal('pong') });
+/** The server is about to close this connection; for `replaced` the client does not reconnect. */
+export const closingFrameSchema = z.object({ type: z.literal('closing'), reason: z.enum(['replaced']) });
 export const errorFrameSchema = z.object({
   ...replyBase,
   type: z.literal('error'),
   code: z.enum(errorCodes),
   message: z.string(),
+  /** With RATE_LIMITED: how long to wait before the next try. */
+  retryAfterMs: z.optional(z.number()),
 });
 
 export const serverFrameSchema = z.discriminatedUnion('type', [
@@ -252,6 +257,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   joinedFrameSchema,
   leftFrameSchema,
   pongFrameSchema,
+  closingFrameSchema,
   errorFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;

@@ -6,7 +6,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { AppError, BadRequestError, internalErrorMessage } from '../errors';
+import { AppError, BadRequestError, internalErrorMessage, RateLimitedError } from '../errors';
 import { describeIssues, isFrameErrorCode, limits, type Reply, type Schema, type ServerFrame } from '../protocol';
 import { logger } from './logger';
 import type { Caller } from '../connections';
@@ -49,7 +49,8 @@ export function frameRoute<Frame extends object>(
 /** Maps any error to its frame: typed errors say what went wrong, anything else says nothing. */
 export function errorReply(error: unknown): Reply {
   if (error instanceof AppError) {
-    return { type: 'error', code: isFrameErrorCode(error.code) ? error.code : 'BAD_REQUEST', message: error.message };
+    const code = isFrameErrorCode(error.code) ? error.code : 'BAD_REQUEST';
+    return { type: 'error', code, message: error.message, ...(error instanceof RateLimitedError && { retryAfterMs: error.retryAfterMs }) };
   }
   logger.error('request failed', error as Error);
   return { type: 'error', code: 'INTERNAL', message: internalErrorMessage };
