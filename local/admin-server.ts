@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { adminBasePath } from '../lib/admin-api';
 import { invoke, localAccountId, type LocalFunction } from './lambda-runtime';
+import { serveStatic, type StaticMounts } from './static-files';
 
 export interface HttpRouteTarget {
   method: string;
@@ -31,13 +32,21 @@ export async function startAdminServer(options: {
   port: number;
   adminKey: string;
   routes: readonly HttpRouteTarget[];
+  /** Static files served beside the API, outside its base path (the console, the examples). */
+  staticMounts?: StaticMounts;
 }): Promise<RunningAdminServer> {
   const routes = options.routes.map(compile);
+  const mounts = options.staticMounts ?? {};
   const server: Server = createServer((req, res) => {
-    handle(req, res, options.adminKey, routes).catch(() => {
-      if (res.headersSent) res.destroy();
-      else error(res, 500, 'INTERNAL', 'the local admin server failed');
-    });
+    const pathname = new URL(`http://localhost${req.url ?? '/'}`).pathname;
+    const served =
+      pathname === adminBasePath || pathname.startsWith(`${adminBasePath}/`) ? Promise.resolve(false) : serveStatic(mounts, req, res, pathname);
+    served
+      .then((done) => (done ? undefined : handle(req, res, options.adminKey, routes)))
+      .catch(() => {
+        if (res.headersSent) res.destroy();
+        else error(res, 500, 'INTERNAL', 'the local admin server failed');
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -4,6 +4,7 @@
  * start it through here.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -166,7 +167,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (!authorizer) throw new Error('the catalog has no authorizer');
     gateway.configure(routes, { fn: authorizer, identitySource: tokenIdentitySource });
 
-    const admin = await startAdminServer({ host, port: options.adminPort ?? 3002, adminKey, routes: httpRoutes });
+    const admin = await startAdminServer({
+      host,
+      port: options.adminPort ?? 3002,
+      adminKey,
+      routes: httpRoutes,
+      staticMounts: {
+        '/': join(projectRoot, 'dist', 'console'),
+        '/examples/': join(projectRoot, 'examples'),
+        '/client/': join(projectRoot, 'dist', 'client'),
+      },
+    });
     stops.push(() => admin.stop());
 
     return {
