@@ -20,9 +20,9 @@ export interface QueuePolicy {
   discard?: Discard;
 }
 
-/** The settings that decide a user's queue, read through the settings cache. */
+/** The settings that decide a user's queue: the app's through the cache, the user's own as they are now (SPEC §5). */
 export async function queuePolicyFor(settings: SettingsReader, userId: string, discard?: Discard): Promise<QueuePolicy> {
-  return { ...(await settings.retentionFor(userId)), ...(discard && { discard }) };
+  return { ...(await settings.retentionFor(userId, { current: true })), ...(discard && { discard }) };
 }
 
 type Verdict = 'deliver' | 'overflow' | 'expired' | 'discard';

@@ -80,7 +80,8 @@ export async function copiesFor(
   recipients: readonly string[],
 ): Promise<Map<string, QueuedMessage>> {
   const app = await settings.appSettings();
-  const users = app.userLevelSettingsEnabled ? await settings.userSettingsMany(recipients) : new Map();
+  // As they are now: a duration a member set a moment ago applies to this copy (SPEC §5).
+  const users = app.userLevelSettingsEnabled ? await settings.userSettingsMany(recipients, { current: true }) : new Map();
   return new Map(
     recipients.map((recipientId) => {
       const days = durationInForce(draft.type, app, users.get(recipientId)).days;

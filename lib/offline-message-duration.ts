@@ -13,7 +13,7 @@ const notEnabled = 'users may not choose their own offline message duration in t
 export async function getOfflineMessageDuration(settings: SettingsReader, userId: string): Promise<Reply> {
   const app = await settings.appSettings();
   if (!app.userLevelSettingsEnabled) throw new ForbiddenError(notEnabled);
-  const { days, source } = durationInForce('private', app, await settings.userSettings(userId));
+  const { days, source } = durationInForce('private', app, await settings.userSettings(userId, { current: true }));
   return { type: 'offlineMessageDuration', days, source: source === 'user' ? 'user' : 'app' };
 }
 

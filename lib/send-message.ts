@@ -4,7 +4,7 @@
  * recipients' open connections and to the sender's other devices.
  */
 import type { Clock } from './clock';
-import { connectionsOf, sessionExpired, type Caller, type Connection } from './connections';
+import { connectionsOf, sessionExpired, type Caller } from './connections';
 import { privateConversationId } from './conversations';
 import { packFrames, pushFrames, pushToUsers, type PushDeps } from './delivery';
 import { TooLargeError } from './errors';
@@ -16,7 +16,7 @@ import { limits, type Reply, type SendFrame } from './protocol';
 import type { RecentConversationStore } from './recent-conversations';
 import { durationInForce, historyExpiry, messageExpiry } from './retention';
 import type { RoomStore } from './rooms';
-import { receiptFor, type SendReceipts } from './send-receipts';
+import { claimMessageId, fingerprintOf, type SendReceipts } from './send-receipts';
 import { sendToRoom } from './chatrooms';
 import { sendToGroup } from './send-group';
 import type { SettingsReader } from './settings-reader';
@@ -51,30 +51,41 @@ export async function sendMessage(deps: SendDeps, caller: Caller, frame: SendFra
 }
 
 async function sendPrivate(deps: SendDeps, caller: Caller, frame: SendFrame, bodyJson: string): Promise<Reply> {
-  const sentAt = deps.clock.now();
-  const { app, user } = await deps.settings.retentionFor(frame.target);
+  const now = deps.clock.now();
+  const qos = frame.qos ?? 1;
+  const draft = { id: deps.newId(now), sentAt: now };
+  // A qos-0 message is never stored, so it has nothing to de-duplicate: each try is its own push.
+  const { id, sentAt, resend } =
+    qos === 1
+      ? await claimMessageId(
+          deps.receipts,
+          { senderId: caller.userId, clientMsgId: frame.clientMsgId, fingerprint: fingerprintOf('private', frame.target, bodyJson) },
+          draft,
+        )
+      : { ...draft, resend: false };
+  // Read fresh, not cached: a duration the recipient set a moment ago applies to this message (SPEC §5).
+  const { app, user } = await deps.settings.retentionFor(frame.target, { current: true });
   const message: QueuedMessage = {
-    id: deps.newId(sentAt),
+    id,
     type: 'private',
     from: caller.userId,
     to: frame.target,
     bodyJson,
     sentAt,
     expiresAt: messageExpiry(sentAt, frame.ttlSeconds, durationInForce('private', app, user).days),
-    qos: frame.qos ?? 1,
+    qos,
   };
 
   const except = caller.connectionId;
-  if (message.qos === 1 && !(await recipientSessionExpired(deps, message.to, sentAt, app.sessionExpiryHours))) {
-    const delivered = await deliverPrivate(deps, message, frame.clientMsgId, historyExpiry(sentAt, 'private', app), except);
-    if (delivered.duplicateOf) return { type: 'sent', clientMsgId: frame.clientMsgId, id: delivered.duplicateOf, status: 'duplicate' };
+  if (qos === 1 && !(await recipientSessionExpired(deps, message.to, now, app.sessionExpiryHours))) {
+    await deliverPrivate(deps, message, historyExpiry(sentAt, 'private', app), except);
   } else {
     await pushToUsers(deps, [message.to, caller.userId], packFrames([JSON.stringify(toWireMessage(message))]), { except });
   }
-  if (message.qos === 1 && app.recentConversationsEnabled) {
+  if (qos === 1 && app.recentConversationsEnabled) {
     await recordRecent(deps, message, historyExpiry(sentAt, 'private', app));
   }
-  return { type: 'sent', clientMsgId: frame.clientMsgId, id: message.id, status: 'accepted' };
+  return { type: 'sent', clientMsgId: frame.clientMsgId, id, status: resend ? 'duplicate' : 'accepted' };
 }
 
 /**
@@ -88,78 +99,31 @@ async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date
 }
 
 /**
- * Stores a qos-1 private message, claims its send receipt, and pushes it to the recipient's open
- * connections and the sender's other devices, so that every connection gets each sender's messages in
- * order, whatever fails:
+ * Stores a qos-1 private message under its claimed id and pushes it to the recipient's open
+ * connections and the sender's other devices. Every step is safe to redo, and a resend redoes them
+ * all, so a try that failed or died anywhere is completed by the next one:
  *
- * 1. The recipient's copy and the history copy are written. The message goes before the receipt so
- *    that a receipt always stands for a stored message (a resend must never be called a duplicate of
- *    something never stored).
- * 2. The connections are looked up: after the write, so that a recipient connecting meanwhile gets the
- *    message from its drain or from the push; before the claim, so that a failed lookup fails the send
- *    rather than leave open connections without a message that the sender's next one would reach.
- *    A failure up to here takes the copies back: not accepted, nothing kept.
- * 3. The receipt is claimed. If that fails, whether it was written is unknown, and a resend may be
- *    answered `duplicate` with this id: the message stays, and is pushed before the error goes back.
- *    If it is a resend's, the first try may still be running, its push not yet made: the original is
- *    pushed from here too, before the sender hears `duplicate` and sends its next message.
+ * 1. The recipient's copy and the history copy are put (the same items, whoever puts them).
+ * 2. The connections are looked up, strongly consistent, after the write: a recipient connecting
+ *    meanwhile gets the message from its drain or from the push (see connectionsOf).
+ * 3. The message is pushed; a connection still draining has it left to its drain.
+ *
+ * A failure anywhere answers INTERNAL; nothing is taken back, as another device may be completing the
+ * same send and be told `duplicate` with this very id.
  */
-async function deliverPrivate(
-  deps: SendDeps,
-  message: QueuedMessage,
-  clientMsgId: string,
-  keptInHistoryUntil: Date,
-  except: string,
-): Promise<{ duplicateOf?: string }> {
+async function deliverPrivate(deps: SendDeps, message: QueuedMessage, keptInHistoryUntil: Date, except: string): Promise<void> {
   const conversation = privateConversationId(message.from, message.to);
-  let connections: Connection[];
-  try {
-    const writes = await Promise.allSettled([
-      deps.queue.put(message.to, message),
-      deps.history?.put(conversation, { ...message, expiresAt: keptInHistoryUntil }),
-    ]);
-    const failed = writes.find((write) => write.status === 'rejected');
-    if (failed) throw failed.reason;
-    connections = await connectionsOf(deps.connections, [message.to, message.from], deps.clock.now(), { consistent: true });
-  } catch (error) {
-    await withdraw(deps, message, conversation);
-    throw error;
-  }
-
-  const push = (stored: QueuedMessage) =>
-    pushFrames(deps, connections, packFrames([JSON.stringify(toWireMessage(stored))]), {
-      except,
-      stored: { messageId: stored.id, recipients: [stored.to] },
-    });
-  let claim;
-  try {
-    claim = await deps.receipts.claim(receiptFor(message.from, clientMsgId, message.id, message.sentAt), message.sentAt);
-  } catch (error) {
-    await push(message);
-    throw error;
-  }
-  if (claim.claimed) {
-    await push(message);
-    return {};
-  }
-  await withdraw(deps, message, conversation);
-  // Gone once acked (delivered); expired ones are never delivered.
-  const original = await deps.queue.get(message.to, claim.messageId);
-  if (original && original.expiresAt > deps.clock.now()) await push(original);
-  return { duplicateOf: claim.messageId };
-}
-
-/** Takes back copies that must not be seen; if that fails too, the recipient may see the message twice. */
-async function withdraw(deps: SendDeps, message: QueuedMessage, conversation: string): Promise<void> {
-  const removals = await Promise.allSettled([
-    deps.queue.remove(message.to, message.id),
-    deps.history ? deps.history.removeOne(conversation, message.id) : Promise.resolve(),
+  const writes = await Promise.allSettled([
+    deps.queue.put(message.to, message),
+    deps.history?.put(conversation, { ...message, expiresAt: keptInHistoryUntil }),
   ]);
-  for (const removal of removals) {
-    if (removal.status === 'rejected') {
-      deps.log.warn('could not withdraw a message that was not accepted', { messageId: message.id, error: removal.reason });
-    }
-  }
+  const failed = writes.find((write) => write.status === 'rejected');
+  if (failed) throw failed.reason;
+  const connections = await connectionsOf(deps.connections, [message.to, message.from], deps.clock.now(), { consistent: true });
+  await pushFrames(deps, connections, packFrames([JSON.stringify(toWireMessage(message))]), {
+    except,
+    stored: { messageId: message.id, recipients: [message.to] },
+  });
 }
 
 /** Both users' recent conversations now end with this message; a failure here loses no message. */

@@ -10,7 +10,7 @@ export interface SettingsStore {
   updateApp(change: Partial<AppSettings>): Promise<void>;
   getUser(userId: string, options?: { consistent?: boolean }): Promise<Record<string, unknown> | undefined>;
   /** Many users' items at once (100 to a request); users without one are absent. */
-  getUsers(userIds: readonly string[]): Promise<Map<string, Record<string, unknown>>>;
+  getUsers(userIds: readonly string[], options?: { consistent?: boolean }): Promise<Map<string, Record<string, unknown>>>;
   putUser(userId: string, settings: UserSettings): Promise<void>;
   /** True when there was a setting to delete. */
   deleteUser(userId: string): Promise<boolean>;
@@ -45,11 +45,16 @@ export class SettingsReader {
     return value;
   }
 
-  async userSettings(userId: string): Promise<UserSettings> {
+  /**
+   * A user's own settings: cached, or, with `current`, read strongly consistent, so that a change the
+   * user or an admin has just made applies to what that user is delivered next (SPEC §5, read your
+   * own writes). A user's setting is one item: the read costs one unit, and only while enabled.
+   */
+  async userSettings(userId: string, options: { current?: boolean } = {}): Promise<UserSettings> {
     const cached = this.users.get(userId);
-    if (this.fresh(cached)) return cached.value;
+    if (!options.current && this.fresh(cached)) return cached.value;
     const readAt = this.clock.now().getTime();
-    const value = readUserSettings(await this.store.getUser(userId), this.log);
+    const value = readUserSettings(await this.store.getUser(userId, { consistent: options.current ?? false }), this.log);
     this.remember(userId, { value, readAt });
     return value;
   }
@@ -60,18 +65,18 @@ export class SettingsReader {
     if (this.users.size > maxCachedUsers) this.users.delete(this.users.keys().next().value as string);
   }
 
-  /** Many users' own settings, reading at once those not cached. */
-  async userSettingsMany(userIds: readonly string[]): Promise<Map<string, UserSettings>> {
+  /** Many users' own settings, reading at once those not cached (all of them, strongly consistent, with `current`). */
+  async userSettingsMany(userIds: readonly string[], options: { current?: boolean } = {}): Promise<Map<string, UserSettings>> {
     const result = new Map<string, UserSettings>();
     const missing: string[] = [];
     for (const userId of new Set(userIds)) {
       const cached = this.users.get(userId);
-      if (this.fresh(cached)) result.set(userId, cached.value);
+      if (!options.current && this.fresh(cached)) result.set(userId, cached.value);
       else missing.push(userId);
     }
     if (missing.length > 0) {
       const readAt = this.clock.now().getTime();
-      const items = await this.store.getUsers(missing);
+      const items = await this.store.getUsers(missing, { consistent: options.current ?? false });
       for (const userId of missing) {
         const value = readUserSettings(items.get(userId), this.log);
         this.remember(userId, { value, readAt });
@@ -82,9 +87,9 @@ export class SettingsReader {
   }
 
   /** The app's settings, and the user's when they can matter: a user's own are read only while enabled. */
-  async retentionFor(userId: string): Promise<{ app: AppSettings; user: UserSettings | undefined }> {
+  async retentionFor(userId: string, options: { current?: boolean } = {}): Promise<{ app: AppSettings; user: UserSettings | undefined }> {
     const app = await this.appSettings();
-    return { app, user: app.userLevelSettingsEnabled ? await this.userSettings(userId) : undefined };
+    return { app, user: app.userLevelSettingsEnabled ? await this.userSettings(userId, options) : undefined };
   }
 
   private fresh<T>(cached: Cached<T> | undefined): cached is Cached<T> {

@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import { BadRequestError, TooLargeError } from './errors';
 import { fanOut, type FanOutDeps, type FanOutQueue, type MessageDraft } from './fan-out';
 import { bodySchema, describeIssues, idSchema, limits } from './protocol';
-import { receiptFor, type SendReceipts } from './send-receipts';
+import { claimMessageId, fingerprintOf, type SendReceipts } from './send-receipts';
 
 /** Up to this many recipients a request; past the inline fan-out they go through the queue. */
 export const maxSystemRecipients = 10_000;
@@ -46,21 +46,25 @@ export async function sendSystemMessage(
   const recipients = [...new Set(request.to)];
 
   const now = deps.clock.now();
-  let draft: MessageDraft = {
-    id: deps.newId(now),
+  const proposed = { id: deps.newId(now), sentAt: now };
+  // Without a clientMsgId the backend asked for no de-duplication: each request is its own message.
+  const { id, sentAt, resend } =
+    request.clientMsgId === undefined
+      ? { ...proposed, resend: false }
+      : await claimMessageId(
+          deps.receipts,
+          { senderId: systemSender, clientMsgId: request.clientMsgId, fingerprint: fingerprintOf('system', recipients, bodyJson) },
+          proposed,
+        );
+  const draft: MessageDraft = {
+    id,
     type: 'system',
     from: 'system',
     to: '',
     bodyJson,
-    sentAt: now,
+    sentAt,
     ...(request.ttlSeconds !== undefined && { ttlSeconds: request.ttlSeconds }),
   };
-  if (request.clientMsgId !== undefined) {
-    const claim = await deps.receipts.claimPending(receiptFor(systemSender, request.clientMsgId, draft.id, now), now);
-    if (!claim.claimed && claim.complete) return { id: claim.messageId, status: 'duplicate', recipients: recipients.length };
-    if (!claim.claimed) draft = { ...draft, id: claim.messageId, sentAt: claim.sentAt };
-  }
   await fanOut(deps, draft, recipients);
-  if (request.clientMsgId !== undefined) await deps.receipts.complete(systemSender, request.clientMsgId);
-  return { id: draft.id, status: 'accepted', recipients: recipients.length };
+  return { id, status: resend ? 'duplicate' : 'accepted', recipients: recipients.length };
 }

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { ClaimResult, PendingClaimResult, SendReceipt, SendReceipts } from '../send-receipts';
+import type { ClaimResult, SendReceipt, SendReceipts } from '../send-receipts';
 import { sendReceiptKey, sendReceiptsTable } from '../tables';
 
 export class DynamoSendReceipts implements SendReceipts {
@@ -10,28 +10,8 @@ export class DynamoSendReceipts implements SendReceipts {
     private readonly tableName: string,
   ) {}
 
+  /** Puts the receipt unless an unexpired one exists; hands that one back when it does. */
   async claim(receipt: SendReceipt, now: Date): Promise<ClaimResult> {
-    const existing = await this.put(receipt, now, false);
-    return existing ? { claimed: false, messageId: existing.messageId } : { claimed: true };
-  }
-
-  async claimPending(receipt: SendReceipt, now: Date): Promise<PendingClaimResult> {
-    const existing = await this.put(receipt, now, true);
-    return existing ? { claimed: false, ...existing } : { claimed: true };
-  }
-
-  async complete(senderId: string, clientMsgId: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({ TableName: this.tableName, Key: sendReceiptKey(senderId, clientMsgId), UpdateExpression: 'REMOVE pending' }),
-    );
-  }
-
-  /** Puts the receipt unless an unexpired one exists; resolves to that one when it does. */
-  private async put(
-    receipt: SendReceipt,
-    now: Date,
-    pending: boolean,
-  ): Promise<{ messageId: string; sentAt: Date; complete: boolean } | undefined> {
     try {
       await this.db.send(
         new PutCommand({
@@ -40,26 +20,26 @@ export class DynamoSendReceipts implements SendReceipts {
             ...sendReceiptKey(receipt.senderId, receipt.clientMsgId),
             messageId: receipt.messageId,
             sentAt: receipt.sentAt.toISOString(),
+            fingerprint: receipt.fingerprint,
             expiresAt: epochSeconds(receipt.expiresAt),
-            ...(pending && { pending: true }),
           },
           // An expired receipt that TTL has not yet deleted no longer counts.
           ConditionExpression: 'attribute_not_exists(#sort) OR #expires <= :now',
           ExpressionAttributeNames: { '#sort': sendReceiptsTable.sortKey, '#expires': sendReceiptsTable.timeToLiveAttribute },
           ExpressionAttributeValues: { ':now': epochSeconds(now) },
-          // The original receipt comes back with the refusal, so a duplicate costs no extra read.
+          // The original receipt comes back with the refusal, so a resend costs no extra read.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return undefined;
+      return { claimed: true };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const item = error.Item;
       const messageId = item?.messageId?.S;
       if (!messageId) throw new Error('a send receipt exists without a message id');
       // Our own receipt: the SDK retried a put whose answer was lost, and the first attempt made it.
-      if (messageId === receipt.messageId) return undefined;
-      return { messageId, sentAt: new Date(item?.sentAt?.S ?? 0), complete: item?.pending === undefined };
+      if (messageId === receipt.messageId) return { claimed: true };
+      return { claimed: false, messageId, sentAt: new Date(item?.sentAt?.S ?? 0), fingerprint: item?.fingerprint?.S };
     }
   }
 }

@@ -33,8 +33,8 @@ export class DynamoSettingsStore implements SettingsStore {
     return this.get(userConfigKey(userId), options.consistent);
   }
 
-  async getUsers(userIds: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-    const items = await batchGetAll(this.db, this.tableName, userIds.map(userConfigKey));
+  async getUsers(userIds: readonly string[], options: { consistent?: boolean } = {}): Promise<Map<string, Record<string, unknown>>> {
+    const items = await batchGetAll(this.db, this.tableName, userIds.map(userConfigKey), options);
     return new Map(items.map((item) => [String(item.id).slice('user:'.length), item]));
   }
 
