@@ -1,19 +1,11 @@
 /** `sync`: delivers the caller's queue again on this connection, then says how many messages it held. */
 import { clock } from '../lib/clock';
-import { deliverQueue, queuePolicyFor } from '../lib/drain';
+import { syncQueue } from '../lib/drain';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { syncFrameSchema } from '../lib/protocol';
 
-const deps = { queue: offlineQueue(), poster: connectionPoster(), clock };
-const settings = settingsReader();
-const connections = connectionStore();
+const deps = { queue: offlineQueue(), poster: connectionPoster(), connections: connectionStore(), settings: settingsReader(), clock };
 
-export const handler = frameRoute(syncFrameSchema, async (_frame, { caller }) => {
-  // The `synced` reply is the route response, sent after these posts have all been accepted.
-  // What this connection's start discarded (clean start, expired session) stays discarded.
-  const presence = (await connections.lookup([caller.userId], clock.now(), { consistent: true })).get(caller.userId);
-  const policy = await queuePolicyFor(settings, caller.userId, presence?.discard);
-  const report = await deliverQueue(deps, caller.userId, caller.connectionId, policy);
-  return { type: 'synced', count: report.delivered };
-});
+// The `synced` reply is the route response, sent after the queue's posts have all been accepted.
+export const handler = frameRoute(syncFrameSchema, async (_frame, { caller }) => ({ type: 'synced', count: await syncQueue(deps, caller) }));

@@ -233,6 +233,24 @@ export async function deliverQueue(
   return report;
 }
 
+/**
+ * `sync` (SPEC §4): the caller's queue again, on the connection that asked, then how many messages
+ * that was. What the connection's start discarded (clean start, expired session) stays discarded. A
+ * connection that went away part way is not told a count: `synced` with too small a count would read
+ * as "nothing more is waiting".
+ */
+export async function syncQueue(
+  deps: DeliverDeps & { connections: Pick<ConnectionStore, 'lookup'>; settings: SettingsReader },
+  caller: { userId: string; connectionId: string },
+): Promise<number> {
+  // Consistent: the discard was recorded by this very connection's `$connect`, a moment ago.
+  const presence = (await deps.connections.lookup([caller.userId], deps.clock.now(), { consistent: true })).get(caller.userId);
+  const policy = await queuePolicyFor(deps.settings, caller.userId, presence?.discard);
+  const report = await deliverQueue(deps, caller.userId, caller.connectionId, policy);
+  if (report.connectionGone) throw new Error('the connection went away during sync');
+  return report.delivered;
+}
+
 export interface DrainRequest {
   userId: string;
   connectionId: string;

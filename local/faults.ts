@@ -31,6 +31,8 @@ export interface FaultRule {
 
 export class FaultInjector {
   private readonly rules = new Set<FaultRule>();
+  /** Decides which requests fail; a seeded one makes a run's faults repeatable (see seeded-random). */
+  random: () => number = Math.random;
   /** Faults raised so far, by client and kind: `DynamoDBClient throttled`. */
   readonly injected = new Map<string, number>();
   /** Requests seen so far (each attempt of a retried one), by client. */
@@ -72,9 +74,9 @@ export class FaultInjector {
         if (rule.client !== clientName) continue;
         if (rule.command && rule.command !== context.commandName) continue;
         if (rule.table && !tables.includes(rule.table)) continue;
-        if (Math.random() >= (rule.rate ?? 1)) continue;
+        if (this.random() >= (rule.rate ?? 1)) continue;
         if (rule.times !== undefined && this.spent(rule)) continue;
-        const fault = typeof rule.fault === 'string' ? rule.fault : (rule.fault[Math.floor(Math.random() * rule.fault.length)] as FaultKind);
+        const fault = typeof rule.fault === 'string' ? rule.fault : (rule.fault[Math.floor(this.random() * rule.fault.length)] as FaultKind);
         const key = `${rule.client} ${fault}`;
         this.injected.set(key, (this.injected.get(key) ?? 0) + 1);
         if (fault === 'lost-reply') await next(args);

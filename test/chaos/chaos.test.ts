@@ -36,6 +36,7 @@ it('loses nothing and keeps each sender’s order under drops, forgotten acks an
   expect(report.lost).toBe(0);
   expect(report.outOfOrder).toBe(0);
   expect(report.acceptedNotStored).toBe(0);
+  expect(report.unacceptedDeliveries).toBe(0);
   // The run did what it says: sockets dropped, and faults were injected of every kind.
   expect(report.drops).toBeGreaterThan(0);
   expect([...injector.injected.keys()].length).toBe(7);

@@ -30,6 +30,10 @@ export interface ChaosOptions {
   /** The ids of the messages stored in the service, read once the run is over. */
   storedIds?: () => Promise<ReadonlySet<string>>;
   onProgress?: (accepted: number) => void;
+  /** Every choice the run makes at random (targets, drops, forgotten acks) comes from here. */
+  random: () => number;
+  /** Lines that say what happened to a copy that was lost, step by step. */
+  explainLoss?: (recipient: string, id: string) => Promise<string[]>;
 }
 
 export interface ChaosReport {
@@ -57,13 +61,14 @@ export interface ChaosReport {
   /** Accepted messages missing from storage once the run was over. */
   acceptedNotStored: number | undefined;
   /**
-   * Copies received under an id the send was not accepted with: a resend that raced its first try
-   * stored a second copy, and a drain read it before the loser withdrew it. Same message, another id.
+   * Copies received under an id no sender was told: one message under a second id (SPEC §5 forbids
+   * it), or a message nobody was told was accepted.
    */
   unacceptedDeliveries: number;
   droppedFrames: number;
   elapsedMs: number;
   lostIds: string[];
+  lostCopies: Array<{ id: string; from: string; n: number; type: Target['type']; recipient: string }>;
   /** What went wrong, message by message, for a failed run. */
   details: string[];
 }
@@ -108,11 +113,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   for (const group of groups) await options.createGroup?.(group.id, group.members);
   const pickTarget = (me: ChaosUser): Target => {
     const mine = groups.filter((group) => group.members.includes(me.id));
-    if (mine.length > 0 && Math.random() < options.groupShare) {
-      const group = mine[Math.floor(Math.random() * mine.length)] as (typeof groups)[number];
+    if (mine.length > 0 && options.random() < options.groupShare) {
+      const group = mine[Math.floor(options.random() * mine.length)] as (typeof groups)[number];
       return { type: 'group', target: group.id, recipients: group.members.filter((member) => member !== me.id) };
     }
-    const other = pickOther(users, me).id;
+    const other = pickOther(users, me, options.random).id;
     return { type: 'private', target: other, recipients: [other] };
   };
 
@@ -134,12 +139,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 
   const stored = await options.storedIds?.();
-  return tally(users, accepted, stored, Date.now() - started);
+  const report = tally(users, accepted, stored, Date.now() - started);
+  for (const copy of report.lostCopies) {
+    const steps = (await options.explainLoss?.(copy.recipient, copy.id)) ?? [];
+    report.details.push(`lost: ${copy.from}'s message ${copy.n} (${copy.id}, ${copy.type}) to ${copy.recipient}`, ...steps);
+  }
+  return report;
 }
 
-function pickOther(users: readonly ChaosUser[], me: ChaosUser): ChaosUser {
+function pickOther(users: readonly ChaosUser[], me: ChaosUser, random: () => number): ChaosUser {
   for (;;) {
-    const other = users[Math.floor(Math.random() * users.length)] as ChaosUser;
+    const other = users[Math.floor(random() * users.length)] as ChaosUser;
     if (other !== me) return other;
   }
 }
@@ -150,7 +160,7 @@ function tally(users: readonly ChaosUser[], accepted: Map<string, Sent>, stored:
     sent.to.filter((recipient) => !byId.get(recipient)?.hasReceived(sent.id)).map((recipient) => ({ ...sent, to: [recipient] })),
   );
   const lostIds = lostCopies.map((copy) => copy.id);
-  const details = lostCopies.map((copy) => `lost: ${JSON.stringify(copy)}`);
+  const details: string[] = [];
   let outOfOrder = 0;
   let unacceptedDeliveries = 0;
   for (const user of users) {
@@ -159,6 +169,7 @@ function tally(users: readonly ChaosUser[], accepted: Map<string, Sent>, stored:
       const sent = accepted.get(arrival.id);
       if (!sent) {
         unacceptedDeliveries += 1;
+        details.push(`under an id no sender was told: ${user.id} got ${arrival.from}'s message ${arrival.n} as ${arrival.id}`);
         continue;
       }
       const last = lastFrom.get(sent.from) ?? 0;
@@ -196,6 +207,7 @@ function tally(users: readonly ChaosUser[], accepted: Map<string, Sent>, stored:
     droppedFrames: sum((user) => user.droppedFrames),
     elapsedMs,
     lostIds,
+    lostCopies: lostCopies.map(({ id, from, n, type, to }) => ({ id, from, n, type, recipient: to[0] as string })),
     details,
   };
 }
@@ -268,7 +280,7 @@ class ChaosUser {
   /** Drops the socket, without a close frame, at random moments, until told to stop. */
   async churn(): Promise<void> {
     while (this.churning) {
-      const wait = -Math.log(1 - Math.random()) * this.options.meanMsBetweenDrops;
+      const wait = -Math.log(1 - this.options.random()) * this.options.meanMsBetweenDrops;
       await new Promise<void>((resolve) => {
         this.wakeChurn = resolve;
         setTimeout(resolve, wait);
@@ -277,7 +289,7 @@ class ChaosUser {
       this.client.terminate();
       this.client = undefined;
       this.drops += 1;
-      await sleep(Math.random() * 300);
+      await sleep(this.options.random() * 300);
       if (this.churning) await this.connection().catch(() => undefined);
     }
   }
@@ -341,7 +353,7 @@ class ChaosUser {
           this.seen.add(id);
           this.firstArrivals.push({ id, from, n: body.n });
         }
-        if (this.ackEverything || Math.random() >= this.options.skipAckShare) {
+        if (this.ackEverything || this.options.random() >= this.options.skipAckShare) {
           for (let i = 0; i < ids.length; i += 100) client.send({ action: 'ack', ids: ids.slice(i, i + 100) });
         }
         return 'handled';
@@ -378,7 +390,7 @@ export function formatChaosReport(report: ChaosReport, faults: Map<string, numbe
     ['lost (copies)', String(report.lost)],
     ['out of order', String(report.outOfOrder)],
     ['accepted but not stored', report.acceptedNotStored === undefined ? 'not checked' : String(report.acceptedNotStored)],
-    ['copies under an id never accepted', String(report.unacceptedDeliveries)],
+    ['copies under an id no sender was told', String(report.unacceptedDeliveries)],
     ['dropped frames', String(report.droppedFrames)],
     ...[...requests.entries()].sort().map(([client, count]) => [`AWS requests: ${client}`, String(count)] as const),
     ...injected,

@@ -4,14 +4,19 @@
  * `accepted`, and outlives the ack).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { historyTable } from '../../lib/tables';
+import { DynamoDBDocumentClient, GetCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { registerClientPlugin } from '../../lib/aws/client-plugins';
+import { historyTable, offlineMessagesTable } from '../../lib/tables';
+import { randomSeed, seededRandom } from '../../local/seeded-random';
+import { ChaosTrace } from './trace';
 import { faultRules, type FaultInjector, type FaultMix } from '../../local/faults';
 import type { LocalStack } from '../../local/stack';
 import { formatChaosReport, runChaos, type ChaosOptions, type ChaosReport } from './chaos';
 
 export type ChaosSettings = Pick<ChaosOptions, 'users' | 'messages' | 'meanMsBetweenDrops' | 'skipAckShare' | 'groupShare' | 'timeoutMs' | 'onProgress'> & {
   faults: FaultMix;
+  /** Replays a run's random choices; a new one is drawn, and printed, when unset. */
+  seed?: number;
 };
 
 export async function runChaosOnStack(
@@ -19,12 +24,21 @@ export async function runChaosOnStack(
   injector: FaultInjector,
   settings: ChaosSettings,
 ): Promise<{ report: ChaosReport; table: string }> {
-  const { faults, ...run } = settings;
+  const { faults, seed = randomSeed(), ...run } = settings;
+  const random = seededRandom(seed);
+  injector.random = seededRandom(seed + 1);
   const stops = faultRules(faults).map((rule) => injector.inject(rule));
+  const trace = new ChaosTrace(stack.tableName(offlineMessagesTable));
+  stops.push(registerClientPlugin(trace.plugin));
   let report: ChaosReport;
   try {
     report = await runChaos({
       ...run,
+      random,
+      explainLoss: async (recipient, id) => [
+        ...trace.explain(recipient, id),
+        `  at the end: ${(await stillQueued(stack, recipient, id)) ? 'still in the queue (the final sync did not deliver it)' : 'not in the queue'}`,
+      ],
       wsUrl: stack.wsUrl,
       token: (userId) => stack.issueToken(userId),
       runId: `chaos${Date.now().toString(36)}`,
@@ -34,7 +48,20 @@ export async function runChaosOnStack(
   } finally {
     for (const stop of stops) stop();
   }
-  return { report, table: formatChaosReport(report, injector.injected, injector.requests) };
+  return { report, table: `seed ${seed}\n${formatChaosReport(report, injector.injected, injector.requests)}` };
+}
+
+async function stillQueued(stack: LocalStack, userId: string, id: string): Promise<boolean> {
+  const db = localClient(stack);
+  const { Item } = await db.send(new GetCommand({ TableName: stack.tableName(offlineMessagesTable), Key: { userId, id }, ConsistentRead: true }));
+  db.destroy();
+  return Item !== undefined;
+}
+
+function localClient(stack: LocalStack): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  );
 }
 
 async function putGroup(stack: LocalStack, groupId: string, members: string[]): Promise<void> {
@@ -47,9 +74,7 @@ async function putGroup(stack: LocalStack, groupId: string, members: string[]): 
 }
 
 async function historyIds(stack: LocalStack): Promise<Set<string>> {
-  const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-  );
+  const db = localClient(stack);
   const ids = new Set<string>();
   for await (const page of paginateScan({ client: db }, { TableName: stack.tableName(historyTable), ProjectionExpression: 'id', ConsistentRead: true })) {
     for (const item of page.Items ?? []) ids.add(item.id as string);

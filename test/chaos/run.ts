@@ -18,6 +18,7 @@ const { values } = parseArgs({
     'drop-every-ms': { type: 'string', default: '1500' },
     'skip-ack': { type: 'string', default: '0.2' },
     groups: { type: 'string', default: '0.2' },
+    seed: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -45,6 +46,7 @@ try {
     groupShare: Number(values.groups),
     timeoutMs: 15 * 60 * 1000,
     faults,
+    ...(values.seed !== undefined && { seed: Number(values.seed) }),
     onProgress: (count) => {
       accepted.tick(count - last);
       last = count;
@@ -53,8 +55,13 @@ try {
   accepted.done();
   console.log(`\n${table}\n`);
   for (const line of report.details) console.log(line);
-  failed = report.lost > 0 || report.outOfOrder > 0 || report.acceptedNotStored !== 0 || report.accepted !== messages;
-  console.log(failed ? 'FAILED: see above.' : 'Nothing lost, nothing out of order, nothing accepted without being stored.');
+  failed =
+    report.lost > 0 || report.outOfOrder > 0 || report.acceptedNotStored !== 0 || report.unacceptedDeliveries > 0 || report.accepted !== messages;
+  console.log(
+    failed
+      ? 'FAILED: see above; `--seed` with the seed printed replays the run’s choices.'
+      : 'Nothing lost, nothing out of order, nothing accepted without being stored, no copy under an id no sender was told.',
+  );
 } finally {
   await stack.stop();
 }
