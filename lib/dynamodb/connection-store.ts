@@ -195,20 +195,34 @@ export class DynamoConnectionStore implements ConnectionStore {
     return new Map(items.map((item) => [item.userId as string, toPresence(item as PresenceItem, now)]));
   }
 
-  /** Entries whose `$disconnect` never came are removed when their user next connects. */
+  /**
+   * Entries whose `$disconnect` never came are removed when their user next connects, a bounded number
+   * to a request (an update expression may be at most 4 KB). Best effort: readers already ignore
+   * expired entries, so a failed prune costs nothing but a retry at the next connect, and can never
+   * refuse that connect.
+   */
   private async pruneExpired(item: PresenceItem, now: Date): Promise<void> {
     const expired = entries(item).filter(([, entry]) => entry.expiresAt <= epochSeconds(now));
-    if (expired.length === 0) return;
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: connectionKey(item.userId),
-        UpdateExpression: `REMOVE ${expired.map((_, i) => `#c${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(expired.map(([name], i) => [`#c${i}`, name])),
-      }),
-    );
+    for (let i = 0; i < expired.length; i += pruneBatch) {
+      const batch = expired.slice(i, i + pruneBatch);
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: connectionKey(item.userId),
+            UpdateExpression: `REMOVE ${batch.map((_, j) => `#c${j}`).join(', ')}`,
+            ExpressionAttributeNames: Object.fromEntries(batch.map(([name], j) => [`#c${j}`, name])),
+          }),
+        );
+      } catch {
+        return;
+      }
+    }
   }
 }
+
+/** Entries pruned per update: 100 names keep the expression well under DynamoDB's 4 KB. */
+const pruneBatch = 100;
 
 function entries(item: PresenceItem): Array<[string, ConnectionEntry]> {
   return Object.entries(item).filter((pair): pair is [string, ConnectionEntry] => pair[0].startsWith(connectionPrefix));

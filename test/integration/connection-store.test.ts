@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connectionsOf, registerConnection, sessionExpired } from '../../lib/connections';
 import { DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
@@ -55,6 +55,20 @@ describe('DynamoConnectionStore', () => {
     expect(second.before).toEqual({ userId: 'eve', connections: [], lastSeenAt: new Date('2030-01-15T08:00:00Z') });
     const item = (await localDocumentClient().send(new GetCommand({ TableName: tableName, Key: { userId: 'eve' } }))).Item;
     expect(Object.keys(item ?? {}).filter((key) => key.startsWith('connection:'))).toEqual(['connection:new']);
+  });
+
+  it('never locks a user out with stale entries: 700 connections whose $disconnect never came are pruned at the next connect', async () => {
+    // Written whole, as 700 connections that all vanished without `$disconnect` would leave the item.
+    const stale = Object.fromEntries(
+      Array.from({ length: 700 }, (_, i) => [`connection:ghost-${i}`, { connectedAt: '2030-01-10T00:00:00.000Z', expiresAt: Date.parse('2030-01-10T02:00:00Z') / 1000 }]),
+    );
+    await localDocumentClient().send(new PutCommand({ TableName: tableName, Item: { userId: 'gil', expiresAt: Date.parse('2031-01-10T00:00:00Z') / 1000, ...stale } }));
+
+    const opened = await registerConnection(store, at('2030-01-15T12:00:00Z'), { userId: 'gil', connectionId: 'live' });
+    expect(opened.before?.connections).toEqual([]);
+    const item = (await localDocumentClient().send(new GetCommand({ TableName: tableName, Key: { userId: 'gil' }, ConsistentRead: true }))).Item;
+    expect(Object.keys(item ?? {}).filter((key) => key.startsWith('connection:'))).toEqual(['connection:live']);
+    expect((await connectionsOf(store, ['gil'], new Date('2030-01-15T12:01:00Z'))).map((c) => c.connectionId)).toEqual(['live']);
   });
 
   it('marks a new connection draining: pushes are left to it until the drain has handled them all', async () => {
