@@ -2,6 +2,7 @@
  * The drain: invoked asynchronously by `$connect`, it delivers the user's queue to the new connection
  * as soon as API Gateway lets it post there.
  */
+import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import * as z from 'zod/mini';
@@ -32,6 +33,7 @@ export const handler = middy<unknown, void>()
   .handler(async (event) => {
     const request = drainRequestSchema.parse(event);
     logger.appendKeys({ userId: request.userId, connectionId: request.connectionId });
-    const report = await drainOnConnect(deps, request, await queuePolicyFor(settings, request.userId, request.discard));
+    // A drainer of its own per invocation: an event Lambda delivers twice finds the drain taken.
+    const report = await drainOnConnect(deps, request, await queuePolicyFor(settings, request.userId, request.discard), randomUUID());
     logger.info('drained', { ...report });
   });

@@ -27,13 +27,31 @@ export interface Connection {
    * the drain does not finish until it has delivered every message left to it (finishDrain).
    */
   draining?: boolean;
+  /**
+   * The connection's drain never finished and its window has passed: it died, or its event never came.
+   * The connection has not had its whole queue, so a stored message may not simply be pushed to it.
+   */
+  drainLapsed?: boolean;
 }
 
-/** A drain that has not finished by then has failed; pushes stop waiting for it. */
+/**
+ * How long pushes wait for a drain that gives no sign of life: the drain extends it while it runs
+ * (extendDrain), so a long drain keeps it, and a drain that died lets pushes go out again soon.
+ */
 export const maxDrainSeconds = 30;
 
-/** Whether the drain could finish; if not, the ids of every message left to it so far. */
-export type DrainFinish = { done: true } | { done: false; leftToDrain: string[] };
+/**
+ * Whether the drain could finish. If not: how many messages were left to it in all (to hand back
+ * next time), and the smallest id among those left since it last looked, to read again from.
+ */
+export type DrainFinish = { done: true } | { done: false; leftCount: number; leftFrom?: string };
+
+/**
+ * `claimed`: this drain is the connection's. `taken`: another invocation of it is (a repeated event).
+ * `missed`: the window passed before any drain came (a late event): the connection never got its
+ * queue while pushes went straight to it. `gone`: the connection is closed.
+ */
+export type DrainClaim = 'claimed' | 'taken' | 'missed' | 'gone';
 
 /** A user's open connections, when they were last connected if they are not now, and what their latest connection discarded. */
 export interface Presence {
@@ -64,6 +82,10 @@ export interface ConnectionStore {
    * is no longer draining, and the message should be pushed after all.
    */
   leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<boolean>;
+  /** Takes the connection's drain on for one invocation (`drainer`), renewing its window. */
+  claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim>;
+  /** Renews the drain's window while it runs; false when it is no longer this drainer's. */
+  extendDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<boolean>;
   /**
    * Ends the connection's drain, so that pushes go straight to it, unless more messages were left to it
    * than the `handled` the drain has delivered (or is gone).

@@ -9,6 +9,8 @@ import { limits } from './protocol';
 export interface ConnectionPoster {
   /** 'gone' when API Gateway answers 410: the connection is closed, or not yet open. */
   post(connectionId: string, data: string): Promise<'delivered' | 'gone'>;
+  /** Whether API Gateway would take a post now (`GET @connections`), without sending anything. */
+  isOpen(connectionId: string): Promise<boolean>;
   /** Closes the connection (a closed one is no error). */
   close(connectionId: string): Promise<void>;
 }
@@ -134,6 +136,12 @@ export async function pushFrames(
       .filter((connection) => connection.connectionId !== options.except)
       .map(async (connection) => {
         try {
+          if (stored && connection.drainLapsed && storedFor.has(connection.userId)) {
+            // Its drain died before the queue was out: this message would overtake what it never got.
+            await cutOff(deps, connection);
+            report.closed += 1;
+            return;
+          }
           if (stored && connection.draining && storedFor.has(connection.userId)) {
             const left = await deps.connections.leaveToDrain(connection.userId, connection.connectionId, stored.messageId, deps.clock.now());
             if (left) {

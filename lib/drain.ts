@@ -6,7 +6,7 @@
  * frames, and removed; the rest, only ever the newest N, is delivered oldest first.
  */
 import type { Clock } from './clock';
-import { connectionsOf, type ConnectionStore, type Discard } from './connections';
+import { connectionsOf, maxDrainSeconds, type ConnectionStore, type Discard } from './connections';
 import { cutOff, FramePacker, type ConnectionPoster, type DeliveryLog } from './delivery';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
 import type { DroppedReason } from './protocol';
@@ -268,23 +268,46 @@ export interface DrainDeps extends DeliverDeps {
 export const openWaitMs = 10_000;
 
 /**
- * Delivers the queue to a connection that is still opening. API Gateway refuses posts with 410 until
- * `$connect` has returned, and the drain starts while it runs; so a 410 on the first post means "not yet"
- * as long as the connection is still recorded, and the post is tried again with backoff.
+ * Delivers the queue to a connection that is still opening, as the one drain of that connection.
  *
- * Until the drain is done, pushes of stored messages leave them to it (see Connection.draining), so
- * that nothing newer overtakes what the drain has yet to send. When the queue has been sent, the drain
- * finishes, unless messages were left to it meanwhile: then it reads the queue again from the oldest of
- * those, sends what it has not sent yet, and tries again.
- *
- * A drain that fails part way cuts the connection off: the client reconnects and drains again, rather
- * than carry on with a gap in its queue.
+ * - The drain first claims the connection's drain for this invocation: a repeated event finds it taken
+ *   and exits; a late one that finds the window passed with no drain closes the connection, which
+ *   has had pushes but never its queue, so that it reconnects and drains in order.
+ * - API Gateway refuses posts with 410 until `$connect` has returned, and for a while after, so a 410
+ *   means "not yet" as long as the connection is recorded: the first post (or, for an empty queue, a
+ *   `GET @connections`) is tried again with backoff. No drain finishes before the socket is open:
+ *   a push answered 410 after the drain would forget a live connection.
+ * - Until the drain is done, pushes of stored messages leave them to it (see Connection.draining), so
+ *   nothing newer overtakes what the drain has yet to send; the drain renews that window while it runs.
+ *   When the queue has been sent it finishes, unless messages were left to it meanwhile: then it reads
+ *   the queue again from the smallest id left, sends what it has not sent yet, and tries again.
+ * - A drain that fails part way, or loses its window, cuts the connection off: the client reconnects
+ *   and drains again, rather than carry on with a gap in its queue.
  */
-export async function drainOnConnect(deps: DrainDeps, request: DrainRequest, policy: QueuePolicy): Promise<DeliveryReport> {
-  const posting = { ...deps, poster: postWhenOpen(deps, request) };
+export async function drainOnConnect(
+  deps: DrainDeps,
+  request: DrainRequest,
+  policy: QueuePolicy,
+  drainer: string,
+): Promise<DeliveryReport> {
   const sent = new Set<string>();
   const reports: DeliveryReport[] = [];
+  const none = (connectionGone: boolean): DeliveryReport => ({ delivered: 0, frames: 0, dropped: [], connectionGone });
   try {
+    const claim = await deps.connections.claimDrain(request.userId, request.connectionId, drainer, deps.clock.now());
+    if (claim === 'taken' || claim === 'gone') return none(claim === 'gone');
+    if (claim === 'missed') {
+      deps.log.warn('the drain came too late: closing the connection so that it drains again', { connectionId: request.connectionId });
+      await cutOff(deps, request);
+      return none(true);
+    }
+    const window = drainWindow(deps, request, drainer);
+    const opening = whenOpen(deps, request);
+    const post: ConnectionPoster['post'] = async (connectionId, data) => {
+      await window.renew();
+      return opening.post(connectionId, data);
+    };
+    const posting = { ...deps, poster: { post } };
     // Consistent: a message stored a moment before the connection was recorded must not be missed.
     let span: QueueSpan | undefined = { consistent: true, sent };
     let handled = 0;
@@ -294,16 +317,20 @@ export async function drainOnConnect(deps: DrainDeps, request: DrainRequest, pol
         reports.push(report);
         if (report.connectionGone) break;
       }
+      if (!(await opening.confirm())) {
+        reports.push(none(true));
+        break;
+      }
+      await window.renew();
       const finish = await deps.connections.finishDrain(request.userId, request.connectionId, handled);
       if (finish.done) break;
-      handled = finish.leftToDrain.length;
-      const unsent = finish.leftToDrain.filter((id) => !sent.has(id)).sort();
-      span = unsent.length > 0 ? { from: unsent[0], consistent: true, sent } : undefined;
+      handled = finish.leftCount;
+      span = finish.leftFrom === undefined ? undefined : { from: finish.leftFrom, consistent: true, sent };
     }
   } catch (error) {
     deps.log.warn('drain failed; closing the connection so that it drains again', { connectionId: request.connectionId, error });
     await cutOff(deps, request);
-    reports.push({ delivered: 0, frames: 0, dropped: [], connectionGone: true });
+    reports.push(none(true));
   }
   return {
     delivered: reports.reduce((sum, report) => sum + report.delivered, 0),
@@ -313,25 +340,47 @@ export async function drainOnConnect(deps: DrainDeps, request: DrainRequest, pol
   };
 }
 
-function postWhenOpen(deps: DrainDeps, request: DrainRequest): Pick<ConnectionPoster, 'post'> {
+/** Renews the draining window when half of it is gone; throws when it is no longer this drain's. */
+function drainWindow(deps: DrainDeps, request: DrainRequest, drainer: string): { renew(): Promise<void> } {
+  let renewedAt = deps.clock.now().getTime();
+  return {
+    async renew() {
+      const now = deps.clock.now();
+      if (now.getTime() - renewedAt < (maxDrainSeconds * 1000) / 2) return;
+      if (!(await deps.connections.extendDrain(request.userId, request.connectionId, drainer, now))) {
+        throw new Error('the drain lost its window: pushes may have gone ahead of it');
+      }
+      renewedAt = now.getTime();
+    },
+  };
+}
+
+/**
+ * Waits for API Gateway to open the connection: posts retry while it answers 410 and the connection is
+ * still recorded, up to `openWaitMs`. `confirm` waits the same way without posting, for a drain that
+ * had nothing to send; once one call has got through, the connection is known to be open.
+ */
+function whenOpen(deps: DrainDeps, request: DrainRequest): { post: ConnectionPoster['post']; confirm(): Promise<boolean> } {
   let open = false;
+  const retry = async (attempt: () => Promise<boolean>): Promise<boolean> => {
+    let waited = 0;
+    for (let tries = 0; ; tries += 1) {
+      if (await attempt()) return (open = true);
+      // Consistent: `$connect` wrote the record a moment ago; a stale read would end the drain unsent.
+      const stillRecorded = (await connectionsOf(deps.connections, [request.userId], deps.clock.now(), { consistent: true })).some(
+        (connection) => connection.connectionId === request.connectionId,
+      );
+      if (!stillRecorded || waited >= openWaitMs) return false;
+      const delay = Math.min(25 * 2 ** tries, 1000);
+      await deps.sleep(delay);
+      waited += delay;
+    }
+  };
   return {
     async post(connectionId, data) {
       if (open) return deps.poster.post(connectionId, data);
-      let waited = 0;
-      for (let attempt = 0; ; attempt += 1) {
-        if ((await deps.poster.post(connectionId, data)) === 'delivered') {
-          open = true;
-          return 'delivered';
-        }
-        const stillRecorded = (await connectionsOf(deps.connections, [request.userId], deps.clock.now())).some(
-          (connection) => connection.connectionId === request.connectionId,
-        );
-        if (!stillRecorded || waited >= openWaitMs) return 'gone';
-        const delay = Math.min(25 * 2 ** attempt, 1000);
-        await deps.sleep(delay);
-        waited += delay;
-      }
+      return (await retry(async () => (await deps.poster.post(connectionId, data)) === 'delivered')) ? 'delivered' : 'gone';
     },
+    confirm: async () => open || retry(() => deps.poster.isOpen(request.connectionId)),
   };
 }

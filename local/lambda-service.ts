@@ -45,6 +45,11 @@ export class LocalLambdaService {
     return `http://${this.host}:${this.address.port}`;
   }
 
+  /** Resolves once no asynchronous invocation is under way (tests that move the clock wait for drains so). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   /** Waits for asynchronous invocations under way, then stops listening. */
   async stop(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);

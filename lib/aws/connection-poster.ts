@@ -1,6 +1,7 @@
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
+  GetConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -19,6 +20,16 @@ export class ApiGatewayConnectionPoster implements ConnectionPoster {
       return 'delivered';
     } catch (error) {
       if (error instanceof GoneException) return 'gone';
+      throw error;
+    }
+  }
+
+  async isOpen(connectionId: string): Promise<boolean> {
+    try {
+      await this.client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+      return true;
+    } catch (error) {
+      if (error instanceof GoneException) return false;
       throw error;
     }
   }

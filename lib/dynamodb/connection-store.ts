@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import { maxDrainSeconds, type Connection, type ConnectionStore, type Discard, type DrainFinish, type Presence } from '../connections';
+import { maxDrainSeconds, type Connection, type ConnectionStore, type Discard, type DrainClaim, type DrainFinish, type Presence } from '../connections';
 import { connectionKey, connectionsTable } from '../tables';
 import { batchGetAll } from './batch';
 
@@ -16,8 +16,11 @@ interface ConnectionEntry {
   expiresAt: number;
   /** Epoch seconds until which the connection's drain may still be running (see Connection.draining). */
   drainingUntil?: number;
-  /** The messages pushes left to the drain (a string set). */
-  leftToDrain?: Set<string>;
+  /** The drain invocation that took the drain on: a late or repeated one finds it taken. */
+  drainer?: string;
+  /** The smallest id pushes left to the drain since it last looked, and how many they were in all. */
+  leftFrom?: string;
+  leftCount?: number;
   /** The chatrooms the connection is in (a string set). */
   rooms?: Set<string>;
 }
@@ -71,16 +74,72 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<boolean> {
+    const name = `${connectionPrefix}${connectionId}`;
+    // Two scalars, not the set of ids, so a burst during a long drain cannot grow the user's item:
+    // the drain reads again from the smallest id left, and the count tells it whether any came since
+    // it looked. Serialized with finishDrain on the same item: either the drain sees this, or the push
+    // goes out. The first form sets the smallest id; when a smaller one is already there, the second
+    // only counts, and if the drain took that one away meanwhile, the first is tried again.
+    const forms = [
+      { update: 'ADD #connection.leftCount :one SET #connection.leftFrom = :id', condition: 'attribute_not_exists(#connection.leftFrom) OR #connection.leftFrom > :id' },
+      { update: 'ADD #connection.leftCount :one', condition: '#connection.leftFrom <= :id' },
+    ];
+    for (let attempt = 0; ; attempt += 1) {
+      const form = forms[attempt % 2] as (typeof forms)[number];
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: connectionKey(userId),
+            UpdateExpression: form.update,
+            ConditionExpression: `#connection.drainingUntil > :now AND (${form.condition})`,
+            ExpressionAttributeNames: { '#connection': name },
+            ExpressionAttributeValues: { ':one': 1, ':now': epochSeconds(now), ':id': messageId },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const drainingUntil = Number(error.Item?.[name]?.M?.drainingUntil?.N ?? 0);
+        if (drainingUntil <= epochSeconds(now)) return false;
+      }
+    }
+  }
+
+  async claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim> {
+    const name = `${connectionPrefix}${connectionId}`;
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(userId),
-          UpdateExpression: 'ADD #connection.leftToDrain :id',
-          // Serialized with finishDrain on the same item: either the drain sees this, or the push goes out.
-          ConditionExpression: '#connection.drainingUntil > :now',
+          UpdateExpression: 'SET #connection.drainer = :drainer, #connection.drainingUntil = :until',
+          ConditionExpression: '#connection.drainingUntil > :now AND (attribute_not_exists(#connection.drainer) OR #connection.drainer = :drainer)',
+          ExpressionAttributeNames: { '#connection': name },
+          ExpressionAttributeValues: { ':drainer': drainer, ':now': epochSeconds(now), ':until': epochSeconds(now) + maxDrainSeconds },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'claimed';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const entry = error.Item?.[name]?.M;
+      if (!entry) return 'gone';
+      return entry.drainer?.S !== undefined ? 'taken' : 'missed';
+    }
+  }
+
+  async extendDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(userId),
+          UpdateExpression: 'SET #connection.drainingUntil = :until',
+          ConditionExpression: '#connection.drainer = :drainer AND #connection.drainingUntil > :now',
           ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
-          ExpressionAttributeValues: { ':id': new Set([messageId]), ':now': epochSeconds(now) },
+          ExpressionAttributeValues: { ':drainer': drainer, ':now': epochSeconds(now), ':until': epochSeconds(now) + maxDrainSeconds },
         }),
       );
       return true;
@@ -92,26 +151,53 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish> {
     const name = `${connectionPrefix}${connectionId}`;
+    for (;;) {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: connectionKey(userId),
+            UpdateExpression: 'REMOVE #connection.drainingUntil, #connection.leftFrom, #connection.leftCount',
+            // The count only ever grows, so it says whether anything was left since the drain looked.
+            ConditionExpression: 'attribute_exists(#connection) AND (attribute_not_exists(#connection.leftCount) OR #connection.leftCount = :handled)',
+            ExpressionAttributeNames: { '#connection': name },
+            ExpressionAttributeValues: { ':handled': handled },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { done: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // The item comes back unconverted: { "connection:…": { M: { leftFrom: { S }, leftCount: { N } } } }.
+        const entry = error.Item?.[name]?.M;
+        if (!entry) return { done: true };
+        const leftCount = Number(entry.leftCount?.N ?? 0);
+        const leftFrom = entry.leftFrom?.S;
+        // Only what arrived before the smallest id was taken away here: pushes from now on set their own.
+        if (leftFrom === undefined || (await this.takeLeftFrom(name, userId, leftFrom))) {
+          return { done: false, leftCount, ...(leftFrom !== undefined && { leftFrom }) };
+        }
+        // A smaller id was left meanwhile: look again.
+      }
+    }
+  }
+
+  private async takeLeftFrom(name: string, userId: string, leftFrom: string): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(userId),
-          UpdateExpression: 'REMOVE #connection.drainingUntil, #connection.leftToDrain',
-          // Messages are only ever added to the set, so its size says whether any came since the drain looked.
-          ConditionExpression: 'attribute_exists(#connection) AND (attribute_not_exists(#connection.leftToDrain) OR size(#connection.leftToDrain) = :handled)',
+          UpdateExpression: 'REMOVE #connection.leftFrom',
+          ConditionExpression: '#connection.leftFrom = :from',
           ExpressionAttributeNames: { '#connection': name },
-          ExpressionAttributeValues: { ':handled': handled },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ExpressionAttributeValues: { ':from': leftFrom },
         }),
       );
-      return { done: true };
+      return true;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // The item comes back unconverted: { "connection:…": { M: { leftToDrain: { SS: [...] } } } }.
-      const entry = error.Item?.[name]?.M;
-      if (!entry) return { done: true };
-      return { done: false, leftToDrain: entry.leftToDrain?.SS ?? [] };
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 
@@ -244,7 +330,7 @@ function toPresence(item: PresenceItem, now: Date): Presence {
       connectionId: name.slice(connectionPrefix.length),
       ...(entry.deviceId === undefined ? {} : { deviceId: entry.deviceId }),
       connectedAt: new Date(entry.connectedAt),
-      ...((entry.drainingUntil ?? 0) > nowSeconds && { draining: true }),
+      ...(entry.drainingUntil !== undefined && (entry.drainingUntil > nowSeconds ? { draining: true } : { drainLapsed: true })),
     });
   }
   connections.sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.connectionId.localeCompare(b.connectionId));

@@ -76,17 +76,50 @@ describe('DynamoConnectionStore', () => {
     const now = clock.now();
     await registerConnection(store, clock, { userId: 'fay', connectionId: 'f1' });
     expect((await connectionsOf(store, ['fay'], now))[0]?.draining).toBe(true);
+    expect(await store.claimDrain('fay', 'f1', 'd1', now)).toBe('claimed');
 
-    expect(await store.leaveToDrain('fay', 'f1', 'M1', now)).toBe(true);
     expect(await store.leaveToDrain('fay', 'f1', 'M2', now)).toBe(true);
-    // The drain looked when only one had been left to it: it may not finish yet, and learns of both.
-    expect(await store.finishDrain('fay', 'f1', 1)).toEqual({ done: false, leftToDrain: ['M1', 'M2'] });
-    expect(await store.finishDrain('fay', 'f1', 2)).toEqual({ done: true });
+    expect(await store.leaveToDrain('fay', 'f1', 'M1', now)).toBe(true);
+    expect(await store.leaveToDrain('fay', 'f1', 'M3', now)).toBe(true);
+    // The drain looked when only one had been left to it: it may not finish yet, and reads again from the smallest.
+    expect(await store.finishDrain('fay', 'f1', 1)).toEqual({ done: false, leftCount: 3, leftFrom: 'M1' });
+    // What is left after that look starts a smallest id of its own.
+    expect(await store.leaveToDrain('fay', 'f1', 'M4', now)).toBe(true);
+    expect(await store.finishDrain('fay', 'f1', 3)).toEqual({ done: false, leftCount: 4, leftFrom: 'M4' });
+    expect(await store.finishDrain('fay', 'f1', 4)).toEqual({ done: true });
 
     expect((await connectionsOf(store, ['fay'], now))[0]?.draining).toBeUndefined();
-    // Finished: the next push goes straight out.
-    expect(await store.leaveToDrain('fay', 'f1', 'M3', now)).toBe(false);
+    // Finished: the next push goes straight out, and a repeated drain event finds the drain taken.
+    expect(await store.leaveToDrain('fay', 'f1', 'M5', now)).toBe(false);
     expect(await store.finishDrain('fay', 'f1', 0)).toEqual({ done: true });
+    expect(await store.claimDrain('fay', 'f1', 'd2', now)).toBe('taken');
+  });
+
+  it('keeps the item small whatever a drain is left: 500 pushes during one drain are two numbers', { timeout: 60_000 }, async () => {
+    const clock = at('2030-01-15T10:00:00Z');
+    await registerConnection(store, clock, { userId: 'hal', connectionId: 'h1' });
+    const ids = Array.from({ length: 500 }, (_, i) => `01J${String(500 - i).padStart(23, '0')}`);
+    for (let i = 0; i < ids.length; i += 10) {
+      const batch = ids.slice(i, i + 10);
+      expect(await Promise.all(batch.map((id) => store.leaveToDrain('hal', 'h1', id, clock.now())))).toEqual(batch.map(() => true));
+    }
+    const item = (await localDocumentClient().send(new GetCommand({ TableName: tableName, Key: { userId: 'hal' }, ConsistentRead: true }))).Item;
+    expect(JSON.stringify(item).length).toBeLessThan(400);
+    expect(await store.finishDrain('hal', 'h1', 0)).toEqual({ done: false, leftCount: 500, leftFrom: ids.at(-1) });
+  });
+
+  it('tells a late drain event that the window passed with no drain, and renews the window only for its own drainer', async () => {
+    const clock = at('2030-01-15T10:00:00Z');
+    await registerConnection(store, clock, { userId: 'ida', connectionId: 'i1' });
+    expect(await store.claimDrain('ida', 'i1', 'late', new Date('2030-01-15T10:00:31Z'))).toBe('missed');
+    expect((await connectionsOf(store, ['ida'], new Date('2030-01-15T10:00:31Z')))[0]?.drainLapsed).toBe(true);
+    await registerConnection(store, clock, { userId: 'ida', connectionId: 'i2' });
+    expect(await store.claimDrain('ida', 'i2', 'mine', clock.now())).toBe('claimed');
+    expect(await store.extendDrain('ida', 'i2', 'other', clock.now())).toBe(false);
+    expect(await store.extendDrain('ida', 'i2', 'mine', new Date('2030-01-15T10:00:20Z'))).toBe(true);
+    // Renewed at 10:00:20 for 30 s: still draining at 10:00:45.
+    expect((await connectionsOf(store, ['ida'], new Date('2030-01-15T10:00:45Z')))[1]?.draining).toBe(true);
+    expect(await store.claimDrain('ida', 'gone', 'x', clock.now())).toBe('gone');
   });
 
   it('stops leaving pushes to a drain that ran past its time, and finishes a drain whose connection is gone', async () => {

@@ -27,6 +27,7 @@ function deps(answer: 'gone' | 'delivered'): PushDeps & { removed: string[]; pos
         posted.push(connectionId);
         return answer;
       },
+      isOpen: async () => answer === 'delivered',
       close: async () => undefined,
     },
     clock: { now: () => now },
@@ -58,6 +59,15 @@ describe('a push answered 410', () => {
     const report = await pushFrames(push, [connection('new', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
     expect(report).toMatchObject({ forgotten: 1, notOpenYet: 0 });
     expect(push.removed).toEqual(['new']);
+  });
+
+  it('cuts off, without posting, a connection whose drain lapsed, when the message is stored for it: it never had its queue', async () => {
+    const push = deps('delivered');
+    const lapsed: Connection = { userId: 'bob', connectionId: 'stuck', connectedAt: now, drainLapsed: true };
+    const report = await pushFrames(push, [lapsed], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
+    expect(report).toMatchObject({ closed: 1, delivered: 0 });
+    expect(push.posted).toEqual([]);
+    expect(push.removed).toEqual(['stuck']);
   });
 
   it('delivers to both when API Gateway takes the post', async () => {

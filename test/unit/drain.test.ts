@@ -50,17 +50,26 @@ function message(body: unknown, options: Partial<QueuedMessage> = {}): QueuedMes
 /** A poster that answers from a script: 'gone', 'delivered' or a thrown 'error' per call, then 'delivered'. */
 function scriptedPoster(
   script: Array<'gone' | 'delivered' | 'error'> = [],
-): ConnectionPoster & { posted: Array<Record<string, unknown>>; closed: string[] } {
+): ConnectionPoster & { posted: Array<Record<string, unknown>>; closed: string[]; probes: number } {
   const posted: Array<Record<string, unknown>> = [];
   const closed: string[] = [];
+  const answer = () => {
+    const next = script.shift() ?? 'delivered';
+    if (next === 'error') throw new Error('500 from @connections');
+    return next;
+  };
   return {
     posted,
     closed,
+    probes: 0,
     async post(_connectionId, data) {
-      const answer = script.shift() ?? 'delivered';
-      if (answer === 'error') throw new Error('500 from @connections');
-      if (answer === 'delivered') posted.push(JSON.parse(data) as Record<string, unknown>);
-      return answer;
+      const next = answer();
+      if (next === 'delivered') posted.push(JSON.parse(data) as Record<string, unknown>);
+      return next;
+    },
+    async isOpen() {
+      this.probes += 1;
+      return answer() === 'delivered';
     },
     close: async (connectionId) => void closed.push(connectionId),
   };
@@ -68,7 +77,6 @@ function scriptedPoster(
 
 const bodies = (posted: Array<Record<string, unknown>>) =>
   posted.filter((f) => f.type === 'messages').flatMap((f) => (f.messages as Array<{ body: unknown }>).map((m) => m.body));
-const droppedFrames = (posted: Array<Record<string, unknown>>) => posted.filter((f) => f.type === 'dropped');
 
 describe('the queue plan', () => {
   function judge(messages: QueuedMessage[], queuePolicy: QueuePolicy) {
@@ -155,6 +163,8 @@ function connectionsWith(recorded: () => boolean, events: string[] = []): Connec
     add: async () => undefined,
     setDiscard: async () => undefined,
     leaveToDrain: async () => true,
+    claimDrain: async () => 'claimed',
+    extendDrain: async () => true,
     finishDrain: async (_userId, _connectionId, handled) => {
       events.push(`finishDrain ${handled}`);
       return { done: true };
@@ -190,19 +200,19 @@ describe('drainOnConnect', () => {
   it('retries the first post, with growing waits, while API Gateway says 410 before $connect returns', async () => {
     const poster = scriptedPoster(['gone', 'gone', 'gone']);
     const d = deps({ poster });
-    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 3, frames: 1, connectionGone: false });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ delivered: 3, frames: 1, connectionGone: false });
     expect(d.slept).toEqual([25, 50, 100]);
   });
 
   it('gives up at once when the connection is no longer recorded: it closed', async () => {
     const d = deps({ poster: scriptedPoster(['gone', 'gone']), connections: connectionsWith(() => false) });
-    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 0, connectionGone: true });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ delivered: 0, connectionGone: true });
     expect(d.slept).toEqual([]);
   });
 
   it('gives up after waiting its limit for the connection to open', async () => {
     const d = deps({ poster: scriptedPoster(Array(100).fill('gone')) });
-    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 0, connectionGone: true });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ delivered: 0, connectionGone: true });
     const waited = d.slept.reduce((sum, ms) => sum + ms, 0);
     expect(waited).toBeGreaterThanOrEqual(openWaitMs);
     expect(waited).toBeLessThan(openWaitMs + 1000);
@@ -213,18 +223,16 @@ describe('drainOnConnect', () => {
     const poster = scriptedPoster();
     const events: string[] = [];
     const connections = connectionsWith(() => true, events);
-    // While the first pass ran, one sender's push left message 4 to the drain, and another's left
-    // message 2, which the first pass had already sent.
+    // While the first pass ran, one sender's push left message 2, which the first pass had already
+    // sent, and another's left message 4: the smallest id left is message 2's, and two were left.
     const late = message(4);
-    const leftToDrain = [[late.id, messages[1]!.id], [late.id, messages[1]!.id]];
     connections.finishDrain = async (_userId, _connectionId, handled) => {
       events.push(`finishDrain ${handled}`);
       if (handled === 0) messages.push(late);
-      const left = leftToDrain.shift() ?? [];
-      return handled === left.length ? { done: true } : { done: false, leftToDrain: left };
+      return handled === 2 ? { done: true } : { done: false, leftCount: 2, leftFrom: messages[1]!.id };
     };
     const d = deps({ poster, queue: memoryQueue(messages), connections });
-    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 4, frames: 2, connectionGone: false });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ delivered: 4, frames: 2, connectionGone: false });
     expect(bodies(poster.posted)).toEqual([1, 2, 3, 4]);
     expect(events).toEqual(['finishDrain 0', 'finishDrain 2']);
   });
@@ -233,16 +241,61 @@ describe('drainOnConnect', () => {
     const poster = scriptedPoster(['error']);
     const events: string[] = [];
     const d = deps({ poster, connections: connectionsWith(() => true, events) });
-    expect(await drainOnConnect(d, request, policy())).toMatchObject({ delivered: 0, connectionGone: true });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ delivered: 0, connectionGone: true });
     expect(poster.closed).toEqual(['c1']);
     expect(events).toEqual(['remove c1']);
   });
 
-  it('does not post or wait at all when the queue is empty', async () => {
-    const poster = scriptedPoster(['gone']);
-    const d = deps({ poster, queue: memoryQueue([]) });
-    expect(await drainOnConnect(d, request, policy())).toEqual({ delivered: 0, frames: 0, dropped: [], connectionGone: false });
+  it('posts nothing when the queue is empty, but does not finish before the socket is open', async () => {
+    const poster = scriptedPoster(['gone', 'gone']);
+    const events: string[] = [];
+    const d = deps({ poster, queue: memoryQueue([]), connections: connectionsWith(() => true, events) });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toEqual({ delivered: 0, frames: 0, dropped: [], connectionGone: false });
     expect(poster.posted).toEqual([]);
-    expect(droppedFrames(poster.posted)).toEqual([]);
+    // Asked twice while API Gateway still said 410, a third time when it was open; only then finished.
+    expect(poster.probes).toBe(3);
+    expect(d.slept).toEqual([25, 50]);
+    expect(events).toEqual(['finishDrain 0']);
+  });
+
+  it('exits at once, sending nothing, when another invocation of the same drain has it: a repeated event', async () => {
+    const poster = scriptedPoster();
+    const events: string[] = [];
+    const connections = { ...connectionsWith(() => true, events), claimDrain: async () => 'taken' as const };
+    const d = deps({ poster, connections });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-2')).toMatchObject({ delivered: 0, connectionGone: false });
+    expect(poster.posted).toEqual([]);
+    expect(events).toEqual([]);
+  });
+
+  it('closes the connection, sending nothing, when its drain event came after the window: pushes went ahead of its queue', async () => {
+    const poster = scriptedPoster();
+    const events: string[] = [];
+    const connections = { ...connectionsWith(() => true, events), claimDrain: async () => 'missed' as const };
+    const d = deps({ poster, connections });
+    expect(await drainOnConnect(d, request, policy(), 'late')).toMatchObject({ delivered: 0, connectionGone: true });
+    expect(poster.posted).toEqual([]);
+    expect(poster.closed).toEqual(['c1']);
+    expect(events).toEqual(['remove c1']);
+  });
+
+  it('renews its window while it runs, and cuts the connection off if it lost it', async () => {
+    let at = now.getTime();
+    const moving = { now: () => new Date(at) };
+    const events: string[] = [];
+    const connections = {
+      ...connectionsWith(() => true, events),
+      extendDrain: async () => {
+        events.push('extendDrain');
+        return events.filter((e) => e === 'extendDrain').length < 2;
+      },
+    };
+    const queue = memoryQueue([message(1), message(2)], 1);
+    const poster = scriptedPoster();
+    // Each post takes 20 s of the clock: the window (30 s) is renewed once, then found lost.
+    const slow = { ...poster, post: async (id: string, data: string) => ((at += 20_000), poster.post(id, data)) };
+    const d = deps({ poster: slow, queue, connections, clock: moving, frameMaxBytes: 1 });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ connectionGone: true });
+    expect(events).toEqual(['extendDrain', 'extendDrain', 'remove c1']);
   });
 });
