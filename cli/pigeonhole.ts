@@ -143,11 +143,12 @@ async function run(client: AdminClient, [command, ...args]: string[], options: O
     case 'delete-group-messages': {
       const groupId = requireArg(sub, 'a group id');
       const from = requireArg(rest[0], 'the user whose messages go');
-      const result = await client.call<{ removed: { history: number; queued: number } }>(adminRoutes.deleteGroupMessages, {
+      const result = await client.call<{ removed: { history: number; queued: number }; pendingMembers: number }>(adminRoutes.deleteGroupMessages, {
         id: groupId,
         query: { from },
       });
-      return print(result, () => `Removed ${result.removed.history} from ${groupId}'s history and ${result.removed.queued} from queues.`);
+      const pending = result.pendingMembers > 0 ? ` The other ${result.pendingMembers} members' queues are being searched in the background.` : '';
+      return print(result, () => `Removed ${result.removed.history} from ${groupId}'s history and ${result.removed.queued} from queues.${pending}`);
     }
     case 'token': {
       const body = { userId: requireArg(sub, 'a user id'), ...(options.ttl !== undefined && { ttlSeconds: parseNumber(options.ttl) }) };

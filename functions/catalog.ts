@@ -193,7 +193,7 @@ export const functionCatalog = {
   },
   fanOut: {
     entry: 'functions/fan-out.ts',
-    tables: [{ table: offlineMessagesTable, actions: ['BatchWriteItem'] }, findsConnections, readsManySettings],
+    tables: [{ table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] }, findsConnections, readsManySettings],
     postsToConnections: true,
     fanOutJobs: 'consume',
     timeoutSeconds: 60,
@@ -262,6 +262,7 @@ export const functionCatalog = {
       { table: historyTable, actions: ['Query', 'BatchWriteItem'] },
       { table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] },
     ],
+    fanOutJobs: 'send',
     timeoutSeconds: 29,
   },
   adminSendSystemMessage: {

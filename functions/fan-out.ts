@@ -1,10 +1,12 @@
 /**
- * The fan-out worker: stores and pushes the copies a send handed to the queue. A job that fails is
+ * The fan-out worker: stores and pushes the copies a send handed to the queue, and removes a member's
+ * group messages from the queues a deletion handed to it. A job that fails is
  * reported back alone, so SQS retries it and nothing else; its writes are idempotent (same keys).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { removeFromQueues } from '../lib/admin-groups';
 import { decodeFanOutJob } from '../lib/aws/fan-out-queue';
 import { clock } from '../lib/clock';
 import { deliverCopies, type FanOutDeps } from '../lib/fan-out';
@@ -27,8 +29,13 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
     for (const record of event.Records) {
       try {
         const job = decodeFanOutJob(record.body);
-        await deliverCopies(deps, job.draft, job.recipients);
-        logger.info('fanned out', { messageId: job.draft.id, recipients: job.recipients.length });
+        if (job.kind === 'store') {
+          await deliverCopies(deps, job.draft, job.recipients);
+          logger.info('fanned out', { messageId: job.draft.id, recipients: job.recipients.length });
+        } else {
+          const removed = await removeFromQueues(deps.queue, job.members, job.groupId, job.from);
+          logger.info('removed group messages', { groupId: job.groupId, from: job.from, members: job.members.length, removed });
+        }
       } catch (error) {
         logger.error('fan-out failed; SQS will retry it', error as Error);
         failures.push({ itemIdentifier: record.messageId });

@@ -5,6 +5,7 @@ import { groupConversationId } from './conversations';
 import { BadRequestError, NotFoundError } from './errors';
 import { maxGroupMembers, type Group, type GroupStore } from './groups';
 import type { HistoryStore } from './history';
+import type { FanOutJob, FanOutQueue } from './fan-out';
 import type { OfflineQueue } from './offline-queue';
 import { describeIssues, idSchema } from './protocol';
 
@@ -74,25 +75,39 @@ export async function deleteGroup(groups: GroupStore, groupId: string): Promise<
 
 /** At most this many members' queues are searched at once. */
 const queueSearchConcurrency = 16;
+/** Members whose queues the admin request searches itself; the rest go to the fan-out worker, in jobs of `membersPerJob`. */
+export const inlineQueueSearches = 100;
+const membersPerJob = 500;
 
 /**
  * Removes a member's messages from the group's history and from every member's undelivered queue,
- * as Tencent IM's server-side deletion does: what clients already fetched stays theirs.
+ * as Tencent IM's server-side deletion does: what clients already fetched stays theirs. The first
+ * hundred members' queues are searched here; a bigger group's others are handed to the fan-out
+ * worker, so no one invocation searches ten thousand queues. `pendingMembers` says how many.
  */
 export async function deleteGroupMessages(
-  deps: { groups: GroupStore; history: HistoryStore | undefined; queue: OfflineQueue },
+  deps: { groups: GroupStore; history: HistoryStore | undefined; queue: OfflineQueue; jobs: FanOutQueue },
   groupId: string,
   fromUserId: string,
-): Promise<{ groupId: string; from: string; removed: { history: number; queued: number } }> {
+): Promise<{ groupId: string; from: string; removed: { history: number; queued: number }; pendingMembers: number }> {
   if (!(await deps.groups.get(groupId))) throw new NotFoundError(`there is no group '${groupId}'`);
   const fromHistory = deps.history ? await deps.history.removeFrom(groupConversationId(groupId), fromUserId) : [];
   const members = await deps.groups.members(groupId);
-  let queued = 0;
-  for (let i = 0; i < members.length; i += queueSearchConcurrency) {
-    const counts = await Promise.all(
-      members.slice(i, i + queueSearchConcurrency).map((member) => deps.queue.removeGroupMessages(member, groupId, fromUserId)),
-    );
-    queued += counts.reduce((sum, count) => sum + count, 0);
+  const later: FanOutJob[] = [];
+  for (let i = inlineQueueSearches; i < members.length; i += membersPerJob) {
+    later.push({ kind: 'deleteGroupMessages', groupId, from: fromUserId, members: members.slice(i, i + membersPerJob) });
   }
-  return { groupId, from: fromUserId, removed: { history: fromHistory.length, queued } };
+  if (later.length > 0) await deps.jobs.enqueue(later);
+  const queued = await removeFromQueues(deps.queue, members.slice(0, inlineQueueSearches), groupId, fromUserId);
+  return { groupId, from: fromUserId, removed: { history: fromHistory.length, queued }, pendingMembers: members.length - Math.min(members.length, inlineQueueSearches) };
+}
+
+/** Removes one sender's messages of a group from these members' queues; resolves to how many. */
+export async function removeFromQueues(queue: OfflineQueue, members: readonly string[], groupId: string, fromUserId: string): Promise<number> {
+  let removed = 0;
+  for (let i = 0; i < members.length; i += queueSearchConcurrency) {
+    const counts = await Promise.all(members.slice(i, i + queueSearchConcurrency).map((member) => queue.removeGroupMessages(member, groupId, fromUserId)));
+    removed += counts.reduce((sum, count) => sum + count, 0);
+  }
+  return removed;
 }

@@ -25,10 +25,14 @@ export interface MessageDraft {
 /** Recipients past this many go to the fan-out queue, in jobs of this many. */
 export const inlineRecipients = 1000;
 
-export interface FanOutJob {
-  draft: MessageDraft;
-  recipients: string[];
-}
+/**
+ * Work too big for one invocation, done by the fan-out worker from the queue: storing a message for
+ * recipients past the first 1,000, or removing a member's group messages from members' queues.
+ * Both are idempotent, so SQS may deliver a job twice.
+ */
+export type FanOutJob =
+  | { kind: 'store'; draft: MessageDraft; recipients: string[] }
+  | { kind: 'deleteGroupMessages'; groupId: string; from: string; members: string[] };
 
 export interface FanOutQueue {
   enqueue(jobs: readonly FanOutJob[]): Promise<void>;
@@ -53,7 +57,7 @@ export async function fanOut(
   const now = recipients.slice(0, inlineRecipients);
   const later: FanOutJob[] = [];
   for (let i = inlineRecipients; i < recipients.length; i += inlineRecipients) {
-    later.push({ draft, recipients: recipients.slice(i, i + inlineRecipients) });
+    later.push({ kind: 'store', draft, recipients: recipients.slice(i, i + inlineRecipients) });
   }
   // Queued first: once it is in SQS the rest will be stored, whatever happens to this invocation.
   if (later.length > 0) await deps.jobs.enqueue(later);

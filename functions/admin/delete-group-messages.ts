@@ -2,11 +2,12 @@
 import { checkUserId } from '../../lib/admin';
 import { checkGroupId, deleteGroupMessages } from '../../lib/admin-groups';
 import { httpRoute } from '../../lib/lambda/http-route';
-import { groupStore, historyStore, offlineQueue } from '../../lib/lambda/stores';
+import { fanOutQueue, groupStore, historyStore, offlineQueue } from '../../lib/lambda/stores';
 
-const deps = { groups: groupStore(), history: historyStore(), queue: offlineQueue() };
+const deps = { groups: groupStore(), history: historyStore(), queue: offlineQueue(), jobs: fanOutQueue() };
 
-export const handler = httpRoute(async ({ pathParameters, query }) => ({
-  status: 200,
-  body: await deleteGroupMessages(deps, checkGroupId(pathParameters.id), checkUserId(query.from)),
-}));
+export const handler = httpRoute(async ({ pathParameters, query }) => {
+  const result = await deleteGroupMessages(deps, checkGroupId(pathParameters.id), checkUserId(query.from));
+  // 202 while the fan-out worker still searches some members' queues.
+  return { status: result.pendingMembers > 0 ? 202 : 200, body: result };
+});

@@ -2,25 +2,39 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FanOutJob, FanOutQueue, MessageDraft } from '../fan-out';
 
 /** A fan-out job as SQS carries it: JSON, dates as ISO strings. */
-export interface FanOutJobBody {
-  draft: Omit<MessageDraft, 'sentAt'> & { sentAt: string };
-  recipients: string[];
-}
+export type FanOutJobBody =
+  | { kind?: 'store'; draft: Omit<MessageDraft, 'sentAt'> & { sentAt: string }; recipients: string[] }
+  | Extract<FanOutJob, { kind: 'deleteGroupMessages' }>;
 
 export function encodeFanOutJob(job: FanOutJob): string {
-  const body: FanOutJobBody = { draft: { ...job.draft, sentAt: job.draft.sentAt.toISOString() }, recipients: job.recipients };
+  if (job.kind !== 'store') return JSON.stringify(job satisfies FanOutJobBody);
+  const body: FanOutJobBody = { kind: 'store', draft: { ...job.draft, sentAt: job.draft.sentAt.toISOString() }, recipients: job.recipients };
   return JSON.stringify(body);
 }
 
 export function decodeFanOutJob(text: string): FanOutJob {
   const body = JSON.parse(text) as FanOutJobBody;
-  return { draft: { ...body.draft, sentAt: new Date(body.draft.sentAt) }, recipients: body.recipients };
+  // Jobs queued before jobs had kinds are all stores.
+  if (body.kind === 'deleteGroupMessages') return body;
+  return { kind: 'store', draft: { ...body.draft, sentAt: new Date(body.draft.sentAt) }, recipients: body.recipients };
 }
 
+/** SQS takes messages of up to 256 KiB; a job is kept under this, with room for attributes. */
+export const maxJobBytes = 240 * 1024;
+
 /**
- * One SQS message per job: a job carries up to 1,000 recipients and a body of up to 64 KB, so a
- * batch of ten could pass SQS's request limit.
+ * Splits a job whose message would not fit SQS's limit (1,000 ids of 128 characters and a body
+ * escaped inside the JSON can pass it) into halves, each of the same kind, until each fits.
  */
+export function fitToMessages(job: FanOutJob): FanOutJob[] {
+  if (Buffer.byteLength(encodeFanOutJob(job)) <= maxJobBytes) return [job];
+  const ids = job.kind === 'store' ? job.recipients : job.members;
+  if (ids.length <= 1) throw new Error('a fan-out job for one recipient does not fit in an SQS message');
+  const halves = [ids.slice(0, Math.ceil(ids.length / 2)), ids.slice(Math.ceil(ids.length / 2))];
+  return halves.flatMap((half) => fitToMessages(job.kind === 'store' ? { ...job, recipients: half } : { ...job, members: half }));
+}
+
+/** One SQS message per job, each within SQS's size limit. */
 export class SqsFanOutQueue implements FanOutQueue {
   constructor(
     private readonly sqs: SQSClient,
@@ -28,6 +42,8 @@ export class SqsFanOutQueue implements FanOutQueue {
   ) {}
 
   async enqueue(jobs: readonly FanOutJob[]): Promise<void> {
-    await Promise.all(jobs.map((job) => this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: encodeFanOutJob(job) }))));
+    await Promise.all(
+      jobs.flatMap(fitToMessages).map((job) => this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: encodeFanOutJob(job) }))),
+    );
   }
 }

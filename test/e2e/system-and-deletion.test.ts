@@ -111,6 +111,25 @@ describe('deleting a member’s messages from a group', () => {
     await Promise.all([malloryClient.close(), bobClient.close()]);
   });
 
+  it('hands a big group to the fan-out worker: the request searches 100 queues, the worker the rest', { timeout: 60_000 }, async () => {
+    const mallory = id('mallory');
+    const others = Array.from({ length: 249 }, (_, i) => `${mallory}-m${String(i).padStart(3, '0')}`);
+    const groupId = id('big');
+    await admin(stack, 'PUT', `/groups/${groupId}`, { members: [mallory, ...others] });
+    const malloryClient = await connect(mallory);
+    const sent = await malloryClient.request({ action: 'send', type: 'group', target: groupId, clientMsgId: randomUUID(), body: 'spam' });
+    expect(sent).toMatchObject({ status: 'accepted' });
+
+    const settled = new Promise((resolve) => stack.fanOutJobs.events.once('settled', resolve));
+    const answer = await admin(stack, 'DELETE', `/groups/${groupId}/messages?from=${mallory}`);
+    // The first 100 members in id order are mallory (who has no copy of her own) and 99 others.
+    expect(answer).toMatchObject({ status: 202, body: { removed: { history: 1, queued: 99 }, pendingMembers: 150 } });
+    expect(await settled).toMatchObject({ outcome: 'processed' });
+    const left = await Promise.all(others.map((member) => itemsOf(stack, offlineMessagesTable, member)));
+    expect(left.flat()).toEqual([]);
+    await malloryClient.close();
+  });
+
   it('needs from, as a user id', async () => {
     const groupId = id('g');
     await admin(stack, 'PUT', `/groups/${groupId}`, { members: ['x'] });
