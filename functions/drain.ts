@@ -8,8 +8,10 @@ import * as z from 'zod/mini';
 import { clock } from '../lib/clock';
 import { drainOnConnect, queuePolicyFor, type DrainDeps } from '../lib/drain';
 import { logger } from '../lib/lambda/logger';
+import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { messageIdSchema, userIdSchema } from '../lib/protocol';
+import { countDelivery } from '../lib/stats';
 
 const drainRequestSchema = z.object({
   userId: userIdSchema,
@@ -26,6 +28,7 @@ const deps: DrainDeps = {
   log: logger,
 };
 const settings = settingsReader();
+const stats = statsCounters();
 
 export const handler = middy<unknown, void>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -33,5 +36,6 @@ export const handler = middy<unknown, void>()
     const request = drainRequestSchema.parse(event);
     logger.appendKeys({ userId: request.userId, connectionId: request.connectionId });
     const report = await drainOnConnect(deps, request, await queuePolicyFor(settings, request.userId, request.discard));
+    countDelivery(stats, report);
     logger.info('drained', { ...report });
   });

@@ -9,6 +9,7 @@ import { decodeFanOutJob } from '../lib/aws/fan-out-queue';
 import { clock } from '../lib/clock';
 import { deliverCopies, type FanOutDeps } from '../lib/fan-out';
 import { logger } from '../lib/lambda/logger';
+import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 
 const deps: FanOutDeps = {
@@ -19,6 +20,7 @@ const deps: FanOutDeps = {
   clock,
   log: logger,
 };
+const stats = statsCounters();
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -28,6 +30,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       try {
         const job = decodeFanOutJob(record.body);
         await deliverCopies(deps, job.draft, job.recipients);
+        // One copy a recipient, as the job hands them (a retried job is counted again: SQS redelivery).
+        stats.add('messagesStored', job.recipients.length);
         logger.info('fanned out', { messageId: job.draft.id, recipients: job.recipients.length });
       } catch (error) {
         logger.error('fan-out failed; SQS will retry it', error as Error);

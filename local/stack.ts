@@ -18,6 +18,7 @@ import {
   type FunctionName,
 } from '../functions/catalog';
 import { registerClientPlugin } from '../lib/aws/client-plugins';
+import { statsSourceEnvVar } from '../lib/lambda/stats';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
 import { issueToken, minSecretLength } from '../lib/tokens';
@@ -233,6 +234,8 @@ function configureEnvironment(config: {
   env[fanOutQueueUrlEnvVar] = config.fanOutQueueUrl;
   env.HISTORY_ENABLED = String(config.history);
   env.TOKEN_SECRET = config.tokenSecret;
+  // Every handler runs in this process: they count into one in-memory instance that GET /v1/stats reads.
+  env[statsSourceEnvVar] = 'memory';
   for (const table of tables) env[table.envVar] = localTableName(config.tablePrefix, table);
   // Locally a function's name is its catalog name.
   for (const name of Object.keys(functionCatalog)) env[functionNameEnvVar(name)] = name;
