@@ -23,7 +23,7 @@ export function OverviewScreen({ api }: { api: AdminApi }) {
   const { messages } = stats;
   const counters: Array<[string, number, string]> = [
     ['Connections open', stats.connectionsOpen, 'WebSocket connections now'],
-    ['Accepted', messages.accepted, 'messages answered `sent accepted`'],
+    ['Accepted', messages.accepted, 'messages answered “sent accepted”'],
     ['Stored', messages.stored, 'copies written to offline queues'],
     ['Delivered', messages.delivered, 'copies sent by a drain or a sync'],
     ['Acked', messages.acked, 'copies acknowledged, and so removed'],

@@ -150,7 +150,7 @@ function SettingField(props: {
     <div class=${`field ${control.kind}${reason ? ' refused' : ''}`}>
       <label for=${name}><code>${name}</code></label>
       ${input}
-      <p class="hint" id=${hintId}>${spec.meaning} <span class="range">${spec.range}; default ${defaultText}.</span></p>
+      <p class="hint" id=${hintId}>${spec.meaning}<br /><span class="range">Range: ${spec.range}. Default: ${defaultText}.</span></p>
       ${reason && html`<p class="reason" id=${reasonId} role="alert">${reason}</p>`}
     </div>
   `;

@@ -65,7 +65,12 @@ export function UsersScreen({ api }: { api: AdminApi }) {
           <dt>Duration in force</dt>
           <dd id="user-in-force">${plural(user.inForce.days, 'day')}, from the ${user.inForce.source === 'user' ? 'user’s own setting' : 'app setting'}</dd>
           <dt>Own setting</dt>
-          <dd>${user.offlineMessageDurationDays === null ? 'none' : plural(user.offlineMessageDurationDays, 'day')}</dd>
+          <dd id="user-own">
+            ${user.offlineMessageDurationDays === null ? 'none' : plural(user.offlineMessageDurationDays, 'day')}
+            ${user.offlineMessageDurationDays !== null &&
+            user.inForce.source === 'app' &&
+            html`<span class="hint"> (not in force: the app setting <code>userLevelSettingsEnabled</code> is off)</span>`}
+          </dd>
         </dl>
         <form class="inline" onSubmit=${submitDuration} noValidate>
           <label for="user-days">Set the user’s duration (days)</label>
@@ -84,7 +89,7 @@ export function UsersScreen({ api }: { api: AdminApi }) {
           <button type="button" class="quiet" disabled=${change.busy || user.offlineMessageDurationDays === null} onClick=${clear}>
             Clear
           </button>
-          <p class="hint" id="user-days-hint">${userDuration.range}. An admin may set it whether or not users may set their own.</p>
+          <p class="hint" id="user-days-hint">Range: ${userDuration.range}. An admin may set it whether or not users may set their own.</p>
         </form>
         <${OutcomeLine} outcome=${change.outcome} />
 
