@@ -20,7 +20,7 @@ import { adminBasePath } from '../lib/admin-api';
 import { serveStatic } from '../local/static-files';
 import { AdminApiError, AdminClient, type AdminAuth } from './admin-client';
 
-export const consoleDir = fileURLToPath(new URL('../dist/console/', import.meta.url));
+export const consoleDir = fileURLToPath(new URL('../dist/console', import.meta.url));
 
 /** The admin API's own limit is 30 KB a body (SPEC §9); anything far past it is not the console's. */
 const maxBodyBytes = 256 * 1024;
