@@ -13,8 +13,10 @@
  * is refused as well. The console itself works exactly as it does against the local stack.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminBasePath } from '../lib/admin-api';
 import { serveStatic } from '../local/static-files';
@@ -106,6 +108,7 @@ export async function startConsoleProxy(options: {
 export async function serveConsole(endpoint: string, auth: AdminAuth, rawPort: string | undefined): Promise<void> {
   const port = rawPort === undefined ? 3003 : Number(rawPort);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (0–65535), not '${rawPort}'`);
+  if (!existsSync(join(consoleDir, 'index.html'))) throw new Error('the console is not built: run `npm run build:console` (npm install does)');
   const proxy = await startConsoleProxy({ endpoint, auth, port });
   console.log(`
 The Pigeonhole admin console for ${endpoint}

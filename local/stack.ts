@@ -17,6 +17,7 @@ import {
   type FunctionDeclaration,
   type FunctionName,
 } from '../functions/catalog';
+import { adminBasePath } from '../lib/admin-api';
 import { registerClientPlugin } from '../lib/aws/client-plugins';
 import { statsSourceEnvVar } from '../lib/lambda/stats';
 import { systemClock, useClock, type Clock } from '../lib/clock';
@@ -62,6 +63,8 @@ export interface LocalStackOptions {
 export interface LocalStack {
   wsUrl: string;
   adminUrl: string;
+  /** The admin console, signed in: the key in the fragment, which browsers never send (SPEC §1, §11). */
+  consoleUrl: string;
   dynamodbEndpoint: string;
   tablePrefix: string;
   adminKey: string;
@@ -184,6 +187,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       wsUrl: gateway.url,
       adminUrl: admin.url,
+      consoleUrl: `${admin.url.slice(0, -adminBasePath.length)}/#key=${encodeURIComponent(adminKey)}`,
       dynamodbEndpoint,
       tablePrefix,
       adminKey,

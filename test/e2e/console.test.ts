@@ -52,10 +52,10 @@ async function newPage(viewport = { width: 1100, height: 800 }): Promise<Page> {
   return page;
 }
 
-/** Opens the console as `npm start` prints it, signed in, on one screen. */
+/** Opens the URL `npm start` prints (`/#key=…`), signed in, and goes to one screen. */
 async function openConsole(screen: string, viewport?: { width: number; height: number }): Promise<Page> {
   const page = await newPage(viewport);
-  await page.goto(`${consoleUrl}#key=${stack.adminKey}`);
+  await page.goto(stack.consoleUrl);
   await page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
   if (screen !== 'Overview') await page.getByRole('navigation').getByRole('link', { name: screen }).click();
   await page.getByRole('heading', { level: 2, name: screen }).waitFor();
@@ -70,6 +70,7 @@ async function connect(userId: string, token?: string): Promise<TestClient> {
 
 describe('signing in', () => {
   it('opens signed in from /#key=…, keeps the key in sessionStorage, and takes it out of the address bar', async () => {
+    expect(stack.consoleUrl).toBe(`${consoleUrl}#key=${stack.adminKey}`);
     const page = await openConsole('Overview');
     expect(page.url()).not.toContain(stack.adminKey);
     expect(await page.evaluate(() => sessionStorage.getItem('pigeonhole.adminKey'))).toBe(stack.adminKey);
