@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../console/build';
+import { groupPageSize } from '../../lib/admin-api';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { launchBrowser } from '../support/browser';
@@ -46,6 +47,10 @@ async function newPage(viewport = { width: 1100, height: 800 }): Promise<Page> {
   context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  // Static files only, from the one origin: no CDN, nothing past loopback.
+  page.on('request', (request) => {
+    if (new URL(request.url()).hostname !== '127.0.0.1') problems.push(`request off this machine: ${request.url()}`);
+  });
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
@@ -198,12 +203,22 @@ describe('groups', () => {
     await page.getByRole('status').filter({ hasText: `from ${groupId}’s history` }).waitFor();
   });
 
-  it('pages through the list', async () => {
-    for (let i = 0; i < 3; i += 1) await admin(stack, 'PUT', `/groups/${id('paged')}`, { members: ['x'] });
+  it('pages through the list, forward and back', async () => {
+    const paged = Array.from({ length: groupPageSize.default + 1 }, () => id('paged'));
+    for (let i = 0; i < paged.length; i += 10) {
+      await Promise.all(paged.slice(i, i + 10).map((groupId) => admin(stack, 'PUT', `/groups/${groupId}`, { members: ['x'] })));
+    }
     const page = await openConsole('Groups');
+    const rowNames = async () => (await page.getByRole('table').getByRole('rowheader').allTextContents()).sort();
     await page.getByRole('table').waitFor();
-    const listed = await admin(stack, 'GET', '/groups');
-    expect(await page.getByRole('table').getByRole('row').count()).toBe(listed.body.groups.length + 1);
+    const first = await rowNames();
+    expect(first).toHaveLength(groupPageSize.default);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(async () => (await rowNames())[0]).not.toBe(first[0]);
+    const second = await rowNames();
+    expect(second.filter((groupId) => first.includes(groupId))).toEqual([]);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(rowNames).toEqual(first);
   });
 });
 
