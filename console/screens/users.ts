@@ -41,6 +41,13 @@ export function UsersScreen({ api }: { api: AdminApi }) {
       return `Set ${user.userId}’s duration to ${raw} days; it applies at once.`;
     });
   };
+  const refresh = () => {
+    if (!user) return;
+    void lookup.run(async () => {
+      await load(user.userId);
+      return undefined;
+    });
+  };
   const clear = () => {
     if (!user) return;
     void change.run(async () => {
@@ -109,7 +116,7 @@ export function UsersScreen({ api }: { api: AdminApi }) {
           <dt>Dropped at the next connect</dt>
           <dd>${queue.pendingDrops.overflow} over a cap, ${queue.pendingDrops.expired} expired</dd>
         </dl>
-        <button type="button" class="quiet" onClick=${() => void lookup.run(async () => (await load(user.userId), undefined))}>Refresh</button>
+        <button type="button" class="quiet" onClick=${refresh}>Refresh</button>
       </section>
     `}
   `;

@@ -284,10 +284,19 @@ describe('overview', () => {
 });
 
 describe('on a phone', () => {
-  it.each(['Overview', 'App settings', 'Users', 'Groups', 'System message', 'Tokens'])('%s fits a 390 px screen', async (screen) => {
+  it.each(['Overview', 'App settings', 'Users', 'Groups', 'System message', 'Tokens'])('%s fits a 390 px screen, every control labelled', async (screen) => {
     const page = await openConsole(screen, { width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    const unlabelled = await page.evaluate(() =>
+      Array.from(document.querySelectorAll<HTMLElement>('input, textarea, select, button, a[href]'))
+        .filter((control) => {
+          const labels = (control as HTMLInputElement).labels;
+          return !(labels && labels.length > 0) && !control.getAttribute('aria-label') && (control.textContent ?? '').trim() === '';
+        })
+        .map((control) => control.outerHTML),
+    );
+    expect(unlabelled).toEqual([]);
     if (screen === 'App settings') await screenshot(page, 'settings-phone');
   });
 });
