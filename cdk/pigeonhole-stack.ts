@@ -49,6 +49,7 @@ export class PigeonholeStack extends Stack {
       for (const access of declaration.tables ?? []) service.useTable(tables.get(access.table), access);
       if (declaration.fanOutJobs) service.useFanOutQueue(fanOutJobs, declaration.fanOutJobs);
       if (declaration.tokenSecret) service.useTokenSecret(tokenSecret);
+      if (declaration.readsMetrics) service.readMetrics();
       functions.set(name, service);
     }
     const fn = (name: FunctionName) => {

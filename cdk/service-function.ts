@@ -142,6 +142,19 @@ export class ServiceFunction extends Construct {
     }
   }
 
+  /**
+   * Lets the function read the service's metrics. GetMetricData has no resource-level permissions and
+   * no namespace condition key (`cloudwatch:namespace` applies to PutMetricData only), so `*` is the
+   * narrowest grant IAM offers; the action itself is read-only.
+   */
+  readMetrics(): void {
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:GetMetricData supports no resource-level permissions or namespace condition; it is read-only.',
+    });
+  }
+
   /** Names the other function in the environment and lets this one invoke it, in one step. */
   invoke(name: string, target: ServiceFunction): void {
     this.fn.addEnvironment(functionNameEnvVar(name), target.fn.functionName);

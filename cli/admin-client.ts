@@ -5,7 +5,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AdminRoute } from '../lib/admin-api';
+import { adminBasePath, type AdminRoute } from '../lib/admin-api';
 
 export type AdminAuth = { kind: 'bearer'; adminKey: string } | { kind: 'sigv4'; region: string };
 
@@ -34,18 +34,10 @@ export class AdminClient {
   }
 
   async call<T>(route: AdminRoute, options: { id?: string; body?: unknown; query?: Record<string, string> } = {}): Promise<T> {
-    const path = route.path.replace('/v1', '').replace('{id}', encodeURIComponent(options.id ?? ''));
-    const url = new URL(`${this.endpoint.replace(/\/$/, '')}${path}`);
-    for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
+    const path = route.path.replace(adminBasePath, '').replace('{id}', encodeURIComponent(options.id ?? ''));
+    const query = new URLSearchParams(options.query ?? {}).toString();
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers = await this.headers(route.method, url, body);
-    let response: Response;
-    try {
-      response = await fetch(url, { method: route.method, headers, ...(body !== undefined && { body }) });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new AdminApiError(`cannot reach ${this.endpoint} (${cause})${this.auth.kind === 'bearer' ? '; is `npm start` running?' : ''}`);
-    }
+    const response = await this.send(route.method, `${path}${query ? `?${query}` : ''}`, body);
     const text = await response.text();
     const json = text ? (JSON.parse(text) as unknown) : undefined;
     if (!response.ok) {
@@ -54,6 +46,21 @@ export class AdminClient {
       throw new AdminApiError(`${message} (HTTP ${response.status})`, response.status, error.error?.code);
     }
     return json as T;
+  }
+
+  /**
+   * One request to the API, authorized (bearer key or SigV4); `pathAndQuery` is below the endpoint's
+   * base, e.g. `/config` or `/groups?cursor=…`. The console proxy forwards through this too.
+   */
+  async send(method: string, pathAndQuery: string, body: string | undefined): Promise<Response> {
+    const url = new URL(`${this.endpoint.replace(/\/$/, '')}${pathAndQuery}`);
+    const headers = await this.headers(method, url, body);
+    try {
+      return await fetch(url, { method, headers, ...(body !== undefined && { body }), redirect: 'manual' });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new AdminApiError(`cannot reach ${this.endpoint} (${cause})${this.auth.kind === 'bearer' ? '; is `npm start` running?' : ''}`);
+    }
   }
 
   private async headers(method: string, url: URL, body: string | undefined): Promise<Record<string, string>> {

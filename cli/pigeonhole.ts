@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import {
   adminRoutes,
   type ConfigResponse,
+  type GroupListResponse,
   type OfflineSummaryResponse,
+  type StatsResponse,
   type TokenResponse,
   type UserConfigResponse,
 } from '../lib/admin-api';
@@ -14,6 +16,7 @@ import type { GroupResponse } from '../lib/admin-groups';
 import { appSettingSpecs } from '../lib/settings';
 import type { SystemMessageResponse } from '../lib/system-messages';
 import { AdminClient, type AdminAuth } from './admin-client';
+import { serveConsole } from './console-proxy';
 
 const usage = `Usage: pigeonhole <command> [options]
 
@@ -25,6 +28,7 @@ Commands:
   user clear <id>                remove it: the app's applies again
   queue <id>                     what is waiting in a user's offline queue
   token <id> [--ttl <seconds>]   a client token for a user (default 24 h)
+  group list                     every group with its member count
   group put <id> <users...>      create a group, or make its members exactly these
   group get <id>                 a group and its members
   group delete <id>              delete a group
@@ -33,12 +37,16 @@ Commands:
   system <ids> <json>            a system message to users (ids comma-separated), e.g. system alice,bob '{"text":"hi"}'
   delete-group-messages <group> <user>
                                  remove a member's messages from the group's history and every queue
+  stats                          connections open; messages accepted, stored, delivered, dropped
+  console                        the admin web console on 127.0.0.1, its calls signed with SigV4
+                                 against --endpoint (see --port)
 
 Options:
   --endpoint <url>   the admin API (default: $PIGEONHOLE_ENDPOINT, else http://127.0.0.1:3002/v1)
   --json             print the API's JSON answer
   --sigv4            sign requests with your AWS credentials (the default for *.amazonaws.com)
   --region <region>  the region to sign for (default: from the endpoint, else $AWS_REGION)
+  --port <port>      console: the local port to serve it on (default 3003; 0 for any free one)
   -h, --help         this help
 
 Locally the admin key comes from $PIGEONHOLE_ADMIN_KEY (npm start prints it). Against AWS,
@@ -61,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
       sigv4: { type: 'boolean', default: false },
       region: { type: 'string' },
       ttl: { type: 'string' },
+      port: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -69,6 +78,10 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const endpoint = values.endpoint ?? process.env.PIGEONHOLE_ENDPOINT ?? 'http://127.0.0.1:3002/v1';
+  if (positionals[0] === 'console') {
+    if (positionals.length > 1) throw new UsageError(`unknown command '${positionals.join(' ')}'; see pigeonhole --help`);
+    return serveConsole(endpoint, authFor(endpoint, values.sigv4, values.region), values.port);
+  }
   const client = new AdminClient(endpoint, authFor(endpoint, values.sigv4, values.region));
   await run(client, positionals, { json: values.json, ...(values.ttl !== undefined && { ttl: values.ttl }) });
 }
@@ -120,6 +133,18 @@ async function run(client: AdminClient, [command, ...args]: string[], options: O
       return print(summary, () => formatQueue(summary));
     }
     case 'group': {
+      if (sub === 'list') {
+        const groups: GroupListResponse['groups'] = [];
+        let cursor: string | undefined;
+        do {
+          const page: GroupListResponse = await client.call<GroupListResponse>(adminRoutes.listGroups, {
+            ...(cursor !== undefined && { query: { cursor } }),
+          });
+          groups.push(...page.groups);
+          cursor = page.next;
+        } while (cursor !== undefined);
+        return print({ groups }, () => formatGroupList(groups));
+      }
       const id = requireArg(rest[0], 'a group id');
       const users = rest.slice(1).flatMap((user) => user.split(',')).filter((user) => user !== '');
       let group: GroupResponse;
@@ -149,6 +174,11 @@ async function run(client: AdminClient, [command, ...args]: string[], options: O
       });
       const pending = result.pendingMembers > 0 ? ` The other ${result.pendingMembers} members' queues are being searched in the background.` : '';
       return print(result, () => `Removed ${result.removed.history} from ${groupId}'s history and ${result.removed.queued} from queues.${pending}`);
+    }
+    case 'stats': {
+      if (sub !== undefined) break;
+      const stats = await client.call<StatsResponse>(adminRoutes.getStats);
+      return print(stats, () => formatStats(stats));
     }
     case 'token': {
       const body = { userId: requireArg(sub, 'a user id'), ...(options.ttl !== undefined && { ttlSeconds: parseNumber(options.ttl) }) };
@@ -195,6 +225,26 @@ function formatGroup(group: GroupResponse): string {
     `group    ${group.groupId}`,
     `members  ${group.memberCount}${group.memberCount > 0 ? `: ${group.members.join(', ')}` : ''}`,
     `created  ${group.createdAt}`,
+  ].join('\n');
+}
+
+function formatGroupList(groups: GroupListResponse['groups']): string {
+  if (groups.length === 0) return 'No groups.';
+  const width = Math.max(...groups.map((group) => group.groupId.length));
+  return groups.map((group) => `${group.groupId.padEnd(width)}  ${group.memberCount} member${group.memberCount === 1 ? '' : 's'}`).join('\n');
+}
+
+function formatStats(stats: StatsResponse): string {
+  const { messages } = stats;
+  const dropped = Object.entries(messages.dropped).map(([reason, count]) => `${count} ${reason}`).join(', ');
+  return [
+    `since             ${stats.since} (${stats.source === 'local' ? 'this local stack' : 'CloudWatch, last 24 h'})`,
+    `connections open  ${stats.connectionsOpen}`,
+    `accepted          ${messages.accepted}`,
+    `stored            ${messages.stored}`,
+    `delivered         ${messages.delivered}`,
+    `acked             ${messages.acked}`,
+    `dropped           ${dropped}`,
   ].join('\n');
 }
 

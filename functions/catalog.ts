@@ -26,7 +26,8 @@ export type TableAction =
   | 'UpdateItem'
   | 'DeleteItem'
   | 'BatchWriteItem'
-  | 'ConditionCheckItem';
+  | 'ConditionCheckItem'
+  | 'Scan';
 
 export interface TableAccess {
   readonly table: TableDeclaration;
@@ -53,6 +54,8 @@ export interface FunctionDeclaration {
   readonly fanOutJobs?: 'send' | 'consume';
   /** Catalog functions it invokes asynchronously, each named in `<NAME>_FUNCTION_NAME`. */
   readonly invokes?: readonly string[];
+  /** Reads the service's CloudWatch metrics (`GET /v1/stats` on AWS). */
+  readonly readsMetrics?: boolean;
   /** 29 s for routes, API Gateway's integration timeout, unless set. */
   readonly timeoutSeconds?: number;
 }
@@ -276,6 +279,17 @@ export const functionCatalog = {
     ],
     postsToConnections: true,
     fanOutJobs: 'send',
+  },
+  adminListGroups: {
+    entry: 'functions/admin/list-groups.ts',
+    http: adminRoutes.listGroups,
+    // A paged Scan, admin-only: see DynamoGroupStore.list for why not an index.
+    tables: [{ table: groupsTable, actions: ['Scan'] }],
+  },
+  adminGetStats: {
+    entry: 'functions/admin/get-stats.ts',
+    http: adminRoutes.getStats,
+    readsMetrics: true,
   },
   adminNotFound: {
     entry: 'functions/admin/not-found.ts',

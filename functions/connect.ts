@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { clock } from '../lib/clock';
 import { logger } from '../lib/lambda/logger';
+import { statsCounters } from '../lib/lambda/stats';
 import { connectionStore, drainStarter, settingsReader } from '../lib/lambda/stores';
 import { callerOf, parseWebSocketEvent } from '../lib/lambda/websocket-event';
 import { openConnection } from '../lib/open-connection';
@@ -10,6 +11,7 @@ import { connectQuerySchema, describeIssues } from '../lib/protocol';
 
 const deps = { connections: connectionStore(), settings: settingsReader(), clock };
 const drains = drainStarter();
+const stats = statsCounters();
 
 export const handler = middy<unknown, { statusCode: number; body?: string }>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -32,5 +34,6 @@ export const handler = middy<unknown, { statusCode: number; body?: string }>()
       await deps.connections.remove(caller.userId, caller.connectionId, clock.now());
       return { statusCode: 500 };
     }
+    stats.add('connectionsOpened', 1);
     return { statusCode: 200 };
   });

@@ -9,8 +9,10 @@ import * as z from 'zod/mini';
 import { clock } from '../lib/clock';
 import { drainOnConnect, queuePolicyFor, type DrainDeps } from '../lib/drain';
 import { logger } from '../lib/lambda/logger';
+import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { messageIdSchema, userIdSchema } from '../lib/protocol';
+import { countDelivery } from '../lib/stats';
 
 const drainRequestSchema = z.object({
   userId: userIdSchema,
@@ -27,6 +29,7 @@ const deps: DrainDeps = {
   log: logger,
 };
 const settings = settingsReader();
+const stats = statsCounters();
 
 export const handler = middy<unknown, void>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -35,5 +38,6 @@ export const handler = middy<unknown, void>()
     logger.appendKeys({ userId: request.userId, connectionId: request.connectionId });
     // A drainer of its own per invocation: an event Lambda delivers twice finds the drain taken.
     const report = await drainOnConnect(deps, request, await queuePolicyFor(settings, request.userId, request.discard), randomUUID());
+    countDelivery(stats, report);
     logger.info('drained', { ...report });
   });

@@ -11,6 +11,7 @@ import { decodeFanOutJob } from '../lib/aws/fan-out-queue';
 import { clock } from '../lib/clock';
 import { deliverCopies, type FanOutDeps } from '../lib/fan-out';
 import { logger } from '../lib/lambda/logger';
+import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 
 const deps: FanOutDeps = {
@@ -21,6 +22,7 @@ const deps: FanOutDeps = {
   clock,
   log: logger,
 };
+const stats = statsCounters();
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -31,6 +33,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
         const job = decodeFanOutJob(record.body);
         if (job.kind === 'store') {
           await deliverCopies(deps, job.draft, job.recipients);
+          // One copy a recipient, as the job hands them (a retried job is counted again: SQS redelivery).
+          stats.add('messagesStored', job.recipients.length);
           logger.info('fanned out', { messageId: job.draft.id, recipients: job.recipients.length });
         } else {
           const removed = await removeFromQueues(deps.queue, job.members, job.groupId, job.from);

@@ -17,6 +17,8 @@ import {
 import { messageIdFactory } from '../lib/message-ids';
 import { sendFrameSchema } from '../lib/protocol';
 import { sendMessage, type SendDeps } from '../lib/send-message';
+import { countSend } from '../lib/stats';
+import { statsCounters } from '../lib/lambda/stats';
 
 const deps: SendDeps = {
   queue: offlineQueue(),
@@ -34,4 +36,10 @@ const deps: SendDeps = {
   log: logger,
 };
 
-export const handler = frameRoute(sendFrameSchema, (frame, { caller }) => sendMessage(deps, caller, frame));
+const stats = statsCounters();
+
+export const handler = frameRoute(sendFrameSchema, async (frame, { caller }) => {
+  const reply = await sendMessage(deps, caller, frame);
+  countSend(stats, frame, reply);
+  return reply;
+});

@@ -2,10 +2,17 @@
 import { clock } from '../lib/clock';
 import { syncQueue } from '../lib/drain';
 import { frameRoute } from '../lib/lambda/frame-route';
+import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { syncFrameSchema } from '../lib/protocol';
+import { countDelivery } from '../lib/stats';
 
 const deps = { queue: offlineQueue(), poster: connectionPoster(), connections: connectionStore(), settings: settingsReader(), clock };
+const stats = statsCounters();
 
-// The `synced` reply is the route response, sent after the queue's posts have all been accepted.
-export const handler = frameRoute(syncFrameSchema, async (_frame, { caller }) => ({ type: 'synced', count: await syncQueue(deps, caller) }));
+export const handler = frameRoute(syncFrameSchema, async (_frame, { caller }) => {
+  // The `synced` reply is the route response, sent after the queue's posts have all been accepted.
+  const report = await syncQueue(deps, caller);
+  countDelivery(stats, report);
+  return { type: 'synced', count: report.delivered };
+});

@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import type { DurationSource } from './retention';
 import type { AppSettings } from './settings';
-import { idSchema } from './protocol';
+import { idSchema, type DroppedReason } from './protocol';
 
 export const adminBasePath = '/v1';
 
@@ -23,6 +23,8 @@ export const adminRoutes = {
   changeGroupMembers: { method: 'POST', path: '/v1/groups/{id}/members' },
   deleteGroupMessages: { method: 'DELETE', path: '/v1/groups/{id}/messages' },
   sendSystemMessage: { method: 'POST', path: '/v1/messages/system' },
+  listGroups: { method: 'GET', path: '/v1/groups' },
+  getStats: { method: 'GET', path: '/v1/stats' },
 } as const;
 
 export type AdminRouteName = keyof typeof adminRoutes;
@@ -66,6 +68,34 @@ export interface TokenResponse {
   token: string;
   userId: string;
   expiresAt: string;
+}
+
+/** `GET /v1/groups`: one page; `next` is the opaque cursor of the next page, absent on the last. */
+export interface GroupListResponse {
+  groups: Array<{ groupId: string; memberCount: number }>;
+  next?: string;
+}
+
+/** Groups on a page, unless `?limit=` asks for fewer or more. */
+export const groupPageSize = { default: 50, max: 100 } as const;
+
+/**
+ * `GET /v1/stats` (SPEC §7). Locally `source` is `local` and `since` when the stack started; on AWS
+ * it is `cloudwatch`, the counters summed over the last day, `since` that window's start.
+ */
+export interface StatsResponse {
+  source: 'local' | 'cloudwatch';
+  since: string;
+  connectionsOpen: number;
+  messages: {
+    accepted: number;
+    /** Copies written to offline queues (one per recipient). */
+    stored: number;
+    /** Copies delivered by a drain or a sync (pushes are not deliveries; acks are). */
+    delivered: number;
+    acked: number;
+    dropped: Record<DroppedReason, number>;
+  };
 }
 
 export interface AdminErrorBody {

@@ -3,7 +3,8 @@ import * as z from 'zod/mini';
 import type { Clock } from './clock';
 import { groupConversationId } from './conversations';
 import { BadRequestError, NotFoundError } from './errors';
-import { maxGroupMembers, type Group, type GroupStore } from './groups';
+import { groupPageSize, type GroupListResponse } from './admin-api';
+import { maxGroupMembers, type Group, type GroupLister, type GroupStore } from './groups';
 import type { HistoryStore } from './history';
 import type { FanOutJob, FanOutQueue } from './fan-out';
 import type { OfflineQueue } from './offline-queue';
@@ -71,6 +72,37 @@ export async function changeGroupMembers(deps: { groups: GroupStore; clock: Cloc
 export async function deleteGroup(groups: GroupStore, groupId: string): Promise<{ groupId: string; deleted: true }> {
   if (!(await groups.delete(groupId))) throw new NotFoundError(`there is no group '${groupId}'`);
   return { groupId, deleted: true };
+}
+
+/**
+ * One page of groups. The cursor is opaque to callers (base64url of the last group id of the page
+ * before), so the paging scheme can change without breaking them; a cursor that is not one this API
+ * made is refused rather than read.
+ */
+export async function listGroups(groups: GroupLister, query: { cursor?: string | undefined; limit?: string | undefined }): Promise<GroupListResponse> {
+  const after = query.cursor === undefined || query.cursor === '' ? undefined : decodeGroupCursor(query.cursor);
+  const limit = query.limit === undefined ? groupPageSize.default : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > groupPageSize.max) {
+    throw new BadRequestError(`limit must be a whole number 1 to ${groupPageSize.max}`);
+  }
+  const page = await groups.list({ ...(after !== undefined && { after }), limit });
+  return { groups: page.groups, ...(page.last !== undefined && { next: encodeGroupCursor(page.last) }) };
+}
+
+function encodeGroupCursor(lastGroupId: string): string {
+  return Buffer.from(JSON.stringify({ after: lastGroupId })).toString('base64url');
+}
+
+function decodeGroupCursor(cursor: string): string {
+  let after: unknown;
+  try {
+    after = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown }).after;
+  } catch {
+    after = undefined;
+  }
+  const parsed = idSchema.safeParse(after);
+  if (!parsed.success) throw new BadRequestError('cursor is not one this API gave: pass the `next` of the page before, or none');
+  return parsed.data;
 }
 
 /** At most this many members' queues are searched at once. */

@@ -242,13 +242,13 @@ export async function deliverQueue(
 export async function syncQueue(
   deps: DeliverDeps & { connections: Pick<ConnectionStore, 'lookup'>; settings: SettingsReader },
   caller: { userId: string; connectionId: string },
-): Promise<number> {
+): Promise<DeliveryReport> {
   // Consistent: the discard was recorded by this very connection's `$connect`, a moment ago.
   const presence = (await deps.connections.lookup([caller.userId], deps.clock.now(), { consistent: true })).get(caller.userId);
   const policy = await queuePolicyFor(deps.settings, caller.userId, presence?.discard);
   const report = await deliverQueue(deps, caller.userId, caller.connectionId, policy);
   if (report.connectionGone) throw new Error('the connection went away during sync');
-  return report.delivered;
+  return report;
 }
 
 export interface DrainRequest {

@@ -35,5 +35,10 @@ export interface GroupStore {
   lastMessages(groupIds: readonly string[]): Promise<Map<string, LastMessage>>;
 }
 
+/** One page of every group, for admins; `after` is the last group id of the page before. */
+export interface GroupLister {
+  list(page: { after?: string; limit: number }): Promise<{ groups: Array<Pick<Group, 'groupId' | 'memberCount'>>; last?: string }>;
+}
+
 /** Groups up to this size are changed in one request; a bigger one is refused with a clear answer. */
 export const maxGroupMembers = 10_000;

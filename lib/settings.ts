@@ -5,21 +5,27 @@
  */
 import { BadRequestError, OutOfRangeError } from './errors';
 
-interface SettingSpec<T> {
+export interface SettingSpec<T> {
   default: T;
   /** For people: the accepted values. */
   range: string;
+  /** For people: what the setting does, in one line (the console and the CLI show it). */
+  meaning: string;
+  /** What kind of control edits it: the console builds its form from this. */
+  control: { kind: 'wholeNumber'; min: number; max: number; nullable: boolean } | { kind: 'flag' };
   check(value: unknown): { ok: true; value: T } | { ok: false; outOfRange: boolean };
 }
 
 /** A whole number from min to max; with `nullable`, null too (meaning: fall back to the line above). */
-function wholeNumber(min: number, max: number, fallback: number): SettingSpec<number>;
-function wholeNumber(min: number, max: number, fallback: null, nullable: true): SettingSpec<number | null>;
-function wholeNumber(min: number, max: number, fallback: number | null, nullable = false): SettingSpec<number | null> {
+function wholeNumber(meaning: string, min: number, max: number, fallback: number): SettingSpec<number>;
+function wholeNumber(meaning: string, min: number, max: number, fallback: null, nullable: true): SettingSpec<number | null>;
+function wholeNumber(meaning: string, min: number, max: number, fallback: number | null, nullable = false): SettingSpec<number | null> {
   const upper = max === Number.MAX_SAFE_INTEGER ? 'or more' : `to ${max}`;
   return {
     default: fallback,
     range: `a whole number ${min} ${upper}${nullable ? ', or null' : ''}`,
+    meaning,
+    control: { kind: 'wholeNumber', min, max, nullable },
     check(value) {
       if (value === null && nullable) return { ok: true, value: null };
       if (typeof value !== 'number' || !Number.isInteger(value)) return { ok: false, outOfRange: false };
@@ -29,32 +35,37 @@ function wholeNumber(min: number, max: number, fallback: number | null, nullable
   };
 }
 
-function flag(fallback: boolean): SettingSpec<boolean> {
+function flag(meaning: string, fallback: boolean): SettingSpec<boolean> {
   return {
     default: fallback,
     range: 'true or false',
+    meaning,
+    control: { kind: 'flag' },
     check: (value) => (typeof value === 'boolean' ? { ok: true, value } : { ok: false, outOfRange: false }),
   };
 }
 
 export const appSettingSpecs = {
-  /** How long undelivered private, group and system messages are kept. */
-  offlineMessageDurationDays: wholeNumber(1, 7, 7),
-  /** Group messages only; null uses offlineMessageDurationDays. */
-  groupOfflineMessageDurationDays: wholeNumber(1, 7, null, true),
-  /** Per user and group: keep only the newest N undelivered; null for no group cap. */
-  groupOfflineMaxMessages: wholeNumber(1, Number.MAX_SAFE_INTEGER, null, true),
-  /** Per user: keep only the newest N undelivered. */
-  maxOfflineMessages: wholeNumber(1, 100_000, 1000),
-  /** May users set their own duration. */
-  userLevelSettingsEnabled: flag(false),
-  /** Roaming history, private conversations. */
-  historyDays: wholeNumber(1, 365, 7),
-  /** Roaming history, groups. */
-  groupHistoryDays: wholeNumber(1, 365, 7),
-  recentConversationsEnabled: flag(true),
-  /** 0: never; else a user away longer loses the queue and gets nothing stored until they connect again. */
-  sessionExpiryHours: wholeNumber(0, 8760, 0),
+  offlineMessageDurationDays: wholeNumber('Days undelivered private, group and system messages are kept.', 1, 7, 7),
+  groupOfflineMessageDurationDays: wholeNumber('Days undelivered group messages are kept; empty (null) uses the line above.', 1, 7, null, true),
+  groupOfflineMaxMessages: wholeNumber(
+    'Per user and group: keep only the newest N undelivered; empty (null) for no group cap.',
+    1,
+    Number.MAX_SAFE_INTEGER,
+    null,
+    true,
+  ),
+  maxOfflineMessages: wholeNumber('Per user: keep only the newest N undelivered; older ones are dropped.', 1, 100_000, 1000),
+  userLevelSettingsEnabled: flag('May users set their own offline-message duration.', false),
+  historyDays: wholeNumber('Days of roaming history kept for private conversations.', 1, 365, 7),
+  groupHistoryDays: wholeNumber('Days of roaming history kept for groups.', 1, 365, 7),
+  recentConversationsEnabled: flag('Keep each user’s list of recent conversations.', true),
+  sessionExpiryHours: wholeNumber(
+    '0: never; else a user away longer loses the queue and gets nothing stored until they connect again.',
+    0,
+    8760,
+    0,
+  ),
 } as const;
 
 export type AppSettingKey = keyof typeof appSettingSpecs;

@@ -17,7 +17,9 @@ import {
   type FunctionDeclaration,
   type FunctionName,
 } from '../functions/catalog';
+import { adminBasePath } from '../lib/admin-api';
 import { registerClientPlugin } from '../lib/aws/client-plugins';
+import { statsSourceEnvVar } from '../lib/lambda/stats';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
 import { issueToken, minSecretLength } from '../lib/tokens';
@@ -61,6 +63,8 @@ export interface LocalStackOptions {
 export interface LocalStack {
   wsUrl: string;
   adminUrl: string;
+  /** The admin console, signed in: the key in the fragment, which browsers never send (SPEC §1, §11). */
+  consoleUrl: string;
   dynamodbEndpoint: string;
   tablePrefix: string;
   adminKey: string;
@@ -183,6 +187,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       wsUrl: gateway.url,
       adminUrl: admin.url,
+      consoleUrl: `${admin.url.slice(0, -adminBasePath.length)}/#key=${encodeURIComponent(adminKey)}`,
       dynamodbEndpoint,
       tablePrefix,
       adminKey,
@@ -233,6 +238,8 @@ function configureEnvironment(config: {
   env[fanOutQueueUrlEnvVar] = config.fanOutQueueUrl;
   env.HISTORY_ENABLED = String(config.history);
   env.TOKEN_SECRET = config.tokenSecret;
+  // Every handler runs in this process: they count into one in-memory instance that GET /v1/stats reads.
+  env[statsSourceEnvVar] = 'memory';
   for (const table of tables) env[table.envVar] = localTableName(config.tablePrefix, table);
   // Locally a function's name is its catalog name.
   for (const name of Object.keys(functionCatalog)) env[functionNameEnvVar(name)] = name;

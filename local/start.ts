@@ -1,6 +1,8 @@
 /**
  * `npm start`: the whole service on this machine, with no AWS account (SPEC §1).
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { JavaMissingError } from './dynamodb-local';
 import { FaultInjector, describeFaultMix, faultRules, parseFaultMix } from './faults';
@@ -8,7 +10,7 @@ import { startLocalStack, type LocalStack } from './stack';
 
 const usage = `Usage: npm start [-- --data-dir DIR] [--faults SPEC]
 
-Runs Pigeonhole locally: DynamoDB Local, the WebSocket API and the admin API.
+Runs Pigeonhole locally: DynamoDB Local, the WebSocket API, the admin API and the admin console.
 
 Options:
   --data-dir DIR   keep data in DIR, so that a restart loses nothing (default: in memory)
@@ -55,6 +57,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+  // A clone that skipped `npm install`'s prepare step still gets its console.
+  if (!existsSync(fileURLToPath(new URL('../dist/console/index.html', import.meta.url)))) {
+    await (await import('../console/build')).buildConsole();
+  }
+
   stack = await startLocalStack({
     wsPort: port('PIGEONHOLE_WS_PORT', 3001),
     adminPort: port('PIGEONHOLE_ADMIN_PORT', 3002),
@@ -75,6 +82,7 @@ Pigeonhole is running.
 
   WebSocket   ${stack.wsUrl}
   Admin API   ${stack.adminUrl}
+  Console     ${stack.consoleUrl}
   DynamoDB    ${stack.dynamodbEndpoint} (${storage})
   Admin key   ${stack.adminKey}
 

@@ -2,12 +2,13 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
+  ScanCommand,
   UpdateCommand,
   paginateQuery,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { Group, GroupStore, LastMessage } from '../groups';
+import type { Group, GroupLister, GroupStore, LastMessage } from '../groups';
 import type { Message } from '../protocol';
 import { groupKey, groupMemberKey, groupMembersTable } from '../tables';
 import { batchGetAll, batchWriteAll } from './batch';
@@ -23,7 +24,7 @@ interface GroupItem {
   lastMessageExpiresAt?: number;
 }
 
-export class DynamoGroupStore implements GroupStore {
+export class DynamoGroupStore implements GroupStore, GroupLister {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { groups: string; members: string },
@@ -48,6 +49,26 @@ export class DynamoGroupStore implements GroupStore {
     );
     for await (const page of pages) for (const item of page.Items ?? []) members.push(item.memberId as string);
     return members;
+  }
+
+  /**
+   * A Scan, on purpose: only the admin API lists every group, a page at a time. With `Limit` and no
+   * filter, a page reads exactly the items it returns (its cost is the page's, not the table's), and
+   * nothing is paid on any user's path. An index on a constant key would list groups in order too,
+   * but would cost a write on every group change and put every group in one hot partition.
+   */
+  async list(page: { after?: string; limit: number }): Promise<{ groups: Array<Pick<Group, 'groupId' | 'memberCount'>>; last?: string }> {
+    const result = await this.db.send(
+      new ScanCommand({
+        TableName: this.tables.groups,
+        Limit: page.limit,
+        ProjectionExpression: 'groupId, memberCount',
+        ...(page.after !== undefined && { ExclusiveStartKey: groupKey(page.after) }),
+      }),
+    );
+    const groups = (result.Items ?? []).map((item) => ({ groupId: item.groupId as string, memberCount: (item.memberCount as number | undefined) ?? 0 }));
+    const last = result.LastEvaluatedKey?.groupId as string | undefined;
+    return { groups, ...(last !== undefined && { last }) };
   }
 
   async isMember(groupId: string, userId: string): Promise<boolean> {

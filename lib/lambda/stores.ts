@@ -14,7 +14,7 @@ import { DynamoHistoryStore } from '../dynamodb/history-store';
 import { DynamoRecentConversationStore } from '../dynamodb/recent-conversation-store';
 import { DynamoRoomStore } from '../dynamodb/room-store';
 import type { FanOutQueue } from '../fan-out';
-import type { GroupStore } from '../groups';
+import type { GroupLister, GroupStore } from '../groups';
 import type { HistoryStore } from '../history';
 import type { RecentConversationStore } from '../recent-conversations';
 import type { RoomStore } from '../rooms';
@@ -80,6 +80,15 @@ export function settingsReader(): SettingsReader {
 }
 
 export function groupStore(): GroupStore {
+  return dynamoGroupStore();
+}
+
+/** Listing every group: the admin API's only. */
+export function groupLister(): GroupLister {
+  return dynamoGroupStore();
+}
+
+function dynamoGroupStore(): DynamoGroupStore {
   return new DynamoGroupStore(sharedDocumentClient(), {
     groups: requiredEnv(groupsTable.envVar),
     members: requiredEnv(groupMembersTable.envVar),

@@ -126,7 +126,15 @@ describe('the admin API', () => {
       .sort();
     expect(routes).toEqual(declared);
     expect(routes).toEqual(
-      expect.arrayContaining(['GET /v1/config', 'PATCH /v1/config', 'PUT /v1/users/{id}/config', 'POST /v1/tokens', '$default']),
+      expect.arrayContaining([
+        'GET /v1/config',
+        'PATCH /v1/config',
+        'PUT /v1/users/{id}/config',
+        'POST /v1/tokens',
+        'GET /v1/groups',
+        'GET /v1/stats',
+        '$default',
+      ]),
     );
   });
 
@@ -201,13 +209,17 @@ describe('the functions', () => {
         ...(declaration.tokenSecret ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []),
         ...(declaration.postsToConnections ? ['execute-api:ManageConnections'] : []),
         ...(declaration.invokes ?? []).map(() => 'lambda:InvokeFunction'),
+        ...(declaration.readsMetrics ? ['cloudwatch:GetMetricData'] : []),
         ...(declaration.fanOutJobs === 'send' ? ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'] : []),
         ...(declaration.fanOutJobs === 'consume'
           ? ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']
           : []),
       ];
       expect(actions.sort()).toEqual(expected.sort());
-      for (const statement of statements) expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+      // GetMetricData has no resource-level permissions: its `*` is the one allowed, and it is read-only.
+      for (const statement of statements.filter((s) => s.Action !== 'cloudwatch:GetMetricData')) {
+        expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+      }
       const environment = (template.findResources('AWS::Lambda::Function')[functionId(name)] as Resource).Properties
         .Environment.Variables;
       for (const access of declaration.tables ?? []) expect(environment[access.table.envVar]).toEqual({ Ref: expect.any(String) });
@@ -240,6 +252,23 @@ describe('the functions', () => {
       FunctionName: { Ref: functionId('drain') },
       MaximumRetryAttempts: 0,
     });
+  });
+
+  it('lets only the admin group listing Scan, and only the Groups table', () => {
+    const scanning = resources('AWS::IAM::Policy')
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .filter((statement) => [statement.Action].flat().includes('dynamodb:Scan'));
+    expect(scanning).toEqual(statementsOf('adminListGroups').filter((statement) => [statement.Action].flat().includes('dynamodb:Scan')));
+    expect(scanning).toHaveLength(1);
+    expect(JSON.stringify(scanning[0]?.Resource)).toContain('Groups');
+  });
+
+  it('lets only GET /v1/stats read metrics, and nothing but GetMetricData', () => {
+    const reading = Object.entries(functionCatalog).filter(([, declaration]) => 'readsMetrics' in declaration);
+    expect(reading.map(([name]) => name)).toEqual(['adminGetStats']);
+    expect(statementsOf('adminGetStats').filter((s) => s.Action === 'cloudwatch:GetMetricData')).toEqual([
+      expect.objectContaining({ Action: 'cloudwatch:GetMetricData', Resource: '*' }),
+    ]);
   });
 
   it('grants an index by its name, never index/*', () => {

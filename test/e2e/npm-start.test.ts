@@ -123,6 +123,12 @@ describe('npm start', () => {
     const group = started.child.pid as number;
     try {
       expect(started.output()).toMatch(/Admin key\s+ph_\S+/);
+      // The console's URL opens signed in: the key travels in the fragment, which is never sent.
+      const consoleUrl = /Console\s+(http:\/\/127\.0\.0\.1:\d+\/#key=ph_\S+)/.exec(started.output())?.[1];
+      expect(consoleUrl).toBeDefined();
+      const page = await fetch(new URL(consoleUrl ?? '').origin);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('app.js');
       expect(started.output()).toMatch(/bob\s+\S+\.\S+\.\S+/);
       const client = await TestClient.connect(`${started.wsUrl}/?token=${started.aliceToken}`);
       expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });

@@ -1,0 +1,11 @@
+/** What `GET /v1/stats` reads: the local stack's in-process counters, or CloudWatch on AWS. */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchStatsReader } from '../aws/cloudwatch-stats-reader';
+import { withClientPlugins } from '../aws/client-plugins';
+import { clock } from '../clock';
+import type { StatsReader } from '../stats';
+import { inProcessStats, statsInMemory } from './stats';
+
+export function statsReader(): StatsReader {
+  return statsInMemory() ? inProcessStats : new CloudWatchStatsReader(withClientPlugins(new CloudWatchClient({})), clock);
+}
