@@ -3,7 +3,6 @@
  * emulator running the real handler modules, and the admin port. `npm start` and the tests both
  * start it through here.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -31,6 +30,7 @@ import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './
 import { loadFunction, type LocalFunction } from './lambda-runtime';
 import { LocalLambdaService } from './lambda-service';
 import { LocalQueueService } from './queue-service';
+import { generateSecrets, persistentSecrets } from './secrets';
 import { ensureTables, localTableName } from './tables';
 
 export interface LocalStackOptions {
@@ -98,11 +98,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const host = options.host ?? '127.0.0.1';
     const tablePrefix = options.tablePrefix ?? 'pigeonhole-';
-    const tokenSecret = options.tokenSecret ?? randomBytes(32).toString('base64url');
+    const generated = options.dataDir === undefined ? generateSecrets() : persistentSecrets(options.dataDir);
+    const tokenSecret = options.tokenSecret ?? generated.tokenSecret;
     if (tokenSecret.length < minSecretLength) {
       throw new Error(`the token secret must be at least ${minSecretLength} characters (HS256 wants a 256-bit key)`);
     }
-    const adminKey = options.adminKey ?? `ph_${randomBytes(24).toString('base64url')}`;
+    const adminKey = options.adminKey ?? generated.adminKey;
 
     let dynamodbEndpoint = options.dynamodbEndpoint;
     if (!dynamodbEndpoint) {

@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -160,9 +160,10 @@ describe('npm start', () => {
     }
   }, 60_000);
 
-  it('keeps queued messages across a restart with --data-dir', async () => {
+  it('keeps queued messages, the admin key and the token secret across a restart with --data-dir', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pigeonhole-data-'));
-    const env = { PIGEONHOLE_TOKEN_SECRET: 'a-fixed-secret-so-tokens-survive-the-restart' };
+    const env = {};
+    const adminKeyOf = (output: string) => /Admin key\s+(ph_\S+)/.exec(output)?.[1];
     try {
       const first = await npmStart(['--data-dir', dataDir], env);
       expect(first.output()).toContain(`on disk in ${dataDir}`);
@@ -178,7 +179,10 @@ describe('npm start', () => {
 
       const second = await npmStart(['--data-dir', dataDir], env);
       try {
-        const bob = await TestClient.connect(`${second.wsUrl}/?token=${second.bobToken}`);
+        // The generated key and secret were kept: the key is the same, and a token from before still connects.
+        expect(adminKeyOf(second.output())).toBe(adminKeyOf(first.output()));
+        expect(statSync(join(dataDir, 'pigeonhole-secrets.json')).mode & 0o077).toBe(0);
+        const bob = await TestClient.connect(`${second.wsUrl}/?token=${first.bobToken}`);
         const messages = await bob.messages(3);
         expect(messages.map((m) => [m.id, m.from, m.body])).toEqual(sent.map((reply, i) => [reply.id, 'alice', ['one', 'two', 'still here?'][i]]));
         await bob.close();
