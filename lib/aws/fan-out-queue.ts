@@ -18,7 +18,7 @@ export function decodeFanOutJob(text: string): FanOutJob {
 }
 
 /**
- * One SQS message per job: a job carries up to 1,000 recipients and a body of up to 64 KB, so a
+ * One SQS message per job: a job carries up to 1,000 recipients and a body of up to 30 KB, so a
  * batch of ten could pass SQS's request limit.
  */
 export class SqsFanOutQueue implements FanOutQueue {
