@@ -1,3 +1,4 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionsTable } from '../../lib/tables';
@@ -159,3 +160,44 @@ describe('bad frames', () => {
   });
 });
 
+describe('$disconnect', () => {
+  /** AWS's own sample `$disconnect` event (API Gateway developer guide): no `authorizer` in it. */
+  const sampleEvent = (connectionId: string) => ({
+    headers: { Host: 'abcd1234.execute-api.us-east-1.amazonaws.com', 'x-api-key': '', 'X-Forwarded-For': '', 'x-restapi': '' },
+    multiValueHeaders: { Host: ['abcd1234.execute-api.us-east-1.amazonaws.com'], 'x-api-key': [''], 'X-Forwarded-For': [''], 'x-restapi': [''] },
+    requestContext: {
+      routeKey: '$disconnect',
+      disconnectStatusCode: 1005,
+      eventType: 'DISCONNECT',
+      extendedRequestId: 'ABCD1234=',
+      requestTime: '09/Feb/2024:18:30:22 +0000',
+      messageDirection: 'IN',
+      disconnectReason: 'Client-side close frame status not set',
+      stage: 'prod',
+      connectedAt: 1707503357621,
+      requestTimeEpoch: 1707503422904,
+      identity: { sourceIp: '192.0.2.1' },
+      requestId: 'ABCD1234=',
+      domainName: 'abcd1234.execute-api.us-east-1.amazonaws.com',
+      connectionId,
+      apiId: 'abcd1234',
+    },
+    isBase64Encoded: false,
+  });
+
+  it('handles an event without authorizer context: answers 200 and leaves the record to expire', async () => {
+    const token = await stack.issueToken('ida');
+    const client = await TestClient.connect(connectUrl({ token }));
+    const [record] = await recordsOf('ida');
+    const lambda = new LambdaClient({ endpoint: stack.lambda.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const result = await lambda.send(
+      new InvokeCommand({ FunctionName: 'disconnect', Payload: new TextEncoder().encode(JSON.stringify(sampleEvent(record?.connectionId ?? ''))) }),
+    );
+    expect(result.FunctionError).toBeUndefined();
+    expect(JSON.parse(new TextDecoder().decode(result.Payload))).toEqual({ statusCode: 200 });
+    // Nothing could be removed without the user; the record expires on its own (or on the first 410).
+    expect(await recordsOf('ida')).toHaveLength(1);
+    expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
+    await client.close();
+  });
+});
