@@ -42,10 +42,13 @@ export class StaleReads {
   /** Reads that were answered from an earlier version, by command. */
   readonly served = new Map<string, number>();
   private readonly history = new Map<string, Replaced[]>();
+  /** From the options; tests may change it as they go. */
+  rate: number;
   private readonly windowMs: number;
   private readonly random: () => number;
 
-  constructor(private readonly options: StaleReadOptions) {
+  constructor(options: StaleReadOptions) {
+    this.rate = options.rate;
     this.windowMs = options.windowMs ?? 1000;
     this.random = options.random ?? Math.random;
   }
@@ -91,7 +94,7 @@ export class StaleReads {
   /** The item as a read that lags this time sees it: undefined for the latest, else `{ item }`. */
   private pastVersion(table: string, key: Item): { item: Item | undefined } | undefined {
     const versions = this.history.get(keyId(table, key));
-    if (!versions?.length || this.random() >= this.options.rate) return undefined;
+    if (!versions?.length || this.random() >= this.rate) return undefined;
     const seenAt = Date.now() - (1 - this.random()) * this.windowMs;
     // The version current at `seenAt` is the first one replaced after it.
     const version = versions.find((v) => v.replacedAt > seenAt);

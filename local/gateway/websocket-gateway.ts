@@ -136,9 +136,12 @@ export class LocalWebSocketGateway {
   private authorizer: GatewayAuthorizer | undefined;
   private address: AddressInfo | undefined;
   private stopping = false;
+  /** From the options; tests may change it between connections. */
+  openingDelay: OpeningDelay | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     this.limits = { ...apiGatewayLimits, ...options.limits };
+    this.openingDelay = options.openingDelay;
     this.sockets.options.maxPayload = this.limits.maxFrameBytes;
     this.server = createServer((req, res) => void this.handleManagementRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -299,7 +302,7 @@ export class LocalWebSocketGateway {
   private opened(connection: LocalConnection, socket: WebSocket): void {
     connection.socket = socket;
     connection.state = 'open';
-    const delay = this.options.openingDelay;
+    const delay = this.openingDelay;
     connection.acceptsPostsAt = Date.now() + (delay ? delay.minMs + Math.random() * (delay.maxMs - delay.minMs) : 0);
     this.log(`connected ${this.who(connection)}`);
     this.events.emit('connected', this.describe(connection));
