@@ -1,9 +1,12 @@
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { functionCatalog, httpFunctions, routeFunctions, type FunctionDeclaration, type FunctionName } from '../functions/catalog';
 import { AdminApi } from './admin-api';
+import { ServiceAlarms } from './alarms';
+import { DrainFailures } from './drain-failures';
 import { assertLocalEsbuild, ServiceFunction } from './service-function';
 import { FanOutQueue } from './fan-out-queue';
 import { ServiceTables } from './service-tables';
@@ -79,9 +82,17 @@ export class PigeonholeStack extends Stack {
         service?.invoke(target, invoked);
       }
     }
+    const alarms = new ServiceAlarms(this, 'Alarms');
+    const drainFailures = new DrainFailures(this, 'DrainFailures', alarms);
     // A drain that fails is not retried: its messages stay queued for `sync` and the next connect, and
-    // a retry a minute later would find the connection long gone.
-    functions.get('drain')?.fn.configureAsyncInvoke({ retryAttempts: 0 });
+    // a retry a minute later would find the connection long gone. Lambda would still hold an event it
+    // cannot run (throttled) for up to six hours; past a minute it goes to the failure queue instead,
+    // whose alarm says drains are being lost.
+    functions.get('drain')?.fn.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: drainMaxEventAge,
+      onFailure: new SqsDestination(drainFailures.queue),
+    });
 
     const admin = new AdminApi(this, 'Admin', {
       routes: httpFunctions().map(([name, declaration]) => ({ ...declaration.http, fn: fn(name) })),
@@ -92,12 +103,19 @@ export class PigeonholeStack extends Stack {
       description: 'Connect clients here, with ?token=<token>',
       value: webSocket.stage.url,
     });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'Every alarm of the service notifies this SNS topic: subscribe to it',
+      value: alarms.topic.topicArn,
+    });
     new CfnOutput(this, 'AdminApiUrl', {
       description: 'The admin API (SigV4-signed requests; `npx pigeonhole --endpoint <this>`)',
       value: admin.url,
     });
   }
 }
+
+/** The shortest Lambda allows: a drain event older than this would deliver to a connection long changed. */
+const drainMaxEventAge = Duration.seconds(60);
 
 function pascalCase(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);

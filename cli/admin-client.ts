@@ -20,6 +20,30 @@ export class AdminApiError extends Error {
   }
 }
 
+/** The endpoint or the environment does not say how to reach or authenticate to the admin API. */
+export class AdminSetupError extends Error {}
+
+/**
+ * How to authenticate to an endpoint: SigV4 for API Gateway (`*.amazonaws.com`, or when asked), with
+ * the region taken from its host name; locally the bearer key from `PIGEONHOLE_ADMIN_KEY`.
+ */
+export function adminAuthFor(endpoint: string, options: { sigv4?: boolean; region?: string } = {}): AdminAuth {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    throw new AdminSetupError(`--endpoint must be a URL, not '${endpoint}'`);
+  }
+  if (options.sigv4 || host.endsWith('.amazonaws.com')) {
+    const resolved = options.region ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1] ?? process.env.AWS_REGION;
+    if (!resolved) throw new AdminSetupError('give --region (or set AWS_REGION) to sign requests for this endpoint');
+    return { kind: 'sigv4', region: resolved };
+  }
+  const adminKey = process.env.PIGEONHOLE_ADMIN_KEY;
+  if (!adminKey) throw new AdminSetupError('set PIGEONHOLE_ADMIN_KEY to the admin key (npm start prints it)');
+  return { kind: 'bearer', adminKey };
+}
+
 export class AdminClient {
   private readonly signer: SignatureV4 | undefined;
 

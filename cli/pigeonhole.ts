@@ -15,7 +15,7 @@ import {
 import type { GroupResponse } from '../lib/admin-groups';
 import { appSettingSpecs } from '../lib/settings';
 import type { SystemMessageResponse } from '../lib/system-messages';
-import { AdminClient, type AdminAuth } from './admin-client';
+import { AdminClient, AdminSetupError, adminAuthFor, type AdminAuth } from './admin-client';
 import { serveConsole } from './console-proxy';
 
 const usage = `Usage: pigeonhole <command> [options]
@@ -87,20 +87,12 @@ async function main(argv: string[]): Promise<void> {
 }
 
 function authFor(endpoint: string, sigv4: boolean, region: string | undefined): AdminAuth {
-  let host: string;
   try {
-    host = new URL(endpoint).hostname;
-  } catch {
-    throw new UsageError(`--endpoint must be a URL, not '${endpoint}'`);
+    return adminAuthFor(endpoint, { sigv4, ...(region !== undefined && { region }) });
+  } catch (error) {
+    if (error instanceof AdminSetupError) throw new UsageError(error.message);
+    throw error;
   }
-  if (sigv4 || host.endsWith('.amazonaws.com')) {
-    const resolved = region ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1] ?? process.env.AWS_REGION;
-    if (!resolved) throw new UsageError('give --region (or set AWS_REGION) to sign requests for this endpoint');
-    return { kind: 'sigv4', region: resolved };
-  }
-  const adminKey = process.env.PIGEONHOLE_ADMIN_KEY;
-  if (!adminKey) throw new UsageError('set PIGEONHOLE_ADMIN_KEY to the admin key (npm start prints it)');
-  return { kind: 'bearer', adminKey };
 }
 
 async function run(client: AdminClient, [command, ...args]: string[], options: Options): Promise<void> {

@@ -9,7 +9,7 @@ import { clock } from '../lib/clock';
 import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionStore, roomStore } from '../lib/lambda/stores';
-import { callerOf, parseWebSocketEvent } from '../lib/lambda/websocket-event';
+import { parseDisconnectEvent } from '../lib/lambda/websocket-event';
 
 const connections = connectionStore();
 const rooms = roomStore();
@@ -18,10 +18,17 @@ const stats = statsCounters();
 export const handler = middy<unknown, { statusCode: number }>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (rawEvent) => {
-    const caller = callerOf(parseWebSocketEvent(rawEvent));
-    logger.appendKeys(caller);
-    const { rooms: joined } = await connections.remove(caller.userId, caller.connectionId, clock.now());
+    const { connectionId, userId } = parseDisconnectEvent(rawEvent);
+    logger.appendKeys({ connectionId, userId });
+    if (userId === undefined) {
+      // Records are kept by user, so this one cannot be found. It is not lost: it expires with API
+      // Gateway's two-hour maximum, the first post to it gets 410 and removes it, and its room
+      // memberships expire with it.
+      logger.info('$disconnect without authorizer context: the connection record is left to expire');
+      return { statusCode: 200 };
+    }
+    const { rooms: joined } = await connections.remove(userId, connectionId, clock.now());
     stats.add('connectionsClosed', 1);
-    await leaveRooms({ rooms }, caller.connectionId, joined);
+    await leaveRooms({ rooms }, connectionId, joined);
     return { statusCode: 200 };
   });

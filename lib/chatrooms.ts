@@ -3,6 +3,7 @@
  * at the time and never stored.
  */
 import type { Clock } from './clock';
+import { forEachLimited } from './concurrency';
 import { connectionExpiry, type Caller, type ConnectionStore } from './connections';
 import type { ConnectionPoster, DeliveryLog } from './delivery';
 import { packFrames } from './delivery';
@@ -41,8 +42,20 @@ export async function leaveRooms(deps: Pick<RoomDeps, 'rooms'>, connectionId: st
   await Promise.all(roomIds.map((roomId) => deps.rooms.leave(roomId, connectionId)));
 }
 
+/**
+ * Posts to a room's members in flight at once. Unbounded, a room of thousands would hold thousands of
+ * HTTPS requests and their buffers in one invocation, and burst into the account's API Gateway
+ * throttle (429s) that every other route's posts share.
+ */
+export const roomPostConcurrency = 32;
+
 /** Always qos 0: pushed to the room's connected members (the sending connection aside), never stored. */
-export async function sendToRoom(deps: RoomDeps, caller: Caller, frame: SendFrame, bodyJson: string): Promise<Reply> {
+export async function sendToRoom(
+  deps: Pick<RoomDeps, 'rooms' | 'poster' | 'clock' | 'log' | 'newId'>,
+  caller: Caller,
+  frame: SendFrame,
+  bodyJson: string,
+): Promise<Reply> {
   const roomId = frame.target;
   const now = deps.clock.now();
   if (!(await deps.rooms.isMember(roomId, caller.connectionId, now))) {
@@ -52,14 +65,12 @@ export async function sendToRoom(deps: RoomDeps, caller: Caller, frame: SendFram
   const message = { id, type: 'chatroom' as const, from: caller.userId, to: roomId, bodyJson, sentAt: now, expiresAt: now, qos: 0 as const };
   const [frameText] = packFrames([JSON.stringify(toWireMessage(message))]);
   const members = (await deps.rooms.members(roomId, now)).filter((member) => member.connectionId !== caller.connectionId);
-  await Promise.all(
-    members.map(async (member) => {
-      try {
-        if ((await deps.poster.post(member.connectionId, frameText ?? '')) === 'gone') await deps.rooms.leave(roomId, member.connectionId);
-      } catch (error) {
-        deps.log.warn('chatroom push failed', { roomId, connectionId: member.connectionId, error });
-      }
-    }),
-  );
+  await forEachLimited(members, roomPostConcurrency, async (member) => {
+    try {
+      if ((await deps.poster.post(member.connectionId, frameText ?? '')) === 'gone') await deps.rooms.leave(roomId, member.connectionId);
+    } catch (error) {
+      deps.log.warn('chatroom push failed', { roomId, connectionId: member.connectionId, error });
+    }
+  });
   return { type: 'sent', clientMsgId: frame.clientMsgId, id, status: 'accepted' };
 }

@@ -11,21 +11,27 @@ import * as z from 'zod/mini';
 // Plain English for any check below that does not bring its own message.
 z.config(en());
 
+/** API Gateway's WebSocket frame size; browsers and `ws` send each message as one frame. */
+const apiGatewayFrameBytes = 32 * 1024;
+
 export const limits = {
   /** User, group and room ids. */
   idMaxChars: 128,
   requestIdMaxChars: 64,
   clientMsgIdMaxChars: 64,
-  /** A message body, serialized as JSON. */
-  bodyMaxBytes: 64 * 1024,
-  /** API Gateway closes a connection that sends a larger message (code 1009). */
-  inboundMessageMaxBytes: 128 * 1024,
-  /** API Gateway's WebSocket frame size: pushes are packed up to this. */
-  outboundFrameMaxBytes: 32 * 1024,
+  /**
+   * A message body, serialized as JSON (SPEC §9), on every path: 30 KB leaves room in one 32 KB frame
+   * for the `send` envelope around it, the longest ids included.
+   */
+  bodyMaxBytes: 30 * 1024,
+  /** API Gateway closes a connection that sends a larger frame, with 1009. */
+  inboundFrameMaxBytes: apiGatewayFrameBytes,
+  /** Pushes are packed into frames up to this. */
+  outboundFrameMaxBytes: apiGatewayFrameBytes,
   /** A reply (history, recent) stays under API Gateway's 128 KB per message, with room to spare. */
   replyMaxBytes: 120 * 1024,
   ackMaxIds: 100,
-  /** Arrays and objects inside a body. Deeper ones overflow the stack of JSON.stringify (and of many clients' parsers) long before 64 KB. */
+  /** Arrays and objects inside a body. Deeper ones overflow the stack of JSON.stringify (and of many clients' parsers) long before 30 KB. */
   bodyMaxDepth: 100,
 } as const;
 

@@ -36,7 +36,7 @@ function fitInReply(messages: Message[]): { fitting: Message[]; cut: boolean } {
   const fitting: Message[] = [];
   for (const message of messages) {
     bytes += Buffer.byteLength(JSON.stringify(message)) + 1;
-    // One message always goes, however big: alone it is at most 64 KB of body.
+    // One message always goes, however big: alone it is at most 30 KB of body.
     if (fitting.length > 0 && bytes > limits.replyMaxBytes) return { fitting, cut: true };
     fitting.push(message);
   }

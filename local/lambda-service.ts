@@ -3,6 +3,10 @@
  * handlers invoke each other with the real LambdaClient and only an endpoint override, as on AWS:
  * an `Event` invocation is accepted with 202 and runs afterwards; a `RequestResponse` one runs and
  * answers with the function's result, or `X-Amz-Function-Error: Unhandled`.
+ *
+ * With `asyncFaults`, `Event` invocations arrive as Lambda's asynchronous invocation may deliver them:
+ * late (Lambda queues the event, and retries throttles and errors for up to six hours by default) or
+ * twice (delivery is at least once: "your function might receive the same event multiple times").
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,8 +14,52 @@ import type { AddressInfo } from 'node:net';
 import { invoke, type LocalFunction } from './lambda-runtime';
 
 export interface LambdaServiceEvents {
-  /** An asynchronous invocation finished, with the error it threw if it threw. */
-  invoked: [{ functionName: string; payload: unknown; error?: Error }];
+  /**
+   * An asynchronous invocation finished, with the error it threw if it threw; `delivery` counts the
+   * runs of one event (2 for a duplicate), `delayedMs` is how late it started.
+   */
+  invoked: [{ functionName: string; payload: unknown; error?: Error; delivery: number; delayedMs: number }];
+}
+
+/** How `Event` invocations go wrong; shares 0–1 of events. */
+export interface AsyncInvocationFaults {
+  /** Events that run late, by a delay drawn from `delayMs`. */
+  late?: number;
+  /** Events that run a second time, after a delay drawn from `delayMs` (concurrently with the first, or after it). */
+  twice?: number;
+  /** Uniform between the two; 100–1000 ms when unset. */
+  delayMs?: { minMs: number; maxMs: number };
+}
+
+/** Reads `late=0.1,twice=5%,delay=100-1000ms`; throws on anything else. */
+export function parseAsyncInvocationFaults(spec: string): AsyncInvocationFaults {
+  const faults: AsyncInvocationFaults = {};
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const share = /^(late|twice)=(\d+(?:\.\d+)?)(%?)$/.exec(part);
+    const delay = /^delay=(\d+)(?:ms)?-(\d+)(?:ms)?$/.exec(part);
+    if (share?.[1] && share[2] !== undefined) {
+      const value = Number(share[2]) / (share[3] ? 100 : 1);
+      if (value <= 1) {
+        faults[share[1] as 'late' | 'twice'] = value;
+        continue;
+      }
+    } else if (delay && Number(delay[2]) >= Number(delay[1])) {
+      faults.delayMs = { minMs: Number(delay[1]), maxMs: Number(delay[2]) };
+      continue;
+    }
+    throw new Error(`'${part}' is not an asynchronous invocation fault: use late=0.1, twice=5% or delay=100-1000ms`);
+  }
+  return faults;
+}
+
+/** When each run of one event starts, in ms from its acceptance: [0] without faults. */
+export function deliveryDelays(faults: AsyncInvocationFaults | undefined, random: () => number = Math.random): number[] {
+  if (!faults) return [0];
+  const { minMs, maxMs } = faults.delayMs ?? { minMs: 100, maxMs: 1000 };
+  const draw = () => Math.round(minMs + random() * (maxMs - minMs));
+  const delays = [random() < (faults.late ?? 0) ? draw() : 0];
+  if (random() < (faults.twice ?? 0)) delays.push(draw());
+  return delays;
 }
 
 export class LocalLambdaService {
@@ -20,6 +68,8 @@ export class LocalLambdaService {
   private readonly inFlight = new Set<Promise<void>>();
   private functions = new Map<string, LocalFunction>();
   private address: AddressInfo | undefined;
+  /** Set (and changed) by tests and `npm start --async-invocations`; none by default. */
+  asyncFaults: AsyncInvocationFaults | undefined;
 
   constructor(
     private readonly host: string,
@@ -76,15 +126,21 @@ export class LocalLambdaService {
 
     if (req.headers['x-amz-invocation-type'] === 'Event') {
       res.writeHead(202).end();
-      const run = invoke(fn, payload).then(
-        () => void this.events.emit('invoked', { functionName: name, payload }),
-        (failure: Error) => {
-          this.log(`${name} failed: ${failure.message}`);
-          this.events.emit('invoked', { functionName: name, payload, error: failure });
-        },
-      );
-      this.inFlight.add(run);
-      void run.finally(() => this.inFlight.delete(run));
+      deliveryDelays(this.asyncFaults).forEach((delayedMs, index) => {
+        const delivery = index + 1;
+        if (delayedMs > 0 || delivery > 1) this.log(`${name}: event delivered ${delivery > 1 ? 'again' : 'late'}, after ${delayedMs} ms`);
+        const run = new Promise((resolve) => setTimeout(resolve, delayedMs))
+          .then(() => invoke(fn, payload))
+          .then(
+            () => void this.events.emit('invoked', { functionName: name, payload, delivery, delayedMs }),
+            (failure: Error) => {
+              this.log(`${name} failed: ${failure.message}`);
+              this.events.emit('invoked', { functionName: name, payload, error: failure, delivery, delayedMs });
+            },
+          );
+        this.inFlight.add(run);
+        void run.finally(() => this.inFlight.delete(run));
+      });
       return;
     }
     try {

@@ -26,9 +26,10 @@ import { startAdminServer, type HttpRouteTarget } from './admin-server';
 import { quietSdkNodeVersionWarning, startDynamoDbLocal } from './dynamodb-local';
 import type { FaultInjector } from './faults';
 import type { RequestMeter } from './request-meter';
-import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute } from './gateway/websocket-gateway';
+import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute, type OpeningDelay } from './gateway/websocket-gateway';
 import { loadFunction, type LocalFunction } from './lambda-runtime';
-import { LocalLambdaService } from './lambda-service';
+import { LocalLambdaService, type AsyncInvocationFaults } from './lambda-service';
+import type { StaleReads } from './stale-reads';
 import { LocalQueueService } from './queue-service';
 import { generateSecrets, persistentSecrets } from './secrets';
 import { ensureTables, localTableName } from './tables';
@@ -47,6 +48,12 @@ export interface LocalStackOptions {
   adminKey?: string;
   tokenSecret?: string;
   gatewayLimits?: Partial<GatewayLimits>;
+  /** AWS's timing, which the emulator otherwise spares the handlers: posts get 410 a while after `$connect`. */
+  openingDelay?: OpeningDelay;
+  /** Eventually consistent reads that may answer from a moment ago. */
+  staleReads?: StaleReads;
+  /** `Event` invocations that arrive late or twice. */
+  asyncInvocations?: AsyncInvocationFaults;
   /** The clock the handlers read; tests pass a controllable one. */
   clock?: Clock;
   /** How long functions may cache settings, at most 60 (SPEC §6); tests use 0 to see changes at once. */
@@ -115,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Started before the gateway so that it stops after it (stops run in reverse): connections
     // closing at shutdown may still invoke functions.
     const lambda = new LocalLambdaService(host, options.log);
+    lambda.asyncFaults = options.asyncInvocations;
     await lambda.listen();
     stops.push(() => lambda.stop());
 
@@ -132,6 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stage,
       routeSelectionExpression,
       ...(options.gatewayLimits && { limits: options.gatewayLimits }),
+      ...(options.openingDelay && { openingDelay: options.openingDelay }),
       ...(options.log && { log: options.log }),
     });
     await gateway.listen();
@@ -139,6 +148,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     if (options.faults) stops.push(asStop(registerClientPlugin(options.faults.plugin)));
     if (options.meter) stops.push(asStop(registerClientPlugin(options.meter.plugin)));
+    if (options.staleReads) stops.push(asStop(registerClientPlugin(options.staleReads.plugin)));
 
     configureEnvironment({
       dynamodbEndpoint,

@@ -6,9 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { JavaMissingError } from './dynamodb-local';
 import { FaultInjector, describeFaultMix, faultRules, parseFaultMix } from './faults';
+import { parseOpeningDelay, type OpeningDelay } from './gateway/websocket-gateway';
+import { parseAsyncInvocationFaults, type AsyncInvocationFaults } from './lambda-service';
 import { startLocalStack, type LocalStack } from './stack';
+import { StaleReads, parseStaleReadShare } from './stale-reads';
 
-const usage = `Usage: npm start [-- --data-dir DIR] [--faults SPEC]
+const usage = `Usage: npm start [-- --data-dir DIR] [--faults SPEC] [--opening-delay RANGE]
+                 [--stale-reads SHARE] [--async-invocations SPEC]
 
 Runs Pigeonhole locally: DynamoDB Local, the WebSocket API, the admin API and the admin console.
 
@@ -17,6 +21,17 @@ Options:
   --faults SPEC    make a share of AWS calls fail, to see what clients do then, e.g.
                    dynamodb=0.05,connections=5% (DynamoDB: throttled, 500, timeout, lost
                    reply; @connections posts: 410, 429, 500)
+
+AWS's timing, which the emulator otherwise spares clients and handlers:
+  --opening-delay RANGE
+                   after $connect returns, @connections posts keep getting 410 for a
+                   random time in RANGE, as on API Gateway, e.g. 0-300ms
+  --stale-reads SHARE
+                   that share of eventually consistent DynamoDB reads may answer the
+                   item as it was up to a second ago, e.g. 0.1 or 10%
+  --async-invocations SPEC
+                   Lambda Event invocations arrive late or twice, e.g.
+                   late=0.1,twice=5%,delay=100-1000ms
   -h, --help       show this help
 
 Environment:
@@ -26,13 +41,24 @@ Environment:
   PIGEONHOLE_TOKEN_SECRET   token-signing secret, 32+ characters (default: generated)
   PIGEONHOLE_DATA_DIR       same as --data-dir
   PIGEONHOLE_FAULTS         same as --faults
+  PIGEONHOLE_OPENING_DELAY  same as --opening-delay
+  PIGEONHOLE_STALE_READS    same as --stale-reads
+  PIGEONHOLE_ASYNC_INVOCATIONS
+                            same as --async-invocations
   PIGEONHOLE_SETTINGS_CACHE_SECONDS
                             how long functions cache settings, 0-60 (default 60, as on AWS)
   DYNAMODB_ENDPOINT         use this DynamoDB instead of starting DynamoDB Local`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'data-dir': { type: 'string' }, faults: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      'data-dir': { type: 'string' },
+      faults: { type: 'string' },
+      'opening-delay': { type: 'string' },
+      'stale-reads': { type: 'string' },
+      'async-invocations': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) {
@@ -44,6 +70,7 @@ async function main(): Promise<void> {
   const externalDynamoDb = env.DYNAMODB_ENDPOINT;
   const faultSpec = values.faults ?? env.PIGEONHOLE_FAULTS;
   const faults = faultSpec ? faultInjector(faultSpec) : undefined;
+  const timing = awsTiming(values['opening-delay'] ?? env.PIGEONHOLE_OPENING_DELAY, values['stale-reads'] ?? env.PIGEONHOLE_STALE_READS, values['async-invocations'] ?? env.PIGEONHOLE_ASYNC_INVOCATIONS);
 
   let stack: LocalStack | undefined;
   let stopping = false;
@@ -71,6 +98,7 @@ async function main(): Promise<void> {
     ...(env.PIGEONHOLE_TOKEN_SECRET && { tokenSecret: env.PIGEONHOLE_TOKEN_SECRET }),
     settingsCacheSeconds: cacheSeconds(),
     ...(faults && { faults: faults.injector }),
+    ...timing.options,
     log: (line) => console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`),
   });
 
@@ -98,7 +126,7 @@ Admin:
   export PIGEONHOLE_ADMIN_KEY=${stack.adminKey}
   npx pigeonhole config get
 
-${faults ? `Fault injection is on: ${faults.description}.\n\n` : ''}Press Ctrl-C to stop.
+${faults ? `Fault injection is on: ${faults.description}.\n\n` : ''}${timing.description.map((line) => `${line}\n\n`).join('')}Press Ctrl-C to stop.
 `);
 }
 
@@ -132,6 +160,39 @@ function faultInjector(spec: string): { injector: FaultInjector; description: st
   const injector = new FaultInjector();
   for (const rule of faultRules(mix)) injector.inject(rule);
   return { injector, description: describeFaultMix(mix) };
+}
+
+function awsTiming(
+  openingDelaySpec: string | undefined,
+  staleReadSpec: string | undefined,
+  asyncSpec: string | undefined,
+): { options: { openingDelay?: OpeningDelay; staleReads?: StaleReads; asyncInvocations?: AsyncInvocationFaults }; description: string[] } {
+  const parse = <T>(flag: string, spec: string | undefined, parser: (spec: string) => T): T | undefined => {
+    if (!spec) return undefined;
+    try {
+      return parser(spec);
+    } catch (error) {
+      throw new UsageError(`--${flag}: ${(error as Error).message}`);
+    }
+  };
+  const openingDelay = parse('opening-delay', openingDelaySpec, parseOpeningDelay);
+  const staleShare = parse('stale-reads', staleReadSpec, parseStaleReadShare);
+  const asyncInvocations = parse('async-invocations', asyncSpec, parseAsyncInvocationFaults);
+  const description: string[] = [];
+  if (openingDelay) description.push(`Opening delay is on: posts get 410 for ${openingDelay.minMs}-${openingDelay.maxMs} ms after $connect.`);
+  if (staleShare !== undefined) description.push(`Stale reads are on: ${+(staleShare * 100).toFixed(2)} % of eventually consistent reads may see up to 1 s back.`);
+  if (asyncInvocations) {
+    const { late = 0, twice = 0, delayMs = { minMs: 100, maxMs: 1000 } } = asyncInvocations;
+    description.push(`Asynchronous invocations: ${+(late * 100).toFixed(2)} % late, ${+(twice * 100).toFixed(2)} % twice, by ${delayMs.minMs}-${delayMs.maxMs} ms.`);
+  }
+  return {
+    options: {
+      ...(openingDelay && { openingDelay }),
+      ...(staleShare !== undefined && { staleReads: new StaleReads({ rate: staleShare }) }),
+      ...(asyncInvocations && { asyncInvocations }),
+    },
+    description,
+  };
 }
 
 class UsageError extends Error {}

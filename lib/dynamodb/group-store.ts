@@ -89,7 +89,9 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
 
   async changeMembers(groupId: string, add: readonly string[], remove: readonly string[], now: Date): Promise<Group | undefined> {
     if (!(await this.get(groupId))) return undefined;
-    await this.write(groupId, add, remove.filter((member) => !add.includes(member)));
+    // BatchWriteItem refuses two requests for one key (ValidationException), so each id goes once.
+    const adding = new Set(add);
+    await this.write(groupId, [...adding], [...new Set(remove)].filter((member) => !adding.has(member)));
     return this.touch(groupId, (await this.members(groupId)).length, now);
   }
 

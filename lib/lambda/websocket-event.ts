@@ -39,6 +39,30 @@ export function callerOf(event: WebSocketEvent): Caller {
   return { userId: event.requestContext.authorizer.principalId, connectionId: event.requestContext.connectionId };
 }
 
+/**
+ * `$disconnect` as API Gateway documents it: its sample event has no `authorizer`, so the user may be
+ * unknown here, and only the connection id is certain.
+ */
+const disconnectEventSchema = z.object({
+  requestContext: z.object({
+    eventType: z.literal('DISCONNECT'),
+    connectionId: z.string().check(z.minLength(1)),
+    authorizer: z.optional(authorizerContextSchema),
+  }),
+});
+
+export interface Disconnecting {
+  connectionId: string;
+  userId: string | undefined;
+}
+
+export function parseDisconnectEvent(event: unknown): Disconnecting {
+  const parsed = disconnectEventSchema.safeParse(event);
+  if (!parsed.success) throw new Error(`unexpected $disconnect event shape: ${parsed.error.message}`);
+  const { connectionId, authorizer } = parsed.data.requestContext;
+  return { connectionId, userId: authorizer?.principalId };
+}
+
 /** The frame's text; API Gateway base64-encodes binary frames. */
 export function frameText(event: WebSocketEvent): string {
   const body = event.body ?? '';

@@ -97,7 +97,6 @@ export function messageEvent(
   authorizer: Record<string, unknown> | undefined,
   routeKey: string,
   body: string,
-  isBase64Encoded: boolean,
 ) {
   return {
     requestContext: {
@@ -106,7 +105,8 @@ export function messageEvent(
       ...(authorizer && { authorizer }),
     },
     body,
-    isBase64Encoded,
+    // API Gateway closes a binary frame with 1003, so a message event is always text.
+    isBase64Encoded: false,
   };
 }
 

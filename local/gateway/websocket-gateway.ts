@@ -2,13 +2,17 @@
  * A local stand-in for an API Gateway WebSocket API and its stage, faithful where the service's
  * correctness depends on it:
  * - the REQUEST authorizer runs before `$connect`; a missing identity source is refused with 401
- *   without calling it, `Unauthorized` from it is a 401, a Deny policy a 403;
+ *   without calling it, `Unauthorized` from it is a 401, a Deny policy a 403, and an output API
+ *   Gateway cannot use (no principalId, a context value that is not a string, number or boolean, a
+ *   context over 8 KB) a 500, as AWS answers an AuthorizerConfigurationException;
  * - the upgrade completes only after `$connect` returns 2xx; until then, and after close, posts to the
- *   connection answer 410;
+ *   connection answer 410; with an opening delay, posts keep getting 410 for a random while after
+ *   `$connect` has returned, as they do on AWS;
  * - routes are selected by the route selection expression, unmatched frames go to `$default`, and a
  *   route with a route response sends its handler's `body` back on the connection;
- * - messages over 128 KB close the connection with 1009; idle (10 min) and maximum (2 h) connection
- *   times apply; `$disconnect` runs on every close;
+ * - a frame over 32 KB closes the connection with 1009, a binary frame with 1003, a text frame that
+ *   is not UTF-8 with 1007; idle (10 min) and maximum (2 h) connection times apply; `$disconnect`
+ *   runs on every close;
  * - the `@connections` management API (POST, GET, DELETE) answers as AWS does, so handlers use the
  *   real `ApiGatewayManagementApiClient` with only an endpoint override.
  */
@@ -36,15 +40,39 @@ const lifecycleRoutes = new Set(['$connect', '$disconnect']);
 export interface GatewayLimits {
   idleTimeoutMs: number;
   maxConnectionMs: number;
+  /** A client's frame. */
+  maxFrameBytes: number;
+  /** A post to `@connections` (API Gateway splits it into frames). */
   maxMessageBytes: number;
+  /** The authorizer's `context`, serialized. */
+  maxAuthorizerContextBytes: number;
 }
 
 /** API Gateway's quotas for WebSocket APIs, none of which can be raised. */
 export const apiGatewayLimits: GatewayLimits = {
   idleTimeoutMs: 10 * 60 * 1000,
   maxConnectionMs: 2 * 60 * 60 * 1000,
+  // A fragmented message could reach 128 KB on AWS, but browsers and `ws` never fragment, so one
+  // message is one frame and the emulator checks the message.
+  maxFrameBytes: 32 * 1024,
   maxMessageBytes: 128 * 1024,
+  maxAuthorizerContextBytes: 8 * 1024,
 };
+
+/** How long after `$connect` returns posts keep getting 410: a uniform draw between the two. */
+export interface OpeningDelay {
+  minMs: number;
+  maxMs: number;
+}
+
+/** Reads `0-300ms`, `50-200` or `100ms` (a fixed delay); throws on anything else. */
+export function parseOpeningDelay(spec: string): OpeningDelay {
+  const match = /^(\d+)(?:ms)?(?:-(\d+)(?:ms)?)?$/.exec(spec.trim());
+  const minMs = Number(match?.[1]);
+  const maxMs = match?.[2] === undefined ? minMs : Number(match[2]);
+  if (!match || !(maxMs >= minMs)) throw new Error(`'${spec}' is not an opening delay: use 0-300ms (a range) or 100ms`);
+  return { minMs, maxMs };
+}
 
 export interface GatewayRoute {
   fn: LocalFunction;
@@ -64,6 +92,8 @@ export interface GatewayOptions {
   stage: string;
   routeSelectionExpression: string;
   limits?: Partial<GatewayLimits>;
+  /** Posts keep getting 410 this long after `$connect` returns; none when unset. */
+  openingDelay?: OpeningDelay;
   /** One line per connection event, for a person watching `npm start`. */
   log?: (line: string) => void;
 }
@@ -89,6 +119,8 @@ interface LocalConnection extends ConnectionFacts {
   /** Set when the gateway itself closes the connection: the code `$disconnect` reports. */
   closedByGateway?: { code: number; reason: string };
   authorizer?: Record<string, unknown>;
+  /** Posts before this answer 410 (the opening delay). */
+  acceptsPostsAt: number;
   lastActiveAt: number;
   timers: NodeJS.Timeout[];
 }
@@ -104,10 +136,13 @@ export class LocalWebSocketGateway {
   private authorizer: GatewayAuthorizer | undefined;
   private address: AddressInfo | undefined;
   private stopping = false;
+  /** From the options; tests may change it between connections. */
+  openingDelay: OpeningDelay | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     this.limits = { ...apiGatewayLimits, ...options.limits };
-    this.sockets.options.maxPayload = this.limits.maxMessageBytes;
+    this.openingDelay = options.openingDelay;
+    this.sockets.options.maxPayload = this.limits.maxFrameBytes;
     this.server = createServer((req, res) => void this.handleManagementRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.track(this.handleUpgrade(req, socket, head));
@@ -177,6 +212,7 @@ export class LocalWebSocketGateway {
       sourceIp: request.sourceIp,
       userAgent: request.userAgent,
       state: 'connecting',
+      acceptsPostsAt: Infinity,
       lastActiveAt: Date.now(),
       timers: [],
     };
@@ -234,6 +270,12 @@ export class LocalWebSocketGateway {
         ? { admitted: false, status: 401, message: 'Unauthorized' }
         : { admitted: false, status: 500, message: 'Internal server error' };
     }
+    const problem = authorizerOutputProblem(result, this.limits.maxAuthorizerContextBytes);
+    if (problem) {
+      // AWS logs an AuthorizerConfigurationException and answers the client 500.
+      this.log(`refused a connection: the authorizer's output is invalid (${problem})`);
+      return { admitted: false, status: 500, message: 'Internal server error' };
+    }
     const decision = evaluatePolicy(result, methodArn(this.api, '$connect'));
     if (decision.effect !== 'Allow') {
       this.log('refused a connection: the authorizer denied it');
@@ -260,6 +302,8 @@ export class LocalWebSocketGateway {
   private opened(connection: LocalConnection, socket: WebSocket): void {
     connection.socket = socket;
     connection.state = 'open';
+    const delay = this.openingDelay;
+    connection.acceptsPostsAt = Date.now() + (delay ? delay.minMs + Math.random() * (delay.maxMs - delay.minMs) : 0);
     this.log(`connected ${this.who(connection)}`);
     this.events.emit('connected', this.describe(connection));
     const goAway = () => closeFromGateway(connection, 1001, 'Going away');
@@ -270,11 +314,15 @@ export class LocalWebSocketGateway {
     socket.on('message', (data: RawData, isBinary: boolean) => {
       connection.lastActiveAt = Date.now();
       idle.refresh();
-      this.track(this.receive(connection, toBuffer(data), isBinary));
+      // API Gateway accepts text frames only.
+      if (isBinary) return closeFromGateway(connection, 1003, 'Binary frames are not supported');
+      this.track(this.receive(connection, toBuffer(data)));
     });
-    // `ws` closes with 1009 by itself when a message exceeds maxPayload, and reports it here.
+    // `ws` closes by itself with 1009 when a frame exceeds maxPayload and with 1007 when a text frame
+    // is not UTF-8, as API Gateway does, and reports it here.
     socket.on('error', (error: Error & { code?: string }) => {
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') connection.closedByGateway = { code: 1009, reason: 'Message too big' };
+      if (error.code === 'WS_ERR_INVALID_UTF8') connection.closedByGateway = { code: 1007, reason: 'Invalid frame payload data' };
     });
     socket.on('close', (code: number, reason: Buffer) => {
       // Once the gateway has closed, `ws` stops reading and would report 1006 for the client's answer.
@@ -283,13 +331,13 @@ export class LocalWebSocketGateway {
     });
   }
 
-  private async receive(connection: LocalConnection, data: Buffer, isBinary: boolean): Promise<void> {
-    const body = isBinary ? data.toString('base64') : data.toString('utf8');
-    const routeKey = isBinary ? '$default' : this.selectRoute(body);
+  private async receive(connection: LocalConnection, data: Buffer): Promise<void> {
+    const body = data.toString('utf8');
+    const routeKey = this.selectRoute(body);
     // Messages go to custom routes or $default; `{"action":"$disconnect"}` must not reach $disconnect.
     const selected = this.routes.has(routeKey) && !lifecycleRoutes.has(routeKey) ? routeKey : '$default';
     const route = this.routes.get(selected);
-    const event = messageEvent(this.api, connection, connection.authorizer, selected, body, isBinary);
+    const event = messageEvent(this.api, connection, connection.authorizer, selected, body);
     if (!route) return this.sendToClient(connection, gatewayError('Forbidden', connection, event.requestContext.requestId));
     try {
       const response = await invoke(route.fn, event);
@@ -348,6 +396,9 @@ export class LocalWebSocketGateway {
     const body = await readBody(req, this.limits.maxMessageBytes);
     if (!connection || connection.state !== 'open' || !connection.socket) {
       return sendError(res, 410, 'GoneException', `connection is not open`);
+    }
+    if (req.method === 'POST' && Date.now() < connection.acceptsPostsAt) {
+      return sendError(res, 410, 'GoneException', `connection is not open yet`);
     }
     switch (req.method) {
       case 'POST': {
@@ -444,6 +495,20 @@ function identitySourceValue(source: string, request: UpgradeRequest): string | 
     return entry?.[1] || undefined;
   }
   throw new Error(`unsupported identity source ${source}`);
+}
+
+/** Why API Gateway could not use the authorizer's output, or undefined if it can. */
+function authorizerOutputProblem(result: unknown, maxContextBytes: number): string | undefined {
+  if (typeof result !== 'object' || result === null) return 'not an object';
+  const { principalId, context } = result as { principalId?: unknown; context?: unknown };
+  if (typeof principalId !== 'string' || principalId === '') return 'no principalId';
+  if (context === undefined || context === null) return undefined;
+  if (typeof context !== 'object' || Array.isArray(context)) return 'context is not an object';
+  for (const [key, value] of Object.entries(context)) {
+    if (!['string', 'number', 'boolean'].includes(typeof value)) return `context.${key} is not a string, number or boolean`;
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(context));
+  return bytes > maxContextBytes ? `context is ${bytes} bytes, over ${maxContextBytes}` : undefined;
 }
 
 interface PolicyDecision {

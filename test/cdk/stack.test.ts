@@ -214,6 +214,8 @@ describe('the functions', () => {
         ...(declaration.fanOutJobs === 'consume'
           ? ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']
           : []),
+        // Lambda sends a drain event it gave up on to the failure queue with the drain's own role.
+        ...(name === 'drain' ? ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'] : []),
       ];
       expect(actions.sort()).toEqual(expected.sort());
       // GetMetricData has no resource-level permissions: its `*` is the one allowed, and it is read-only.
@@ -269,6 +271,37 @@ describe('the functions', () => {
     expect(statementsOf('adminGetStats').filter((s) => s.Action === 'cloudwatch:GetMetricData')).toEqual([
       expect.objectContaining({ Action: 'cloudwatch:GetMetricData', Resource: '*' }),
     ]);
+  });
+
+  it('drops a drain event older than a minute to a failure queue, which alarms to the alarm topic', () => {
+    const [[, config]] = resources('AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
+    expect(config.Properties).toMatchObject({ FunctionName: { Ref: functionId('drain') }, MaximumEventAgeInSeconds: 60 });
+    const destination = config.Properties.DestinationConfig.OnFailure.Destination as { 'Fn::GetAtt': [string, string] };
+    const queueId = destination['Fn::GetAtt'][0];
+    expect(template.findResources('AWS::SQS::Queue')[queueId]).toMatchObject({
+      Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 },
+    });
+    // The drain may send there, and nowhere else on SQS.
+    const send = statementsOf('drain').find((s) => JSON.stringify(s.Action).includes('sqs:SendMessage'));
+    expect(send?.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+
+    const [[topicId]] = resources('AWS::SNS::Topic') as [[string, Resource]];
+    const alarms = resources('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topicId }],
+      }),
+    );
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
   });
 
   it('grants an index by its name, never index/*', () => {

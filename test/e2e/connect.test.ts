@@ -1,3 +1,4 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionsTable } from '../../lib/tables';
@@ -143,20 +144,60 @@ describe('bad frames', () => {
     });
   });
 
-  it('treats a binary frame like a text one', async () => {
-    client.sendRaw(Buffer.from('{"action":"ping","requestId":"bin"}'), { binary: true });
-    // API Gateway sends binary frames to $default, whatever their action.
-    expect(await client.next((f) => f.requestId === 'bin')).toMatchObject({ code: 'UNKNOWN_ACTION' });
-  });
-
-  it('closes a connection that sends more than 128 KB, with 1009, and forgets it', async () => {
-    const token = await stack.issueToken('fred');
-    const big = await TestClient.connect(connectUrl({ token }));
-    const gone = disconnected('fred');
-    big.send(JSON.stringify({ action: 'ping', pad: 'x'.repeat(128 * 1024) }));
-    expect((await big.closed).code).toBe(1009);
+  // API Gateway closes the connection itself, without calling any route, for each of these.
+  it.each([
+    ['a browser-sized 40 KB frame', 'fred', 1009, JSON.stringify({ action: 'ping', pad: 'x'.repeat(40 * 1024) }), false],
+    ['a binary frame', 'gina', 1003, Buffer.from('{"action":"ping"}'), true],
+    ['a text frame that is not UTF-8', 'hugo', 1007, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), false],
+  ] as const)('closes a connection that sends %s, with %i, and forgets it', async (_label, userId, code, frame, binary) => {
+    const token = await stack.issueToken(userId);
+    const sender = await TestClient.connect(connectUrl({ token }));
+    const gone = disconnected(userId);
+    sender.sendRaw(frame, { binary });
+    expect((await sender.closed).code).toBe(code);
     await gone;
-    expect(await recordsOf('fred')).toEqual([]);
+    expect(await recordsOf(userId)).toEqual([]);
   });
 });
 
+describe('$disconnect', () => {
+  /** AWS's own sample `$disconnect` event (API Gateway developer guide): no `authorizer` in it. */
+  const sampleEvent = (connectionId: string) => ({
+    headers: { Host: 'abcd1234.execute-api.us-east-1.amazonaws.com', 'x-api-key': '', 'X-Forwarded-For': '', 'x-restapi': '' },
+    multiValueHeaders: { Host: ['abcd1234.execute-api.us-east-1.amazonaws.com'], 'x-api-key': [''], 'X-Forwarded-For': [''], 'x-restapi': [''] },
+    requestContext: {
+      routeKey: '$disconnect',
+      disconnectStatusCode: 1005,
+      eventType: 'DISCONNECT',
+      extendedRequestId: 'ABCD1234=',
+      requestTime: '09/Feb/2024:18:30:22 +0000',
+      messageDirection: 'IN',
+      disconnectReason: 'Client-side close frame status not set',
+      stage: 'prod',
+      connectedAt: 1707503357621,
+      requestTimeEpoch: 1707503422904,
+      identity: { sourceIp: '192.0.2.1' },
+      requestId: 'ABCD1234=',
+      domainName: 'abcd1234.execute-api.us-east-1.amazonaws.com',
+      connectionId,
+      apiId: 'abcd1234',
+    },
+    isBase64Encoded: false,
+  });
+
+  it('handles an event without authorizer context: answers 200 and leaves the record to expire', async () => {
+    const token = await stack.issueToken('ida');
+    const client = await TestClient.connect(connectUrl({ token }));
+    const [record] = await recordsOf('ida');
+    const lambda = new LambdaClient({ endpoint: stack.lambda.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const result = await lambda.send(
+      new InvokeCommand({ FunctionName: 'disconnect', Payload: new TextEncoder().encode(JSON.stringify(sampleEvent(record?.connectionId ?? ''))) }),
+    );
+    expect(result.FunctionError).toBeUndefined();
+    expect(JSON.parse(new TextDecoder().decode(result.Payload))).toEqual({ statusCode: 200 });
+    // Nothing could be removed without the user; the record expires on its own (or on the first 410).
+    expect(await recordsOf('ida')).toHaveLength(1);
+    expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
+    await client.close();
+  });
+});

@@ -79,6 +79,15 @@ describe('managing groups', () => {
     expect((await admin(stack, 'GET', `/groups/${groupId}`)).status).toBe(404);
   });
 
+  it('takes a change that names a member more than once, as once', async () => {
+    const [a, b, c] = [id('dup-a'), id('dup-b'), id('dup-c')];
+    const groupId = await makeGroup([a]);
+    const answer = await admin(stack, 'POST', `/groups/${groupId}/members`, { add: [b, b, c, b], remove: [a, a, c] });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ memberCount: 2 });
+    expect([...(answer.body.members as string[])].sort()).toEqual([b, c].sort());
+  });
+
   it('refuses a change that names no one, and a group id that is not an id', async () => {
     const groupId = await makeGroup(['a']);
     expect((await admin(stack, 'POST', `/groups/${groupId}/members`, {})).body.error.message).toBe('name members to add or remove');

@@ -210,6 +210,38 @@ describe('npm start', () => {
     }
   }, 60_000);
 
+  it("turns on AWS's timing when asked, and says so", async () => {
+    const started = await npmStart(['--opening-delay', '0-300ms', '--stale-reads', '10%'], { PIGEONHOLE_ASYNC_INVOCATIONS: 'late=0.1,twice=5%' });
+    const group = started.child.pid as number;
+    try {
+      expect(started.output()).toContain('Opening delay is on: posts get 410 for 0-300 ms after $connect.');
+      expect(started.output()).toContain('Stale reads are on: 10 % of eventually consistent reads may see up to 1 s back.');
+      expect(started.output()).toContain('Asynchronous invocations: 10 % late, 5 % twice, by 100-1000 ms.');
+      const client = await TestClient.connect(`${started.wsUrl}/?token=${started.aliceToken}`);
+      expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
+      await client.close();
+    } finally {
+      started.child.kill('SIGTERM');
+      await exited(started.child);
+      killGroup(group, started.dynamoPort);
+    }
+  }, 60_000);
+
+  it.each([
+    ['--opening-delay', 'soon', "--opening-delay: 'soon' is not an opening delay: use 0-300ms (a range) or 100ms"],
+    ['--stale-reads', '2', "--stale-reads: '2' is not a share of reads: use 0.1 or 10%"],
+    ['--async-invocations', 'late', "--async-invocations: 'late' is not an asynchronous invocation fault: use late=0.1, twice=5% or delay=100-1000ms"],
+  ])('refuses %s %s in one line', (flag, spec, message) => {
+    let failure: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts', flag, spec], { encoding: 'utf8', stdio: 'pipe', timeout: 30_000 });
+    } catch (error) {
+      failure = error as { status: number; stderr: string };
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr.trim()).toBe(message);
+  });
+
   it('refuses a fault spec it cannot read, in one line', () => {
     let failure: { status: number; stderr: string } | undefined;
     try {

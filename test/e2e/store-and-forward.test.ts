@@ -242,18 +242,20 @@ describe('bad input', () => {
   });
   afterAll(() => alice?.close());
 
-  it('refuses a body over 64 KB with TOO_LARGE, and stores nothing', async () => {
+  it('refuses a body over 30 KB with TOO_LARGE, and stores nothing', async () => {
     const hankId = user('hank');
-    const reply = await send(alice, hankId, 'x'.repeat(65 * 1024));
-    expect(reply).toMatchObject({ type: 'error', code: 'TOO_LARGE', message: 'body is larger than 64 KB once serialized' });
-    // Exactly 64 KB serialized is still fine.
-    expect(await send(alice, hankId, 'y'.repeat(64 * 1024 - 2))).toMatchObject({ status: 'accepted' });
-    expect((await queued(hankId)).map((m) => (m.body as string).length)).toEqual([64 * 1024]);
+    // 31 KB still fits in API Gateway's 32 KB frame, so it reaches the handler.
+    const reply = await send(alice, hankId, 'x'.repeat(31 * 1024));
+    expect(reply).toMatchObject({ type: 'error', code: 'TOO_LARGE', message: 'body is larger than 30 KB once serialized' });
+    // Exactly 30 KB serialized is still fine, and its frame fits in 32 KB.
+    expect(await send(alice, hankId, 'y'.repeat(30 * 1024 - 2))).toMatchObject({ status: 'accepted' });
+    expect((await queued(hankId)).map((m) => (m.body as string).length)).toEqual([30 * 1024]);
   });
 
   it('refuses a body nested more than 100 deep with BAD_REQUEST, even far too deep to serialize, and stores nothing', async () => {
     const ivyId = user('ivy');
-    for (const depth of [101, 50_000]) {
+    // 16,000 deep still fits in one 32 KB frame.
+    for (const depth of [101, 16_000]) {
       alice.sendRaw(`{"action":"send","type":"private","target":"${ivyId}","clientMsgId":"deep${depth}","requestId":"d${depth}","body":${'['.repeat(depth)}${']'.repeat(depth)}}`);
       expect(await alice.next((frame) => frame.requestId === `d${depth}`)).toMatchObject({
         type: 'error',

@@ -65,7 +65,7 @@ describe('system messages', () => {
     [{ to: [], body: 'x' }, 'to must name at least one user', 400],
     [{ to: ['not a user'], body: 'x' }, 'to.0 may only contain', 400],
     [{ to: ['ok'] }, 'body is required', 400],
-    [{ to: ['ok'], body: 'x'.repeat(65 * 1024) }, 'body is larger than 64 KB', 413],
+    [{ to: ['ok'], body: 'x'.repeat(31 * 1024) }, 'body is larger than 30 KB', 413],
   ])('refuses %#, storing nothing', async (request, message, status) => {
     const answer = await admin(stack, 'POST', '/messages/system', request);
     expect(answer.status).toBe(status);

@@ -58,8 +58,8 @@ export function nested(depth: number): unknown {
   return value;
 }
 
-/** Just under, at, and past the body's 64 KB, and past the gateway's 128 KB. */
-const hugeStrings = fc.constantFrom(limits.bodyMaxBytes - 2, limits.bodyMaxBytes + 1, 100 * 1024, limits.inboundMessageMaxBytes + 1).map((n) => 'x'.repeat(n));
+/** Just under, at, and past the body's 30 KB, and past the gateway's 32 KB frame. */
+const hugeStrings = fc.constantFrom(limits.bodyMaxBytes - 2, limits.bodyMaxBytes + 1, 100 * 1024, limits.inboundFrameMaxBytes + 1).map((n) => 'x'.repeat(n));
 
 /** Objects whose own keys are `__proto__`, `constructor`, `prototype`: harmless only if nobody merges them naively. */
 export const pollution = fc.constantFrom<unknown>(

@@ -2,8 +2,8 @@
  * Property-based fuzzing of the WebSocket API (SPEC §9): 10,000 generated frames a run, over real
  * connections on the local stack, eight at a time. Every frame gets exactly one reply, a well-formed
  * server frame (an `error` for an invalid one, never `INTERNAL`), unless it is over API Gateway's
- * 128 KB, which closes the connection with 1009; nothing is stored; the process stays up and no
- * prototype is polluted.
+ * 32 KB frame, which closes the connection with 1009, or binary, which closes it with 1003; nothing
+ * is stored; the process stays up and no prototype is polluted.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -165,8 +165,8 @@ async function exchange(i: number, input: Input): Promise<void> {
   if ('text' in input) client.sendRaw(input.text);
   else client.sendRaw(Buffer.from(input.binary), { binary: true });
 
-  if (bytesOf(input) > limits.inboundMessageMaxBytes) {
-    expect((await client.closed).code).toBe(1009);
+  if ('binary' in input || bytesOf(input) > limits.inboundFrameMaxBytes) {
+    expect((await client.closed).code).toBe('binary' in input ? 1003 : 1009);
     await connect(i);
     return;
   }
@@ -184,7 +184,7 @@ async function exchange(i: number, input: Input): Promise<void> {
   if (reply.type === 'error') expect(reply.code, String(reply.message)).not.toBe('INTERNAL');
   const requestId = frame?.requestId;
   if (typeof requestId === 'string' && requestId.length <= limits.requestIdMaxChars) expect(reply.requestId).toBe(requestId);
-  expect(Buffer.byteLength(JSON.stringify(reply))).toBeLessThanOrEqual(limits.inboundMessageMaxBytes);
+  expect(Buffer.byteLength(JSON.stringify(reply))).toBeLessThanOrEqual(limits.replyMaxBytes);
 }
 
 it(`answers ${framesPerRun} generated frames with well-formed replies, and stores nothing`, { timeout: 300_000 }, async () => {
@@ -208,7 +208,7 @@ it('answers valid frames with odd contents as the protocol says, never with INTE
   const oddButValid = fc
     .tuple(validFrames, anyValue, fc.string({ unit: 'binary', minLength: 1, maxLength: limits.clientMsgIdMaxChars }))
     .map(([frame, value, clientMsgId]) => (frame.action === 'send' ? { ...frame, body: value, clientMsgId } : frame) as Record<string, unknown>)
-    .filter((frame) => isValid(frame) && Buffer.byteLength(JSON.stringify(frame)) <= limits.inboundMessageMaxBytes);
+    .filter((frame) => isValid(frame) && Buffer.byteLength(JSON.stringify(frame)) <= limits.inboundFrameMaxBytes);
   // Bodies deeper than JSON.stringify can take (it recurses; JSON.parse does not), spliced in as text.
   const deepBodies = fc.integer({ min: 1000, max: 50_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`);
   const frames = fc.oneof(
@@ -227,7 +227,7 @@ it('keeps the generators honest: they make the inputs they claim to', () => {
   const sample = fc.sample(inputs, { numRuns: 2000, seed: 1 });
   const texts = sample.flatMap((input) => ('text' in input ? [input.text] : []));
   expect(texts.some((text) => text.includes('"__proto__"'))).toBe(true);
-  expect(texts.some((text) => Buffer.byteLength(text) > limits.inboundMessageMaxBytes)).toBe(true);
+  expect(texts.some((text) => Buffer.byteLength(text) > limits.inboundFrameMaxBytes)).toBe(true);
   expect(texts.some((text) => text.includes('\\ud800'))).toBe(true);
   expect(sample.some((input) => 'binary' in input)).toBe(true);
   expect(fc.sample(edgeStrings, 200).some((s) => s.length === limits.idMaxChars + 1)).toBe(true);

@@ -11,7 +11,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalWebSocketGateway, type GatewayLimits } from '../../local/gateway/websocket-gateway';
+import { LocalWebSocketGateway, parseOpeningDelay, type GatewayLimits } from '../../local/gateway/websocket-gateway';
 import type { LambdaHandler, LocalFunction } from '../../local/lambda-runtime';
 import { TestClient } from '../support/client';
 
@@ -189,6 +189,34 @@ describe('the upgrade', () => {
     expect(connect.events).toHaveLength(0);
   });
 
+  it('answers 500, as AWS does for an AuthorizerConfigurationException, when the authorizer returns what API Gateway cannot use', async () => {
+    const connect = probe('connect');
+    const outputs: Record<string, (event: Event) => unknown> = {
+      'no-principal': (event) => ({ ...allow(event), principalId: undefined }),
+      'empty-principal': (event) => ({ ...allow(event), principalId: '' }),
+      nested: (event) => ({ ...allow(event), context: { user: { id: 3 } } }),
+      array: (event) => ({ ...allow(event), context: { roles: ['a'] } }),
+      null: (event) => ({ ...allow(event), context: { gone: null } }),
+      'over-8-kb': (event) => ({ ...allow(event), context: { pad: 'x'.repeat(8 * 1024) } }),
+      'not-an-object': () => 'Allow',
+    };
+    const authorizer = probe('authorizer', (event) => outputs[event.queryStringParameters.token]?.(event));
+    const gw = await startGateway({ authorizer, connect });
+    for (const token of Object.keys(outputs)) expect(await TestClient.refusal(`${gw.url}/?token=${token}`), token).toBe(500);
+    expect(connect.events).toHaveLength(0);
+  });
+
+  it('admits a context of strings, numbers and booleans just within 8 KB', async () => {
+    const connect = probe('connect');
+    const authorizer = probe('authorizer', (event) => ({
+      ...allow(event),
+      context: { n: 1, ok: true, pad: 'x'.repeat(8 * 1024 - '{"n":1,"ok":true,"pad":""}'.length) },
+    }));
+    const gw = await startGateway({ authorizer, connect });
+    await (await TestClient.connect(`${gw.url}/?token=x`)).close();
+    expect(connect.events[0]?.requestContext.authorizer).toMatchObject({ n: 1, ok: true, principalId: 'alice' });
+  });
+
   it('admits an Allow with a wildcard resource', async () => {
     const authorizer = probe('authorizer', () => ({
       principalId: 'alice',
@@ -231,6 +259,51 @@ describe('the upgrade', () => {
     await management.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: '{"hello":1}' }));
     expect(await client.next()).toEqual({ hello: 1 });
     await client.close();
+  });
+});
+
+describe('the opening delay', () => {
+  it('answers 410 to posts for a while after $connect has returned, then delivers', async () => {
+    const connect = probe('connect');
+    gateway = new LocalWebSocketGateway({
+      host: '127.0.0.1',
+      port: 0,
+      stage: 'local',
+      routeSelectionExpression: '$request.body.action',
+      openingDelay: { minMs: 200, maxMs: 300 },
+    });
+    await gateway.listen();
+    gateway.configure({ $connect: { fn: connect.fn, replies: false } });
+    const management = managementClient(gateway.callbackUrl);
+    const client = await TestClient.connect(gateway.url);
+    const opened = Date.now();
+    const connectionId = connect.events[0]?.requestContext.connectionId as string;
+
+    // The socket is open, and the client may send, but posts are refused as on AWS just after $connect.
+    await expect(management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: '{"early":1}' }))).rejects.toBeInstanceOf(GoneException);
+    let delivered = false;
+    while (!delivered) {
+      delivered = await management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: '{"late":1}' })).then(
+        () => true,
+        (error: unknown) => {
+          if (!(error instanceof GoneException)) throw error;
+          return false;
+        },
+      );
+      if (!delivered) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(190);
+    expect(await client.next()).toEqual({ late: 1 });
+    expect(client.received).toHaveLength(1);
+    await client.close();
+  });
+
+  it('reads its range from 0-300ms, 50-200 or 100ms', () => {
+    expect(parseOpeningDelay('0-300ms')).toEqual({ minMs: 0, maxMs: 300 });
+    expect(parseOpeningDelay('50-200')).toEqual({ minMs: 50, maxMs: 200 });
+    expect(parseOpeningDelay('100ms')).toEqual({ minMs: 100, maxMs: 100 });
+    expect(() => parseOpeningDelay('300-100ms')).toThrow(/not an opening delay/);
+    expect(() => parseOpeningDelay('soon')).toThrow(/not an opening delay/);
   });
 });
 
@@ -299,14 +372,30 @@ describe('messages', () => {
     await client.close();
   });
 
-  it('passes binary frames base64-encoded to $default', async () => {
+  it('closes the connection with 1003 on a binary frame, without calling any route', async () => {
     const fallback = probe('default', reply('{}'));
-    const gw = await startGateway({ default: fallback });
+    const disconnect = probe('disconnect');
+    const gw = await startGateway({ default: fallback, disconnect });
     const client = await TestClient.connect(gw.url);
+    const disconnected = new Promise((resolve) => gw.events.once('disconnected', resolve));
     client.sendRaw(Buffer.from([0, 1, 2, 255]), { binary: true });
-    await client.next();
-    expect(fallback.events[0]).toMatchObject({ body: 'AAEC/w==', isBase64Encoded: true });
-    await client.close();
+    expect((await client.closed).code).toBe(1003);
+    await disconnected;
+    expect(fallback.events).toHaveLength(0);
+    expect(disconnect.events[0]?.requestContext.disconnectStatusCode).toBe(1003);
+  });
+
+  it('closes the connection with 1007 on a text frame that is not UTF-8', async () => {
+    const fallback = probe('default', reply('{}'));
+    const disconnect = probe('disconnect');
+    const gw = await startGateway({ default: fallback, disconnect });
+    const client = await TestClient.connect(gw.url);
+    const disconnected = new Promise((resolve) => gw.events.once('disconnected', resolve));
+    client.sendRaw(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]));
+    expect((await client.closed).code).toBe(1007);
+    await disconnected;
+    expect(fallback.events).toHaveLength(0);
+    expect(disconnect.events[0]?.requestContext.disconnectStatusCode).toBe(1007);
   });
 
   it('tells the client when an integration fails, as API Gateway does', async () => {
@@ -321,16 +410,16 @@ describe('messages', () => {
     await client.close();
   });
 
-  it('accepts a message of exactly 128 KB and closes the connection with 1009 on a larger one', async () => {
+  it('accepts a frame of exactly 32 KB and closes the connection with 1009 on a larger one', async () => {
     const fallback = probe('default', () => ({ statusCode: 200 }));
     const disconnect = probe('disconnect');
     const gw = await startGateway({ default: fallback, disconnect });
     const client = await TestClient.connect(gw.url);
-    client.sendRaw('x'.repeat(128 * 1024));
-    client.sendRaw('x'.repeat(128 * 1024 + 1));
+    client.sendRaw('x'.repeat(32 * 1024));
+    client.sendRaw('x'.repeat(32 * 1024 + 1));
     expect((await client.closed).code).toBe(1009);
     await new Promise((resolve) => (disconnect.events.length ? resolve(null) : gw.events.once('disconnected', resolve)));
-    expect(fallback.events[0]?.body).toHaveLength(128 * 1024);
+    expect(fallback.events[0]?.body).toHaveLength(32 * 1024);
     expect(disconnect.events[0]?.requestContext.disconnectStatusCode).toBe(1009);
   });
 });

@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import type { TableDeclaration } from '../../lib/tables';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
+import { StaleReads } from '../../local/stale-reads';
 import { ensureTables, localTableName } from '../../local/tables';
 
 /** Tests only ever talk to DynamoDB on this machine. */
@@ -20,13 +21,31 @@ export function uniqueTablePrefix(): string {
   return `t${randomBytes(4).toString('hex')}-`;
 }
 
-/** The local stack on free ports, with tables of its own in the shared DynamoDB Local. */
+/**
+ * AWS's timing, which the emulator otherwise spares the handlers (SPEC §1): posts get 410 for up to
+ * 300 ms after `$connect`, a tenth of eventually consistent reads see up to a second back, and a tenth
+ * of `Event` invocations arrive late, a twentieth twice.
+ */
+export function awsTiming(): Pick<LocalStackOptions, 'openingDelay' | 'staleReads' | 'asyncInvocations'> {
+  return {
+    openingDelay: { minMs: 0, maxMs: 300 },
+    staleReads: new StaleReads({ rate: 0.1, windowMs: 1000 }),
+    asyncInvocations: { late: 0.1, twice: 0.05, delayMs: { minMs: 100, maxMs: 1000 } },
+  };
+}
+
+/**
+ * The local stack on free ports, with tables of its own in the shared DynamoDB Local; with
+ * PIGEONHOLE_TEST_AWS_TIMING=1, every such stack keeps AWS's timing (awsTiming), so that
+ * `PIGEONHOLE_TEST_AWS_TIMING=1 npx vitest run test/e2e` runs the e2e suite under it.
+ */
 export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   return startLocalStack({
     wsPort: 0,
     adminPort: 0,
     dynamodbEndpoint: localDynamoDbEndpoint(),
     tablePrefix: uniqueTablePrefix(),
+    ...(process.env.PIGEONHOLE_TEST_AWS_TIMING === '1' && awsTiming()),
     ...options,
   });
 }

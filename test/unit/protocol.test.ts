@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { anyClientFrameSchema, connectQuerySchema, describeIssues, idSchema, pingFrameSchema } from '../../lib/protocol';
+import { encodeFanOutJob } from '../../lib/aws/fan-out-queue';
+import { inlineRecipients } from '../../lib/fan-out';
+import { anyClientFrameSchema, connectQuerySchema, describeIssues, idSchema, limits, pingFrameSchema } from '../../lib/protocol';
+import { apiGatewayLimits } from '../../local/gateway/websocket-gateway';
 
 describe('ids', () => {
   it.each(['alice', 'a', 'user@example.com', 'team:42', 'a_b.c-d', 'x'.repeat(128)])('accepts %j', (id) => {
@@ -52,5 +55,37 @@ describe('the connect query', () => {
     expect(describeIssues(result.error!)).toBe(
       "deviceId may only contain letters, digits and _ . @ : -; cleanStart must be 'true' or 'false'",
     );
+  });
+});
+
+describe('sizes (SPEC §9)', () => {
+  it("fits the largest valid send frame, longest ids included, in API Gateway's 32 KB frame", () => {
+    // A string of backslashes serializes to twice its length, plus the quotes.
+    const body = '\\'.repeat((limits.bodyMaxBytes - 2) / 2);
+    expect(Buffer.byteLength(JSON.stringify(body))).toBe(limits.bodyMaxBytes);
+    const frame = {
+      action: 'send',
+      type: 'private',
+      target: 'x'.repeat(limits.idMaxChars),
+      clientMsgId: 'c'.repeat(limits.clientMsgIdMaxChars),
+      requestId: 'r'.repeat(limits.requestIdMaxChars),
+      qos: 1,
+      ttlSeconds: 604_800,
+      body,
+    };
+    expect(Buffer.byteLength(JSON.stringify(frame))).toBeLessThanOrEqual(apiGatewayLimits.maxFrameBytes);
+    expect(limits.inboundFrameMaxBytes).toBe(apiGatewayLimits.maxFrameBytes);
+  });
+
+  it("keeps the worst fan-out job (1,000 longest ids, the largest body) within SQS's 256 KiB message", () => {
+    // Backslashes double once in bodyJson, and again when the job is serialized: the worst case.
+    const bodyJson = JSON.stringify('\\'.repeat((limits.bodyMaxBytes - 2) / 2));
+    const id = (n: number) => `${n}`.padStart(limits.idMaxChars, 'u');
+    const job = encodeFanOutJob({
+      kind: 'store',
+      draft: { id: '01J0000000000000000000000', type: 'group', from: id(-1), to: id(-2), bodyJson, sentAt: new Date(), ttlSeconds: 604_800 },
+      recipients: Array.from({ length: inlineRecipients }, (_, n) => id(n)),
+    });
+    expect(Buffer.byteLength(job)).toBeLessThan(256 * 1024);
   });
 });
