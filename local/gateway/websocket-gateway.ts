@@ -397,7 +397,8 @@ export class LocalWebSocketGateway {
     if (!connection || connection.state !== 'open' || !connection.socket) {
       return sendError(res, 410, 'GoneException', `connection is not open`);
     }
-    if (req.method === 'POST' && Date.now() < connection.acceptsPostsAt) {
+    // AWS's advice is to GET a connection to learn whether it is established: both answer 410 until then.
+    if ((req.method === 'POST' || req.method === 'GET') && Date.now() < connection.acceptsPostsAt) {
       return sendError(res, 410, 'GoneException', `connection is not open yet`);
     }
     switch (req.method) {

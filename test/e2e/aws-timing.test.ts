@@ -2,11 +2,9 @@
  * The service under AWS's timing (issue 12, SPEC §1, §5): an opening delay (posts get 410 for a
  * while after `$connect` returns), stale eventually consistent reads, and drain events that arrive
  * late or twice. Each scenario turns the modes up far enough to bite every time.
- *
- * SKIPPED until the drain is fixed for this timing (issue 12, "Deliver" 2: lib/drain.ts,
- * lib/delivery.ts, lib/connections.ts, lib/dynamodb/connection-store.ts): every drain confirms the
- * socket is open before it finishes, reads that must see a just-made write are consistent, and a
- * late or repeated drain event is harmless. Un-skip with that fix; every test here fails today.
+ * Each failed before the drain was made for this timing: every drain now confirms the socket is open
+ * before it finishes, reads that must see a just-made write are consistent, and a late or repeated
+ * drain event is harmless (lib/drain.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +63,7 @@ function firstArrivals(messages: readonly Message[]): string[] {
   return [...new Set(messages.map((message) => message.id))];
 }
 
-describe.skip('under AWS timing (waits for the drain fix of issue 12)', () => {
+describe('under AWS timing', () => {
   it('a connection with an empty queue still gets pushes: one sent during the opening delay, and the next', async () => {
     stack.gateway.openingDelay = { minMs: 1500, maxMs: 1500 };
     const [aliceId, bobId] = [id('alice'), id('bob')];
