@@ -169,7 +169,8 @@ export class PigeonholeClient {
   /** Message id → whether it was acked; in insertion order, so the oldest is forgotten first. */
   private readonly seen = new Map<string, boolean>();
   private readonly inbox: Message[] = [];
-  private dispatching = false;
+  /** The dispatch under way, if any: resolves once the message in hand has been through every listener. */
+  private dispatching: Promise<void> | undefined;
   private readonly acksDue = new Set<string>();
   private ackTimer: Timer | undefined;
 
@@ -318,6 +319,9 @@ export class PigeonholeClient {
     clearTimeout(this.reconnectTimer);
     // Not yet handed to the app, so not acked: they come again on the next connection.
     this.inbox.length = 0;
+    // The message in hand is acked if its listeners finish soon; a listener that awaits close() itself
+    // would otherwise wait for itself.
+    if (this.dispatching) await within(this.dispatching, 2000);
     if (this.current?.socket.readyState === OPEN) await this.flushAcks();
     const closing = [...this.connections].map((connection) => this.retire(connection));
     const closed = new PigeonholeError('CLOSED', 'the client was closed');
@@ -453,12 +457,7 @@ export class PigeonholeClient {
     } catch {
       // Already closing.
     }
-    let timer: Timer | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
-    return Promise.race([connection.closed, late]).then(() => {
-      clearTimeout(timer);
-      this.socketClosed(connection);
-    });
+    return within(connection.closed, 1000).then(() => this.socketClosed(connection));
   }
 
   /** A connection that stopped answering: treated as closed now, not when TCP notices. */
@@ -502,36 +501,35 @@ export class PigeonholeClient {
   }
 
   /** Hands messages to the app one at a time, in arrival order, each id once. */
-  private async dispatch(): Promise<void> {
-    if (this.dispatching) return;
-    this.dispatching = true;
-    try {
-      while (this.listeners.message.size > 0) {
-        const message = this.inbox.shift();
-        if (!message) break;
-        const acked = this.seen.get(message.id);
-        if (acked !== undefined) {
-          // Handed already; it came again because the ack was lost on the way.
-          if (acked) this.ackSoon(message);
-          continue;
-        }
-        let failed = false;
-        for (const listener of [...this.listeners.message]) {
-          try {
-            await listener(message);
-          } catch (error) {
-            failed = true;
-            this.emit('error', new PigeonholeError('LISTENER', `a 'message' listener threw for ${message.id}; it stays unacked`, { cause: error }));
-          }
-        }
-        // Not seen, not acked: the server hands it over again on the next connection or sync.
-        if (failed) continue;
-        this.seen.set(message.id, this.options.autoAck);
-        if (this.seen.size > this.options.seenIdsLimit) this.seen.delete(this.seen.keys().next().value as string);
-        if (this.options.autoAck) this.ackSoon(message);
+  private dispatch(): Promise<void> {
+    this.dispatching ??= this.handOver().finally(() => (this.dispatching = undefined));
+    return this.dispatching;
+  }
+
+  private async handOver(): Promise<void> {
+    while (this.listeners.message.size > 0) {
+      const message = this.inbox.shift();
+      if (!message) break;
+      const acked = this.seen.get(message.id);
+      if (acked !== undefined) {
+        // Handed already; it came again because the ack was lost on the way.
+        if (acked) this.ackSoon(message);
+        continue;
       }
-    } finally {
-      this.dispatching = false;
+      let failed = false;
+      for (const listener of [...this.listeners.message]) {
+        try {
+          await listener(message);
+        } catch (error) {
+          failed = true;
+          this.emit('error', new PigeonholeError('LISTENER', `a 'message' listener threw for ${message.id}; it stays unacked`, { cause: error }));
+        }
+      }
+      // Not seen, not acked: the server hands it over again on the next connection or sync.
+      if (failed) continue;
+      this.seen.set(message.id, this.options.autoAck);
+      if (this.seen.size > this.options.seenIdsLimit) this.seen.delete(this.seen.keys().next().value as string);
+      if (this.options.autoAck) this.ackSoon(message);
     }
   }
 
@@ -664,6 +662,13 @@ export class PigeonholeClient {
       }
     }
   }
+}
+
+/** Resolves when the work does, or after `ms`, whichever comes first. */
+function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: Timer | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work, late]).then(() => clearTimeout(timer));
 }
 
 function newClientMsgId(): string {
