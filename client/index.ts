@@ -135,6 +135,7 @@ const OPEN = 1;
 const frameMaxBytes = 32 * 1024;
 const ackMaxIds = 100;
 const ackDelayMs = 100;
+const sendsInFlight = 16;
 /** Wire codes worth another try: the send is stored at most once whatever happens. */
 const retriedCodes: ReadonlySet<string> = new Set(['RATE_LIMITED', 'INTERNAL']);
 
@@ -388,7 +389,7 @@ export class PigeonholeClient {
       }, pingIntervalMs),
     );
 
-    for (const request of this.pending.values()) if (!request.sentOn && !request.waiting) this.transmitRequest(request);
+    this.pump();
     this.flushAcks();
     const rejoined = [...this.rooms].map((room) =>
       this.request({ action: 'joinRoom', room }, 'joined').catch((error: PigeonholeError) => this.emit('error', error)),
@@ -409,11 +410,8 @@ export class PigeonholeClient {
     for (const timer of connection.timers) clearTimeout(timer);
     clearTimeout(connection.pongTimer);
     // Whatever went out on it and got no answer goes out again on the next connection.
-    for (const request of this.pending.values()) {
-      if (request.sentOn !== connection) continue;
-      request.sentOn = undefined;
-      if (this.current && this.current !== connection) this.transmitRequest(request);
-    }
+    for (const request of this.pending.values()) if (request.sentOn === connection) request.sentOn = undefined;
+    this.pump();
     if (this.stopped || connection.retiring) return;
     if (!connection.opened) return this.attemptFailed(undefined);
     if (this.current !== connection) return;
@@ -576,13 +574,30 @@ export class PigeonholeClient {
           setTimeout(() => this.settle(request, undefined, new PigeonholeError('TIMEOUT', `no reply to ${frame.action} within ${requestTimeoutMs} ms`)), requestTimeoutMs),
         );
       }
-      this.transmitRequest(request);
+      this.pump();
     });
   }
 
-  private transmitRequest(request: PendingRequest): void {
+  /**
+   * Sends what waits to go out on the current connection, oldest first. Only so many sends are out
+   * at a time: after a reconnect, a whole outbox resent at once would keep the server busy past the
+   * next drop on a bad network, and no reply would ever come back.
+   */
+  private pump(): void {
     const connection = this.current;
-    if (!connection || !this.transmit(connection, request.frame)) return;
+    if (!connection) return;
+    let sendsOut = 0;
+    for (const request of this.pending.values()) if (request.isSend && request.sentOn === connection) sendsOut += 1;
+    for (const request of this.pending.values()) {
+      if (request.sentOn || request.waiting) continue;
+      if (request.isSend && sendsOut >= sendsInFlight) continue;
+      if (!this.transmitRequest(connection, request)) return;
+      if (request.isSend) sendsOut += 1;
+    }
+  }
+
+  private transmitRequest(connection: Connection, request: PendingRequest): boolean {
+    if (!this.transmit(connection, request.frame)) return false;
     request.sentOn = connection;
     request.attempts += 1;
     if (request.isSend) {
@@ -590,6 +605,7 @@ export class PigeonholeClient {
       clearTimeout(request.attemptTimer);
       request.attemptTimer = setTimeout(() => this.retry(request, 0), this.options.requestTimeoutMs);
     }
+    return true;
   }
 
   private transmit(connection: Connection, frame: ClientFrame): boolean {
@@ -608,7 +624,7 @@ export class PigeonholeClient {
     request.waiting = true;
     request.attemptTimer = setTimeout(() => {
       request.waiting = false;
-      if (this.pending.has(request.frame.requestId as string)) this.transmitRequest(request);
+      this.pump();
     }, delayMs);
   }
 
@@ -629,6 +645,7 @@ export class PigeonholeClient {
     clearTimeout(request.attemptTimer);
     // A definitive answer (or refusal) ends the send; close() leaves it in the outbox for later.
     if (request.isSend && error?.code !== 'CLOSED') void this.outbox.delete(request.frame.clientMsgId as string);
+    if (request.isSend) this.pump();
     if (reply) request.resolve(reply);
     else request.reject(error ?? new PigeonholeError('INTERNAL', 'no reply'));
   }
