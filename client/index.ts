@@ -356,6 +356,8 @@ export class PigeonholeClient {
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
     const connection: Connection = { socket, opened: false, retiring: false, replacedByServer: false, timers: [], closed, markClosed };
     this.connections.add(connection);
+    // `ws` has no handshake timeout of its own, and a half-open TCP connection may never fail.
+    connection.timers.push(setTimeout(() => connection.opened || this.abandon(connection), this.options.requestTimeoutMs));
     socket.onopen = () => this.opened(connection);
     socket.onmessage = (event: { data: unknown }) => {
       if (typeof event.data === 'string') this.received(connection, event.data);

@@ -33,23 +33,25 @@ export function nextEvent<K extends keyof ClientEvents>(
 /** Every message handed to the app, in order; `until(n)` resolves once there are n. */
 export function collect(client: PigeonholeClient, listener?: (message: Message) => unknown) {
   const handed: Message[] = [];
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const waiters: Array<{ done: () => boolean; resolve: () => void }> = [];
   client.on('message', async (message) => {
     await listener?.(message);
     handed.push(message);
-    for (const waiter of waiters.filter((w) => handed.length >= w.count)) {
+    for (const waiter of waiters.filter((w) => w.done())) {
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve();
     }
   });
   return {
     handed,
-    until(count: number, timeoutMs = 30_000): Promise<Message[]> {
-      if (handed.length >= count) return Promise.resolve(handed);
+    /** Resolves once `count` messages were handed, or once `done` says so. */
+    until(count: number | ((handed: readonly Message[]) => boolean), timeoutMs = 30_000): Promise<Message[]> {
+      const done = typeof count === 'number' ? () => handed.length >= count : () => count(handed);
+      if (done()) return Promise.resolve(handed);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`only ${handed.length} of ${count} messages within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`still waiting after ${timeoutMs} ms, with ${handed.length} messages`)), timeoutMs);
         waiters.push({
-          count,
+          done,
           resolve: () => {
             clearTimeout(timer);
             resolve(handed);
