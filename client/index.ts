@@ -394,7 +394,7 @@ export class PigeonholeClient {
     this.pump();
     this.flushAcks();
     const rejoined = [...this.rooms].map((room) =>
-      this.request({ action: 'joinRoom', room }, 'joined').catch((error: PigeonholeError) => this.emit('error', error)),
+      this.request({ action: 'joinRoom', room }, 'joined').catch((error: PigeonholeError) => error.code === 'CLOSED' || this.emit('error', error)),
     );
     void Promise.all(rejoined).then(() => {
       if (this.current !== connection || this.stopped) return;
