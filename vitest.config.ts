@@ -7,7 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // One DynamoDB Local for the whole run; each test file gets its own tables inside it.
-    globalSetup: ['test/support/global-dynamodb.ts'],
+    globalSetup: ['test/support/global-dynamodb.ts', 'test/support/global-client-build.ts'],
     // A process per file: the local stack configures handlers through process.env, as Lambda does.
     pool: 'forks',
     testTimeout: 20_000,
