@@ -1,5 +1,7 @@
-// Prints "N passed, N failed[, N skipped]" from vitest's JSON report. When there is no report (the
-// typecheck that runs before vitest failed, say), the run counts as one failure.
+// Prints "N passed, N failed[, N skipped]" from vitest's JSON report. A run can fail without a failed
+// test: a file that does not load, a beforeAll or afterAll that throws (its tests read as skipped or
+// passed), an unhandled error or rejection. Each failed file without a failed test counts once, and a
+// failed run that counted nothing else counts as one failure, so a broken run never reads as green.
 import { existsSync, readFileSync } from 'node:fs';
 
 const [resultsPath, status] = process.argv.slice(2);
@@ -9,8 +11,12 @@ if (!existsSync(resultsPath)) {
 }
 const report = JSON.parse(readFileSync(resultsPath, 'utf8'));
 const passed = report.numPassedTests ?? 0;
-// Files that failed to load count once each, so a broken file can never read as green.
-const brokenFiles = (report.testResults ?? []).filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
-const failed = (report.numFailedTests ?? 0) + brokenFiles;
+const files = report.testResults ?? [];
+const brokenFiles = files.filter((file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'));
+let failed = (report.numFailedTests ?? 0) + brokenFiles.length;
+const runFailed = status !== '0' || report.success === false;
+if (failed === 0 && runFailed) failed = 1;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+for (const file of brokenFiles) console.log(`failed outside a test: ${file.name}${file.message ? `: ${String(file.message).split('\n')[0]}` : ''}`);
+if (failed === 1 && brokenFiles.length === 0 && (report.numFailedTests ?? 0) === 0) console.log('the run failed outside any test (an unhandled error?): see the output above');
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
