@@ -1,4 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { DestinationConfig, IDestination, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ServiceAlarms } from './alarms';
@@ -8,7 +10,7 @@ import type { ServiceAlarms } from './alarms';
  * alarm as soon as one arrives. The messages of a lost drain are still queued, for `sync` and the
  * next connect; the alarm says connections are opening without their queue.
  */
-export class DrainFailures extends Construct {
+export class DrainFailures extends Construct implements IDestination {
   readonly queue: Queue;
 
   constructor(scope: Construct, id: string, alarms: ServiceAlarms) {
@@ -28,5 +30,15 @@ export class DrainFailures extends Construct {
       1,
       'A drain event failed or expired: a connection opened without its offline queue (it stays stored for sync and the next connect).',
     );
+  }
+
+  /**
+   * As the drain's on-failure destination: Lambda sends there with the drain's own role, which may
+   * send and nothing more (SqsDestination's grantSendMessages adds GetQueueAttributes and GetQueueUrl,
+   * which nothing calls).
+   */
+  bind(_scope: Construct, fn: IFunction): DestinationConfig {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    return { destination: this.queue.queueArn };
   }
 }

@@ -1,5 +1,4 @@
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -75,7 +74,7 @@ export class PigeonholeStack extends Stack {
 
     for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
       const service = functions.get(name);
-      if (declaration.postsToConnections) service?.postToConnections(webSocket.api, webSocket.stage);
+      if (declaration.connections) service?.manageConnections(webSocket.api, webSocket.stage, declaration.connections);
       for (const target of declaration.invokes ?? []) {
         const invoked = functions.get(target as FunctionName);
         if (!invoked) throw new Error(`${name} invokes ${target}, which is not in the catalog`);
@@ -91,7 +90,7 @@ export class PigeonholeStack extends Stack {
     functions.get('drain')?.fn.configureAsyncInvoke({
       retryAttempts: 0,
       maxEventAge: drainMaxEventAge,
-      onFailure: new SqsDestination(drainFailures.queue),
+      onFailure: drainFailures,
     });
 
     const admin = new AdminApi(this, 'Admin', {

@@ -17,6 +17,7 @@ import {
   connectionsEndpointEnvVar,
   fanOutQueueUrlEnvVar,
   functionNameEnvVar,
+  type ConnectionMethod,
   type FunctionDeclaration,
   type TableAccess,
   type TableAction,
@@ -92,7 +93,7 @@ export class ServiceFunction extends Construct {
     Grant.addToPrincipal({
       grantee: this.fn,
       actions: access.actions.map((action: TableAction) => `dynamodb:${action}`),
-      resourceArns: [table.tableArn, ...(access.indexes ?? []).map((index) => `${table.tableArn}/index/${index}`)],
+      resourceArns: [...(access.indexesOnly ? [] : [table.tableArn]), ...(access.indexes ?? []).map((index) => `${table.tableArn}/index/${index}`)],
     });
   }
 
@@ -100,7 +101,8 @@ export class ServiceFunction extends Construct {
   useFanOutQueue(queue: IQueue, role: 'send' | 'consume'): void {
     if (role === 'send') {
       this.fn.addEnvironment(fanOutQueueUrlEnvVar, queue.queueUrl);
-      queue.grantSendMessages(this.fn);
+      // Not grantSendMessages: it adds GetQueueAttributes and GetQueueUrl, which nothing here calls.
+      this.fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     } else {
       this.fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
     }
@@ -112,13 +114,12 @@ export class ServiceFunction extends Construct {
   }
 
   /**
-   * Lets the function post to this stage's connections and close them (a connection that missed a
-   * message is closed so that it drains again), and nothing else of the API's.
+   * Lets the function use this stage's `@connections` API with exactly these methods (POST to push,
+   * GET to learn whether a connection is open, DELETE to close one), and nothing else of the API's.
    */
-  postToConnections(api: WebSocketApi, stage: WebSocketStage): void {
+  manageConnections(api: WebSocketApi, stage: WebSocketStage, methods: readonly ConnectionMethod[]): void {
     this.fn.addEnvironment(connectionsEndpointEnvVar, stage.callbackUrl);
     const apiLogicalId = Stack.of(this).getLogicalId(api.node.defaultChild as CfnElement);
-    const methods = ['POST', 'DELETE'];
     this.fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['execute-api:ManageConnections'],
@@ -137,7 +138,7 @@ export class ServiceFunction extends Construct {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/${method}/@connections/*]`,
         reason:
           'Connection ids are made by API Gateway at connect time, so the grant names them by wildcard; it is ' +
-          'limited to POST and DELETE on this API and stage.',
+          `limited to ${methods.join(', ')} on this API and stage.`,
       });
     }
   }

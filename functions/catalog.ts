@@ -34,7 +34,13 @@ export interface TableAccess {
   readonly actions: readonly TableAction[];
   /** Indexes it queries, granted by name (not `index/*`). */
   readonly indexes?: readonly string[];
+  /** The actions apply to the indexes only, not to the table itself. */
+  readonly indexesOnly?: boolean;
 }
+
+export type ConnectionMethod = 'POST' | 'GET' | 'DELETE';
+/** Pushing stored messages: a connection that misses one is closed, so that it drains again in order. */
+const pushes: readonly ConnectionMethod[] = ['POST', 'DELETE'];
 
 export interface FunctionDeclaration {
   /** The handler module, relative to the project root; it exports `handler`. */
@@ -48,8 +54,11 @@ export interface FunctionDeclaration {
   readonly tables?: readonly TableAccess[];
   /** Reads the token-signing secret. */
   readonly tokenSecret?: boolean;
-  /** Posts to connections through API Gateway's `@connections` API. */
-  readonly postsToConnections?: boolean;
+  /**
+   * What it does through API Gateway's `@connections` API: POST (push), GET (is it open yet?), DELETE
+   * (close a connection that missed a message). Each is granted on its own.
+   */
+  readonly connections?: readonly ConnectionMethod[];
   /** Sends fan-out jobs to the fan-out queue, or consumes them. */
   readonly fanOutJobs?: 'send' | 'consume';
   /** Catalog functions it invokes asynchronously, each named in `<NAME>_FUNCTION_NAME`. */
@@ -114,7 +123,7 @@ export const functionCatalog = {
       { table: groupsTable, actions: ['UpdateItem'] },
       { table: roomMembersTable, actions: ['GetItem', 'Query', 'DeleteItem'] },
     ],
-    postsToConnections: true,
+    connections: pushes,
     fanOutJobs: 'send',
   },
   ack: {
@@ -132,7 +141,7 @@ export const functionCatalog = {
       { table: connectionsTable, actions: ['BatchGetItem'] },
       readsSettings,
     ],
-    postsToConnections: true,
+    connections: ['POST'],
   },
   history: {
     entry: 'functions/history.ts',
@@ -149,7 +158,7 @@ export const functionCatalog = {
     replies: true,
     tables: [
       { table: recentConversationsTable, actions: ['Query', 'BatchWriteItem'] },
-      { table: groupMembersTable, actions: ['Query'], indexes: ['byMember'] },
+      { table: groupMembersTable, actions: ['Query'], indexes: ['byMember'], indexesOnly: true },
       { table: groupsTable, actions: ['BatchGetItem'] },
       readsSettings,
     ],
@@ -191,13 +200,13 @@ export const functionCatalog = {
       { table: connectionsTable, actions: ['BatchGetItem'] },
       readsSettings,
     ],
-    postsToConnections: true,
+    connections: [...pushes, 'GET'],
     timeoutSeconds: 60,
   },
   fanOut: {
     entry: 'functions/fan-out.ts',
     tables: [{ table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] }, findsConnections, readsManySettings],
-    postsToConnections: true,
+    connections: pushes,
     fanOutJobs: 'consume',
     timeoutSeconds: 60,
   },
@@ -277,7 +286,7 @@ export const functionCatalog = {
       findsConnections,
       readsManySettings,
     ],
-    postsToConnections: true,
+    connections: pushes,
     fanOutJobs: 'send',
   },
   adminListGroups: {

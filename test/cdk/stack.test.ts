@@ -207,15 +207,15 @@ describe('the functions', () => {
         'logs:PutLogEvents',
         ...(declaration.tables ?? []).flatMap((access) => access.actions.map((action) => `dynamodb:${action}`)),
         ...(declaration.tokenSecret ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : []),
-        ...(declaration.postsToConnections ? ['execute-api:ManageConnections'] : []),
+        ...(declaration.connections ? ['execute-api:ManageConnections'] : []),
         ...(declaration.invokes ?? []).map(() => 'lambda:InvokeFunction'),
         ...(declaration.readsMetrics ? ['cloudwatch:GetMetricData'] : []),
-        ...(declaration.fanOutJobs === 'send' ? ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'] : []),
+        ...(declaration.fanOutJobs === 'send' ? ['sqs:SendMessage'] : []),
         ...(declaration.fanOutJobs === 'consume'
           ? ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']
           : []),
         // Lambda sends a drain event it gave up on to the failure queue with the drain's own role.
-        ...(name === 'drain' ? ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'] : []),
+        ...(name === 'drain' ? ['sqs:SendMessage'] : []),
       ];
       expect(actions.sort()).toEqual(expected.sort());
       // GetMetricData has no resource-level permissions: its `*` is the one allowed, and it is read-only.
@@ -226,25 +226,38 @@ describe('the functions', () => {
         .Environment.Variables;
       for (const access of declaration.tables ?? []) expect(environment[access.table.envVar]).toEqual({ Ref: expect.any(String) });
       expect('TOKEN_SECRET_ARN' in environment).toBe(Boolean(declaration.tokenSecret));
-      expect('CONNECTIONS_ENDPOINT' in environment).toBe(Boolean(declaration.postsToConnections));
+      expect('CONNECTIONS_ENDPOINT' in environment).toBe(Boolean(declaration.connections));
       for (const target of declaration.invokes ?? []) {
         expect(environment[`${target.toUpperCase()}_FUNCTION_NAME`]).toEqual({ Ref: functionId(target) });
       }
     },
   );
 
-  it('lets functions post to and close connections of this API’s stage only, by POST and DELETE on @connections', () => {
+  it('lets functions use @connections of this API’s stage only, with just the methods their catalog entry names', () => {
     const [[apiId]] = resources('AWS::ApiGatewayV2::Api') as [[string, Resource]];
-    const posting = Object.entries(functionCatalog).filter(([, declaration]) => 'postsToConnections' in declaration);
-    expect(posting.map(([name]) => name).sort()).toEqual(['adminSendSystemMessage', 'drain', 'fanOut', 'send', 'sync']);
-    for (const [name] of posting) {
+    const managing = Object.entries(functionCatalog).filter(([, declaration]) => 'connections' in declaration) as Array<[string, FunctionDeclaration]>;
+    expect(Object.fromEntries(managing.map(([name, declaration]) => [name, declaration.connections]))).toEqual({
+      send: ['POST', 'DELETE'],
+      // sync only posts: it never closes a connection.
+      sync: ['POST'],
+      drain: ['POST', 'DELETE', 'GET'],
+      fanOut: ['POST', 'DELETE'],
+      adminSendSystemMessage: ['POST', 'DELETE'],
+    });
+    for (const [name, declaration] of managing) {
       const statement = statementsOf(name).find((s) => s.Action === 'execute-api:ManageConnections');
-      const arns = (statement?.Resource as unknown[]).map((resource) => JSON.stringify(resource));
-      expect(arns).toHaveLength(2);
+      const arns = [statement?.Resource].flat().map((resource) => JSON.stringify(resource));
+      expect(arns).toHaveLength(declaration.connections?.length ?? 0);
       for (const arn of arns) expect(arn).toContain(`{"Ref":"${apiId}"}`);
-      expect(arns[0]).toContain('/live/POST/@connections/*');
-      expect(arns[1]).toContain('/live/DELETE/@connections/*');
+      declaration.connections?.forEach((method, i) => expect(arns[i]).toContain(`/live/${method}/@connections/*`));
     }
+  });
+
+  it('lets recent conversations query the byMember index, and not the members table itself', () => {
+    const query = statementsOf('recent').find((s) => JSON.stringify(s.Resource).includes('GroupMembers'));
+    const arns = [query?.Resource].flat().map((resource) => JSON.stringify(resource));
+    expect(arns).toHaveLength(1);
+    expect(arns[0]).toContain('/index/byMember');
   });
 
   it('lets $connect invoke the drain function, and nothing else, and the drain is not retried', () => {
