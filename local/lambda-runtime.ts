@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { currentFunction } from './grants';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -29,8 +30,9 @@ export async function loadFunction(
   return { name, handler: module.handler as LambdaHandler, timeoutSeconds };
 }
 
+/** Runs the handler as the function it is: the AWS calls it makes are checked against its grants (see grants.ts). */
 export function invoke(fn: LocalFunction, event: unknown): Promise<unknown> {
-  return fn.handler(event, lambdaContext(fn));
+  return currentFunction.run(fn.name, () => fn.handler(event, lambdaContext(fn)));
 }
 
 function lambdaContext(fn: LocalFunction): Context {

@@ -31,6 +31,7 @@ import { loadFunction, type LocalFunction } from './lambda-runtime';
 import { LocalLambdaService, type AsyncInvocationFaults } from './lambda-service';
 import type { StaleReads } from './stale-reads';
 import { LocalQueueService } from './queue-service';
+import { LocalGrants } from './grants';
 import { generateSecrets, persistentSecrets } from './secrets';
 import { ensureTables, localTableName } from './tables';
 
@@ -146,6 +147,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await gateway.listen();
     stops.push(() => gateway.stop());
 
+    // Every handler's AWS calls are held to its catalog grants, as IAM holds them on AWS.
+    const grants = new LocalGrants(
+      functionCatalog,
+      new Map(tables.map((table) => [localTableName(tablePrefix, table), table.name])),
+    );
+    stops.push(asStop(registerClientPlugin(grants.plugin)));
     if (options.faults) stops.push(asStop(registerClientPlugin(options.faults.plugin)));
     if (options.meter) stops.push(asStop(registerClientPlugin(options.meter.plugin)));
     if (options.staleReads) stops.push(asStop(registerClientPlugin(options.staleReads.plugin)));

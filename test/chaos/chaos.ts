@@ -69,6 +69,8 @@ export interface ChaosReport {
   elapsedMs: number;
   lostIds: string[];
   lostCopies: Array<{ id: string; from: string; n: number; type: Target['type']; recipient: string }>;
+  /** Messages that arrived after a later one from the same sender, and that later one. */
+  lateCopies: Array<{ recipient: string; id: string; after: string }>;
   /** What went wrong, message by message, for a failed run. */
   details: string[];
 }
@@ -144,6 +146,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const steps = (await options.explainLoss?.(copy.recipient, copy.id)) ?? [];
     report.details.push(`lost: ${copy.from}'s message ${copy.n} (${copy.id}, ${copy.type}) to ${copy.recipient}`, ...steps);
   }
+  for (const late of report.lateCopies) {
+    for (const [what, id] of [['the late one', late.id], ['the one before it', late.after]] as const) {
+      report.details.push(`  ${what}, ${id}:`, ...((await options.explainLoss?.(late.recipient, id)) ?? []));
+    }
+  }
   return report;
 }
 
@@ -163,8 +170,10 @@ function tally(users: readonly ChaosUser[], accepted: Map<string, Sent>, stored:
   const details: string[] = [];
   let outOfOrder = 0;
   let unacceptedDeliveries = 0;
+  const lateCopies: ChaosReport['lateCopies'] = [];
   for (const user of users) {
     const lastFrom = new Map<string, number>();
+    const lastIdFrom = new Map<string, string>();
     for (const arrival of user.firstArrivals) {
       const sent = accepted.get(arrival.id);
       if (!sent) {
@@ -175,9 +184,11 @@ function tally(users: readonly ChaosUser[], accepted: Map<string, Sent>, stored:
       const last = lastFrom.get(sent.from) ?? 0;
       if (sent.n < last) {
         outOfOrder += 1;
-        details.push(`out of order: ${user.id} got ${sent.from}'s message ${sent.n} (${sent.id}) after its message ${last}`);
+        details.push(`out of order: ${user.id} got ${sent.from}'s message ${sent.n} (${sent.id}, ${sent.type}) after its message ${last}`);
+        lateCopies.push({ recipient: user.id, id: sent.id, after: lastIdFrom.get(sent.from) ?? '' });
       } else {
         lastFrom.set(sent.from, sent.n);
+        lastIdFrom.set(sent.from, sent.id);
       }
     }
   }
@@ -207,6 +218,7 @@ function tally(users: readonly ChaosUser[], accepted: Map<string, Sent>, stored:
     droppedFrames: sum((user) => user.droppedFrames),
     elapsedMs,
     lostIds,
+    lateCopies,
     lostCopies: lostCopies.map(({ id, from, n, type, to }) => ({ id, from, n, type, recipient: to[0] as string })),
     details,
   };
