@@ -197,7 +197,8 @@ export const functionCatalog = {
     entry: 'functions/drain.ts',
     tables: [
       { table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] },
-      { table: connectionsTable, actions: ['BatchGetItem'] },
+      // Claiming, renewing and finishing the drain, and forgetting a connection it cut off, are updates.
+      { table: connectionsTable, actions: ['BatchGetItem', 'UpdateItem'] },
       readsSettings,
     ],
     connections: [...pushes, 'GET'],

@@ -216,8 +216,15 @@ export class LocalWebSocketGateway {
       lastActiveAt: Date.now(),
       timers: [],
     };
+    // A client may leave at any moment of the upgrade. While the authorizer or `$connect` runs, that is
+    // noted and acted on once they return; after that, until the socket is handed to `ws`, it is closed
+    // here: a connection whose socket is gone must reach `$disconnect`, or its record stays behind.
     let abandoned = false;
-    socket.once('close', () => (abandoned = true));
+    let routed = false;
+    socket.once('close', () => {
+      abandoned = true;
+      if (routed && connection.state === 'connecting') void this.closed(connection, 1006, 'Client left before the connection opened');
+    });
 
     if (this.authorizer) {
       const verdict = await this.authorize(this.authorizer, connection, request);
@@ -237,7 +244,8 @@ export class LocalWebSocketGateway {
       }
     }
 
-    if (abandoned || this.stopping) {
+    routed = true;
+    if (abandoned || socket.destroyed || this.stopping) {
       // The client left while `$connect` ran; the application still hears about it.
       await this.closed(connection, 1006, 'Client left before the connection opened');
       socket.destroy();

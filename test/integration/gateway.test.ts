@@ -13,6 +13,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalWebSocketGateway, parseOpeningDelay, type GatewayLimits } from '../../local/gateway/websocket-gateway';
 import type { LambdaHandler, LocalFunction } from '../../local/lambda-runtime';
+import WebSocket from 'ws';
 import { TestClient } from '../support/client';
 
 type Event = Record<string, any>;
@@ -237,6 +238,31 @@ describe('the upgrade', () => {
     expect(await TestClient.refusal(`${gw.url}/?status=403`)).toBe(403);
     expect(await TestClient.refusal(`${gw.url}/?status=throw`)).toBe(500);
     await (await TestClient.connect(`${gw.url}/?status=204`)).close();
+  });
+
+  it('runs $disconnect for a client that left while $connect ran, and keeps no ghost of it', async () => {
+    let leave: (() => void) | undefined;
+    const left = new Promise<void>((resolve) => (leave = resolve));
+    const connect = probe('connect', async () => {
+      leave?.();
+      // The client is gone before `$connect` answers.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return { statusCode: 200 };
+    });
+    const disconnect = probe('disconnect');
+    const gw = await startGateway({ connect, disconnect });
+    const disconnected = new Promise((resolve) => gw.events.once('disconnected', resolve));
+    const upgrade = new WebSocket(gw.url);
+    upgrade.on('error', () => undefined);
+    await left;
+    upgrade.terminate();
+    expect(await disconnected).toMatchObject({ code: 1006 });
+    expect(disconnect.events).toHaveLength(1);
+    expect(disconnect.events[0]?.requestContext.connectionId).toBe(connect.events[0]?.requestContext.connectionId);
+    const gone = await managementClient(gw.callbackUrl)
+      .send(new GetConnectionCommand({ ConnectionId: connect.events[0]?.requestContext.connectionId }))
+      .catch((error: unknown) => error);
+    expect(gone).toBeInstanceOf(GoneException);
   });
 
   it('answers 410 to a post made while $connect is still running, and delivers once it has returned', async () => {
