@@ -11,14 +11,15 @@ export const fanOutWorkerTimeout = Duration.seconds(60);
  */
 export class FanOutQueue extends Construct {
   readonly queue: Queue;
+  readonly deadLetters: Queue;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const deadLetters = new Queue(this, 'DeadLetters', {
+    const deadLetters = (this.deadLetters = new Queue(this, 'DeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-    });
+    }));
     Validations.of(deadLetters).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This is the dead-letter queue of the fan-out queue: failed jobs end here, to be inspected and redriven.',

@@ -38,7 +38,7 @@ export class PigeonholeStack extends Stack {
         'when clients can re-fetch tokens. Functions re-read it every five minutes.',
     });
 
-    const fanOutJobs = new FanOutQueue(this, 'FanOut').queue;
+    const fanOutJobs = new FanOutQueue(this, 'FanOut');
 
     const functions = new Map<FunctionName, ServiceFunction>();
     for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {

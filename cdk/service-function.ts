@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { bundling } from './bundling';
 import {
   connectionsEndpointEnvVar,
+  fanOutDeadLettersArnEnvVar,
   fanOutQueueUrlEnvVar,
   functionNameEnvVar,
   type ConnectionMethod,
@@ -97,14 +98,28 @@ export class ServiceFunction extends Construct {
     });
   }
 
-  /** Sends fan-out jobs to the queue, or consumes them, one to an invocation so that a failure retries one job. */
-  useFanOutQueue(queue: IQueue, role: 'send' | 'consume'): void {
+  /**
+   * Sends fan-out jobs to the queue, consumes them (one to an invocation, so that a failure retries
+   * one job), or moves the dead-lettered ones back (SQS's message move task, with the permissions it
+   * names: receive and delete on the dead-letter queue, send on the queue).
+   */
+  useFanOutQueue(queues: { queue: IQueue; deadLetters: IQueue }, role: 'send' | 'consume' | 'redrive'): void {
+    const { queue, deadLetters } = queues;
     if (role === 'send') {
       this.fn.addEnvironment(fanOutQueueUrlEnvVar, queue.queueUrl);
       // Not grantSendMessages: it adds GetQueueAttributes and GetQueueUrl, which nothing here calls.
       this.fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
-    } else {
+    } else if (role === 'consume') {
       this.fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, reportBatchItemFailures: true }));
+    } else {
+      this.fn.addEnvironment(fanOutDeadLettersArnEnvVar, deadLetters.queueArn);
+      this.fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['sqs:StartMessageMoveTask', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          resources: [deadLetters.queueArn],
+        }),
+      );
+      this.fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     }
   }
 

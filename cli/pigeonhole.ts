@@ -38,6 +38,7 @@ Commands:
   delete-group-messages <group> <user>
                                  remove a member's messages from the group's history and every queue
   stats                          connections open; messages accepted, stored, delivered, dropped
+  fan-out redrive                send the fan-out jobs that failed five times back to be done again
   console                        the admin web console on 127.0.0.1, its calls signed with SigV4
                                  against --endpoint (see --port)
 
@@ -166,6 +167,11 @@ async function run(client: AdminClient, [command, ...args]: string[], options: O
       });
       const pending = result.pendingMembers > 0 ? ` The other ${result.pendingMembers} members' queues are being searched in the background.` : '';
       return print(result, () => `Removed ${result.removed.history} from ${groupId}'s history and ${result.removed.queued} from queues.${pending}`);
+    }
+    case 'fan-out': {
+      if (sub !== 'redrive' || rest.length > 0) break;
+      const moved = await client.call<{ taskHandle: string }>(adminRoutes.redriveFanOut);
+      return print(moved, () => `Moving the dead-lettered fan-out jobs back to the fan-out queue (task ${moved.taskHandle}).`);
     }
     case 'stats': {
       if (sub !== undefined) break;

@@ -3,7 +3,7 @@
  * what it may touch. The CDK stack derives functions, routes, environment variables and IAM grants
  * from this list, and the local stack derives its routing from it, so the two run the same topology.
  */
-export { connectionsEndpointEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar } from '../lib/lambda/env';
+export { connectionsEndpointEnvVar, fanOutDeadLettersArnEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar } from '../lib/lambda/env';
 import { adminRoutes } from '../lib/admin-api';
 import {
   configTable,
@@ -59,8 +59,8 @@ export interface FunctionDeclaration {
    * (close a connection that missed a message). Each is granted on its own.
    */
   readonly connections?: readonly ConnectionMethod[];
-  /** Sends fan-out jobs to the fan-out queue, or consumes them. */
-  readonly fanOutJobs?: 'send' | 'consume';
+  /** Sends fan-out jobs to the fan-out queue, consumes them, or sends its dead letters back to it. */
+  readonly fanOutJobs?: 'send' | 'consume' | 'redrive';
   /** Catalog functions it invokes asynchronously, each named in `<NAME>_FUNCTION_NAME`. */
   readonly invokes?: readonly string[];
   /** Reads the service's CloudWatch metrics (`GET /v1/stats` on AWS). */
@@ -300,6 +300,11 @@ export const functionCatalog = {
     entry: 'functions/admin/get-stats.ts',
     http: adminRoutes.getStats,
     readsMetrics: true,
+  },
+  adminRedriveFanOut: {
+    entry: 'functions/admin/redrive-fan-out.ts',
+    http: adminRoutes.redriveFanOut,
+    fanOutJobs: 'redrive',
   },
   adminNotFound: {
     entry: 'functions/admin/not-found.ts',

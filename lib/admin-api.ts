@@ -25,6 +25,7 @@ export const adminRoutes = {
   sendSystemMessage: { method: 'POST', path: '/v1/messages/system' },
   listGroups: { method: 'GET', path: '/v1/groups' },
   getStats: { method: 'GET', path: '/v1/stats' },
+  redriveFanOut: { method: 'POST', path: '/v1/fan-out/redrive' },
 } as const;
 
 export type AdminRouteName = keyof typeof adminRoutes;

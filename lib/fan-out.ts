@@ -38,6 +38,16 @@ export interface FanOutQueue {
   enqueue(jobs: readonly FanOutJob[]): Promise<void>;
 }
 
+/**
+ * The fan-out queue's dead letters: jobs that failed five times (recipients past the first 1,000 who
+ * never got a message its sender saw accepted). Redriving sends them back to be done again; their
+ * writes are idempotent, so a job that half-succeeded before is simply finished.
+ */
+export interface FanOutDeadLetters {
+  /** Starts moving every dead-lettered job back to the fan-out queue; resolves to the move's handle. */
+  redrive(): Promise<{ taskHandle: string }>;
+}
+
 export interface FanOutDeps extends PushDeps {
   queue: OfflineQueue;
   settings: SettingsReader;

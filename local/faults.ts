@@ -8,6 +8,7 @@ import { ApiGatewayManagementApiServiceException, GoneException, LimitExceededEx
 import { InternalServerError, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import type { DeserializeMiddleware, HandlerExecutionContext, MiddlewareStack } from '@smithy/types';
 import type { ClientPlugin } from '../lib/aws/client-plugins';
+import { currentFunction } from './grants';
 
 /**
  * `timeout`: the request never reached the service. `lost-reply`: the service did what was asked, but
@@ -21,6 +22,8 @@ export interface FaultRule {
   command?: string;
   /** Only DynamoDB requests on this table. */
   table?: string;
+  /** Only requests made by this function of the catalog (the local stack runs them all in one process). */
+  function?: string;
   /** The share of matching requests that fail, 0–1. */
   rate?: number;
   /** Fail only this many requests, then stand aside (for the rules after it). */
@@ -74,6 +77,7 @@ export class FaultInjector {
         if (rule.client !== clientName) continue;
         if (rule.command && rule.command !== context.commandName) continue;
         if (rule.table && !tables.includes(rule.table)) continue;
+        if (rule.function && currentFunction.getStore() !== rule.function) continue;
         if (this.random() >= (rule.rate ?? 1)) continue;
         if (rule.times !== undefined && this.spent(rule)) continue;
         const fault = typeof rule.fault === 'string' ? rule.fault : (rule.fault[Math.floor(this.random() * rule.fault.length)] as FaultKind);

@@ -83,7 +83,12 @@ export class LocalGrants {
         return [{ what: `execute-api:ManageConnections (${method ?? command} @connections)`, granted: (d) => method !== undefined && (d.connections ?? []).includes(method) }];
       }
       case 'SQSClient':
-        return [{ what: `sqs:${action}`, granted: (d) => (action === 'SendMessage' ? d.fanOutJobs === 'send' : d.fanOutJobs === 'consume') }];
+        return [
+          {
+            what: `sqs:${action}`,
+            granted: (d) => (action === 'SendMessage' ? d.fanOutJobs === 'send' : action === 'StartMessageMoveTask' ? d.fanOutJobs === 'redrive' : d.fanOutJobs === 'consume'),
+          },
+        ];
       case 'LambdaClient': {
         const target = this.functionNames.get(String(input.FunctionName)) ?? String(input.FunctionName);
         return [{ what: `lambda:InvokeFunction on ${target}`, granted: (d) => (d.invokes ?? []).includes(target) }];

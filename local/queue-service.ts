@@ -61,6 +61,11 @@ export class LocalQueueService {
     return `http://${this.host}:${this.address.port}/${localAccountId}/${this.queueName}`;
   }
 
+  /** The dead-letter queue's ARN, as the redrive names it. */
+  get deadLetterQueueArn(): string {
+    return `arn:aws:sqs:${localRegion}:${localAccountId}:${this.queueName}-dead-letters`;
+  }
+
   /** Lets messages under way finish, then stops; retries not yet due are dropped with the process. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -79,6 +84,7 @@ export class LocalQueueService {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
     };
 
+    if (target === 'AmazonSQS.StartMessageMoveTask') return this.moveDeadLetters((input as { SourceArn?: string }).SourceArn, reply);
     if (target !== 'AmazonSQS.SendMessage') {
       return reply(400, { __type: 'com.amazonaws.sqs#UnsupportedOperation', message: `${target} is not served locally` });
     }
@@ -89,6 +95,17 @@ export class LocalQueueService {
     const message: QueuedMessage = { messageId: randomUUID(), body, receiveCount: 0, sentAt: Date.now() };
     reply(200, { MessageId: message.messageId, MD5OfMessageBody: createHash('md5').update(body).digest('hex') });
     this.deliver(message, 0);
+  }
+
+  /** SQS's redrive: every dead letter back to the queue, received afresh. */
+  private moveDeadLetters(sourceArn: string | undefined, reply: (status: number, body: unknown) => void): void {
+    if (sourceArn !== this.deadLetterQueueArn) {
+      return reply(400, { __type: 'com.amazonaws.sqs#ResourceNotFoundException', message: 'The resource that you specified for the SourceArn parameter doesn\'t exist.' });
+    }
+    const moving = this.deadLetters.splice(0);
+    reply(200, { TaskHandle: randomUUID() });
+    this.options.log?.(`redriving ${moving.length} dead-lettered fan-out job(s)`);
+    for (const message of moving) this.deliver({ ...message, receiveCount: 0 }, 0);
   }
 
   private deliver(message: QueuedMessage, afterMs: number): void {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   connectionsEndpointEnvVar,
+  fanOutDeadLettersArnEnvVar,
   fanOutQueueUrlEnvVar,
   functionCatalog,
   functionNameEnvVar,
@@ -164,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       callbackUrl: gateway.callbackUrl,
       lambdaEndpoint: lambda.url,
       fanOutQueueUrl: fanOutJobs.queueUrl,
+      fanOutDeadLettersArn: fanOutJobs.deadLetterQueueArn,
       settingsCacheSeconds: options.settingsCacheSeconds ?? 60,
       history: options.history ?? true,
     });
@@ -236,6 +238,7 @@ function configureEnvironment(config: {
   callbackUrl: string;
   lambdaEndpoint: string;
   fanOutQueueUrl: string;
+  fanOutDeadLettersArn: string;
   settingsCacheSeconds: number;
   history: boolean;
 }): void {
@@ -254,6 +257,8 @@ function configureEnvironment(config: {
   env.LAMBDA_ENDPOINT = config.lambdaEndpoint;
   env.SETTINGS_CACHE_SECONDS = String(config.settingsCacheSeconds);
   env[fanOutQueueUrlEnvVar] = config.fanOutQueueUrl;
+  env[fanOutDeadLettersArnEnvVar] = config.fanOutDeadLettersArn;
+  env.SQS_ENDPOINT = new URL(config.fanOutQueueUrl).origin;
   env.HISTORY_ENABLED = String(config.history);
   env.TOKEN_SECRET = config.tokenSecret;
   // Every handler runs in this process: they count into one in-memory instance that GET /v1/stats reads.

@@ -1,5 +1,5 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FanOutJob, FanOutQueue, MessageDraft } from '../fan-out';
+import { SendMessageCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { FanOutDeadLetters, FanOutJob, FanOutQueue, MessageDraft } from '../fan-out';
 
 /** A fan-out job as SQS carries it: JSON, dates as ISO strings. */
 export type FanOutJobBody =
@@ -45,5 +45,20 @@ export class SqsFanOutQueue implements FanOutQueue {
     await Promise.all(
       jobs.flatMap(fitToMessages).map((job) => this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: encodeFanOutJob(job) }))),
     );
+  }
+}
+
+/** SQS's own redrive: a message move task from the dead-letter queue back to the queue it came from. */
+export class SqsFanOutDeadLetters implements FanOutDeadLetters {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly deadLetterQueueArn: string,
+  ) {}
+
+  async redrive(): Promise<{ taskHandle: string }> {
+    // Without a destination, SQS moves each message back to the queue it was dead-lettered from.
+    const result = await this.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: this.deadLetterQueueArn }));
+    if (!result.TaskHandle) throw new Error('SQS started no message move task');
+    return { taskHandle: result.TaskHandle };
   }
 }

@@ -15,3 +15,6 @@ export const connectionsEndpointEnvVar = 'CONNECTIONS_ENDPOINT';
 
 /** Where functions that fan out hand recipients past the inline limit: the fan-out queue's URL. */
 export const fanOutQueueUrlEnvVar = 'FANOUT_QUEUE_URL';
+
+/** The fan-out queue's dead-letter queue, for the admin redrive. */
+export const fanOutDeadLettersArnEnvVar = 'FAN_OUT_DEAD_LETTERS_ARN';

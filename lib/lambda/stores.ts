@@ -8,12 +8,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { withClientPlugins } from '../aws/client-plugins';
 import { ApiGatewayConnectionPoster } from '../aws/connection-poster';
-import { SqsFanOutQueue } from '../aws/fan-out-queue';
+import { SqsFanOutDeadLetters, SqsFanOutQueue } from '../aws/fan-out-queue';
 import { DynamoGroupStore } from '../dynamodb/group-store';
 import { DynamoHistoryStore } from '../dynamodb/history-store';
 import { DynamoRecentConversationStore } from '../dynamodb/recent-conversation-store';
 import { DynamoRoomStore } from '../dynamodb/room-store';
-import type { FanOutQueue } from '../fan-out';
+import type { FanOutDeadLetters, FanOutQueue } from '../fan-out';
 import type { GroupLister, GroupStore } from '../groups';
 import type { HistoryStore } from '../history';
 import type { RecentConversationStore } from '../recent-conversations';
@@ -42,7 +42,7 @@ import {
   sendReceiptsTable,
 } from '../tables';
 import { logger } from './logger';
-import { connectionsEndpointEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar, requiredEnv } from './env';
+import { connectionsEndpointEnvVar, fanOutDeadLettersArnEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar, requiredEnv } from './env';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
@@ -112,8 +112,18 @@ export function roomStore(): RoomStore {
   return new DynamoRoomStore(sharedDocumentClient(), requiredEnv(roomMembersTable.envVar));
 }
 
+/** `SQS_ENDPOINT` points at the local stack's queue service; unset on AWS. */
+function sqsClient(): SQSClient {
+  const endpoint = process.env.SQS_ENDPOINT;
+  return withClientPlugins(new SQSClient(endpoint ? { endpoint } : {}));
+}
+
 export function fanOutQueue(): FanOutQueue {
-  return new SqsFanOutQueue(withClientPlugins(new SQSClient({})), requiredEnv(fanOutQueueUrlEnvVar));
+  return new SqsFanOutQueue(sqsClient(), requiredEnv(fanOutQueueUrlEnvVar));
+}
+
+export function fanOutDeadLetters(): FanOutDeadLetters {
+  return new SqsFanOutDeadLetters(sqsClient(), requiredEnv(fanOutDeadLettersArnEnvVar));
 }
 
 export function connectionPoster(): ConnectionPoster {

@@ -211,6 +211,10 @@ describe('the functions', () => {
         ...(declaration.invokes ?? []).map(() => 'lambda:InvokeFunction'),
         ...(declaration.readsMetrics ? ['cloudwatch:GetMetricData'] : []),
         ...(declaration.fanOutJobs === 'send' ? ['sqs:SendMessage'] : []),
+        // SQS's message move task: receive and delete on the dead-letter queue, send on the queue.
+        ...(declaration.fanOutJobs === 'redrive'
+          ? ['sqs:StartMessageMoveTask', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:SendMessage']
+          : []),
         ...(declaration.fanOutJobs === 'consume'
           ? ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']
           : []),
