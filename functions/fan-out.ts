@@ -21,8 +21,8 @@ const deps: FanOutDeps = {
   poster: connectionPoster(),
   clock,
   log: logger,
+  stats: statsCounters(),
 };
-const stats = statsCounters();
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -32,9 +32,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       try {
         const job = decodeFanOutJob(record.body);
         if (job.kind === 'store') {
+          // Its copies are counted as stored there (a retried job is counted again: SQS redelivery).
           await deliverCopies(deps, job.draft, job.recipients);
-          // One copy a recipient, as the job hands them (a retried job is counted again: SQS redelivery).
-          stats.add('messagesStored', job.recipients.length);
           logger.info('fanned out', { messageId: job.draft.id, recipients: job.recipients.length });
         } else {
           const removed = await removeFromQueues(deps.queue, job.members, job.groupId, job.from);

@@ -20,6 +20,7 @@ import { sendMessage, type SendDeps } from '../lib/send-message';
 import { countSend } from '../lib/stats';
 import { statsCounters } from '../lib/lambda/stats';
 
+const stats = statsCounters();
 const deps: SendDeps = {
   queue: offlineQueue(),
   receipts: sendReceipts(),
@@ -34,9 +35,8 @@ const deps: SendDeps = {
   clock,
   newId: messageIdFactory(),
   log: logger,
+  stats,
 };
-
-const stats = statsCounters();
 
 export const handler = frameRoute(sendFrameSchema, async (frame, { caller }) => {
   const reply = await sendMessage(deps, caller, frame);

@@ -9,6 +9,7 @@ import { type PushDeps, packFrames, pushFrames } from './delivery';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
 import { durationInForce, messageExpiry } from './retention';
 import type { SettingsReader } from './settings-reader';
+import type { StatsCounters } from './stats';
 
 /** A message before it has a recipient: each copy gets its own `to` (private, system) and expiry. */
 export interface MessageDraft {
@@ -52,6 +53,8 @@ export interface FanOutDeps extends PushDeps {
   queue: OfflineQueue;
   settings: SettingsReader;
   clock: Clock;
+  /** Counts the copies stored (GET /v1/stats); only the fan-out knows how many a group send stored. */
+  stats?: Pick<StatsCounters, 'add'>;
 }
 
 /**
@@ -84,6 +87,7 @@ export async function deliverCopies(
   if (recipients.length === 0) return;
   const copies = await copiesFor(deps.settings, draft, recipients);
   await deps.queue.putMany([...copies].map(([recipientId, message]) => ({ recipientId, message })));
+  deps.stats?.add('messagesStored', copies.size);
   await pushCopies(deps, copies, options);
 }
 

@@ -101,6 +101,12 @@ describe('GET /v1/stats', () => {
     }
     const system = await admin(stack, 'POST', '/messages/system', { to: [away], body: 'notice' });
     expect(system.status).toBe(202);
+    // A group message is stored once per other member: two copies here.
+    const groupId = id('trio');
+    await admin(stack, 'PUT', `/groups/${groupId}`, { members: [sender, id('gil'), id('hal')] });
+    expect(await sending.request({ action: 'send', type: 'group', target: groupId, clientMsgId: randomUUID(), body: 'all' })).toMatchObject({
+      status: 'accepted',
+    });
 
     const receiving = await connect(away);
     const messages = await receiving.messages(3);
@@ -110,8 +116,8 @@ describe('GET /v1/stats', () => {
 
     const during = await stats();
     expect(during.connectionsOpen - before.connectionsOpen).toBe(3);
-    expect(during.messages.accepted - before.messages.accepted).toBe(4);
-    expect(during.messages.stored - before.messages.stored).toBe(4);
+    expect(during.messages.accepted - before.messages.accepted).toBe(5);
+    expect(during.messages.stored - before.messages.stored).toBe(6);
     expect(during.messages.acked - before.messages.acked).toBe(3);
     // A drain reports after its last post: waited for, not slept on.
     await vi.waitFor(async () => {
