@@ -18,7 +18,7 @@ import {
   type FunctionName,
 } from '../functions/catalog';
 import { adminBasePath } from '../lib/admin-api';
-import { registerClientPlugin } from '../lib/aws/client-plugins';
+import { registerClientPlugin, type ClientPlugin } from '../lib/aws/client-plugins';
 import { statsSourceEnvVar } from '../lib/lambda/stats';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
@@ -66,6 +66,8 @@ export interface LocalStackOptions {
   faults?: FaultInjector;
   /** Counts the handlers' DynamoDB requests and capacity units. */
   meter?: RequestMeter;
+  /** More SDK plugins for the handlers' clients (the chaos suite's flight recorder); added before the handlers load. */
+  plugins?: readonly ClientPlugin[];
   log?: (line: string) => void;
 }
 
@@ -156,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(asStop(registerClientPlugin(grants.plugin)));
     if (options.faults) stops.push(asStop(registerClientPlugin(options.faults.plugin)));
     if (options.meter) stops.push(asStop(registerClientPlugin(options.meter.plugin)));
+    for (const plugin of options.plugins ?? []) stops.push(asStop(registerClientPlugin(plugin)));
     if (options.staleReads) stops.push(asStop(registerClientPlugin(options.staleReads.plugin)));
 
     configureEnvironment({

@@ -8,19 +8,22 @@ import { FaultInjector } from '../../local/faults';
 import type { LocalStack } from '../../local/stack';
 import { startTestStack } from '../support/local-stack';
 import { runChaosOnStack } from './on-local-stack';
+import { ChaosTrace } from './trace';
 
 let stack: LocalStack;
 const injector = new FaultInjector();
+const trace = new ChaosTrace();
 
 beforeAll(async () => {
   // Every injected fault would be logged as a warning; the tally below says what happened.
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  stack = await startTestStack({ faults: injector });
+  stack = await startTestStack({ faults: injector, plugins: [trace.plugin] });
 });
 afterAll(() => stack?.stop());
 
 it('loses nothing and keeps each sender’s order under drops, forgotten acks and 5 % faults', { timeout: 180_000 }, async () => {
   const { report, table } = await runChaosOnStack(stack, injector, {
+    trace,
     users: 20,
     messages: 1000,
     meanMsBetweenDrops: 1500,

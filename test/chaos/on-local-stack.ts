@@ -5,10 +5,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { registerClientPlugin } from '../../lib/aws/client-plugins';
 import { historyTable, offlineMessagesTable } from '../../lib/tables';
 import { randomSeed, seededRandom } from '../../local/seeded-random';
-import { ChaosTrace } from './trace';
+import type { ChaosTrace } from './trace';
 import { faultRules, type FaultInjector, type FaultMix } from '../../local/faults';
 import type { LocalStack } from '../../local/stack';
 import { formatChaosReport, runChaos, type ChaosOptions, type ChaosReport } from './chaos';
@@ -17,6 +16,8 @@ export type ChaosSettings = Pick<ChaosOptions, 'users' | 'messages' | 'meanMsBet
   faults: FaultMix;
   /** Replays a run's random choices; a new one is drawn, and printed, when unset. */
   seed?: number;
+  /** The flight recorder the stack was started with (`plugins: [trace.plugin]`), to explain a failure. */
+  trace?: ChaosTrace;
 };
 
 export async function runChaosOnStack(
@@ -24,19 +25,17 @@ export async function runChaosOnStack(
   injector: FaultInjector,
   settings: ChaosSettings,
 ): Promise<{ report: ChaosReport; table: string }> {
-  const { faults, seed = randomSeed(), ...run } = settings;
+  const { faults, seed = randomSeed(), trace, ...run } = settings;
   const random = seededRandom(seed);
   injector.random = seededRandom(seed + 1);
   const stops = faultRules(faults).map((rule) => injector.inject(rule));
-  const trace = new ChaosTrace(stack.tableName(offlineMessagesTable));
-  stops.push(registerClientPlugin(trace.plugin));
   let report: ChaosReport;
   try {
     report = await runChaos({
       ...run,
       random,
       explainLoss: async (recipient, id) => [
-        ...trace.explain(recipient, id),
+        ...(trace?.explain(recipient, id) ?? ['  (no flight recorder: start the stack with plugins: [trace.plugin])']),
         `  at the end: ${(await stillQueued(stack, recipient, id)) ? 'still in the queue (the final sync did not deliver it)' : 'not in the queue'}`,
       ],
       wsUrl: stack.wsUrl,

@@ -9,6 +9,7 @@ import { progress } from '../../bench/support';
 import { FaultInjector, describeFaultMix, parseFaultMix } from '../../local/faults';
 import { startLocalStack } from '../../local/stack';
 import { runChaosOnStack } from './on-local-stack';
+import { ChaosTrace } from './trace';
 
 const { values } = parseArgs({
   options: {
@@ -33,12 +34,14 @@ console.log(
     `${Number(values['skip-ack']) * 100} % of message frames go unacked; faults: ${describeFaultMix(faults)}.`,
 );
 const injector = new FaultInjector();
-const stack = await startLocalStack({ wsPort: 0, adminPort: 0, faults: injector });
+const trace = new ChaosTrace();
+const stack = await startLocalStack({ wsPort: 0, adminPort: 0, faults: injector, plugins: [trace.plugin] });
 let failed = true;
 try {
   const accepted = progress('accepted', messages);
   let last = 0;
   const { report, table } = await runChaosOnStack(stack, injector, {
+    trace,
     users,
     messages,
     meanMsBetweenDrops: Number(values['drop-every-ms']),

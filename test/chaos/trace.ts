@@ -5,6 +5,7 @@
  */
 import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 import type { ClientPlugin } from '../../lib/aws/client-plugins';
+import { offlineMessagesTable } from '../../lib/tables';
 
 /** A key, as the document client gives it or already marshalled (`{ S: … }`). */
 type Key = { userId?: unknown; id?: unknown };
@@ -19,7 +20,8 @@ export class ChaosTrace {
   private readonly byCopy = new Map<string, Event[]>();
   private readonly posts = new Map<string, Event[]>();
 
-  constructor(private readonly queueTable: string) {}
+  /** Knows the queue table by its name's end: the trace is made before the stack, and its prefix. */
+  constructor(private readonly queueTableSuffix: string = offlineMessagesTable.name) {}
 
   readonly plugin: ClientPlugin = {
     applyToStack: (stack: MiddlewareStack<object, object>) => {
@@ -62,14 +64,13 @@ export class ChaosTrace {
       return ids.map((id) => [this.posts, id, `posted to connection ${String(input.ConnectionId)}`]);
     }
     if (client !== 'DynamoDBClient') return [];
-    if (input.TableName === this.queueTable) {
+    if (typeof input.TableName === 'string' && input.TableName.endsWith(this.queueTableSuffix)) {
       if (command === 'PutCommand' || command === 'PutItemCommand') return [[this.byCopy, copy(input.Item as Key), 'put in the queue']];
       if (command === 'DeleteCommand' || command === 'DeleteItemCommand') return [[this.byCopy, copy(input.Key as Key), 'deleted (ack)']];
       return [];
     }
-    const requests = (input.RequestItems as Record<string, Array<{ PutRequest?: { Item: Key }; DeleteRequest?: { Key: Key } }>> | undefined)?.[
-      this.queueTable
-    ];
+    const items = (input.RequestItems ?? {}) as Record<string, Array<{ PutRequest?: { Item: Key }; DeleteRequest?: { Key: Key } }>>;
+    const requests = Object.entries(items).find(([table]) => table.endsWith(this.queueTableSuffix))?.[1];
     if (command.startsWith('BatchWrite') && requests) {
       return requests.map((request) =>
         request.PutRequest

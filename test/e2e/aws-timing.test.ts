@@ -13,17 +13,19 @@ import { FaultInjector } from '../../local/faults';
 import type { LocalStack } from '../../local/stack';
 import { StaleReads } from '../../local/stale-reads';
 import { runChaosOnStack } from '../chaos/on-local-stack';
+import { ChaosTrace } from '../chaos/trace';
 import { TestClient } from '../support/client';
 import { startTestStack } from '../support/local-stack';
 
 let stack: LocalStack;
 const staleReads = new StaleReads({ rate: 0, windowMs: 1000 });
 const injector = new FaultInjector();
+const trace = new ChaosTrace();
 
 beforeAll(async () => {
   // Injected faults are logged as warnings by the handlers; the assertions say what happened.
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  stack = await startTestStack({ staleReads, faults: injector });
+  stack = await startTestStack({ staleReads, faults: injector, plugins: [trace.plugin] });
 });
 afterAll(() => stack?.stop());
 afterEach(() => {
@@ -118,6 +120,7 @@ describe('under AWS timing', () => {
     staleReads.rate = 0.1;
     stack.lambda.asyncFaults = { late: 0.1, twice: 0.05, delayMs: { minMs: 100, maxMs: 1000 } };
     const { report, table } = await runChaosOnStack(stack, injector, {
+    trace,
       users: 20,
       messages: 1000,
       meanMsBetweenDrops: 1500,
