@@ -78,10 +78,12 @@ export interface ConnectionStore {
   /** Forgets the connection, and notes that the user was last seen now; resolves to the rooms it was in. */
   remove(userId: string, connectionId: string, now: Date): Promise<{ rooms: string[] }>;
   /**
-   * Leaves a stored message to the connection's drain rather than push it; false when the connection
-   * is no longer draining, and the message should be pushed after all.
+   * Leaves a stored message to the connection's drain rather than push it: `left`. `finished`: the
+   * drain is done, and the message should be pushed after all. `lapsed`: the drain's window passed
+   * before it finished (it stalled or died), so the connection may not have its queue: not to be
+   * pushed to.
    */
-  leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<boolean>;
+  leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed'>;
   /** Takes the connection's drain on for one invocation (`drainer`), renewing its window. */
   claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim>;
   /** Renews the drain's window while it runs; false when it is no longer this drainer's. */

@@ -136,18 +136,23 @@ export async function pushFrames(
       .filter((connection) => connection.connectionId !== options.except)
       .map(async (connection) => {
         try {
-          if (stored && connection.drainLapsed && storedFor.has(connection.userId)) {
-            // Its drain died before the queue was out: this message would overtake what it never got.
+          const isStoredFor = stored !== undefined && storedFor.has(connection.userId);
+          const drain = !isStoredFor
+            ? 'finished'
+            : connection.drainLapsed
+              ? 'lapsed'
+              : connection.draining
+                ? await deps.connections.leaveToDrain(connection.userId, connection.connectionId, stored.messageId, deps.clock.now())
+                : 'finished';
+          if (drain === 'left') {
+            report.leftToDrain += 1;
+            return;
+          }
+          if (drain === 'lapsed') {
+            // Its drain stalled or died before the queue was out: this message would overtake what it never got.
             await cutOff(deps, connection);
             report.closed += 1;
             return;
-          }
-          if (stored && connection.draining && storedFor.has(connection.userId)) {
-            const left = await deps.connections.leaveToDrain(connection.userId, connection.connectionId, stored.messageId, deps.clock.now());
-            if (left) {
-              report.leftToDrain += 1;
-              return;
-            }
           }
           for (const frame of frames) {
             if ((await deps.poster.post(connection.connectionId, frame)) === 'gone') {

@@ -73,7 +73,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     return toPresence(before, now);
   }
 
-  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<boolean> {
+  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed'> {
     const name = `${connectionPrefix}${connectionId}`;
     // Two scalars, not the set of ids, so a burst during a long drain cannot grow the user's item:
     // the drain reads again from the smallest id left, and the count tells it whether any came since
@@ -98,11 +98,13 @@ export class DynamoConnectionStore implements ConnectionStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
-        return true;
+        return 'left';
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const drainingUntil = Number(error.Item?.[name]?.M?.drainingUntil?.N ?? 0);
-        if (drainingUntil <= epochSeconds(now)) return false;
+        const until = error.Item?.[name]?.M?.drainingUntil?.N;
+        // Finishing removes the window; one still there but passed belongs to a drain that stalled or died.
+        if (until === undefined) return 'finished';
+        if (Number(until) <= epochSeconds(now)) return 'lapsed';
       }
     }
   }

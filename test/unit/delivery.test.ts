@@ -55,10 +55,18 @@ describe('a push answered 410', () => {
   it('forgets a draining connection that missed a message stored for it: nothing later may reach it first', async () => {
     const push = deps('gone');
     // Stored for bob, but his drain has finished: the message is not left to it, and the post fails.
-    push.connections.leaveToDrain = async () => false;
+    push.connections.leaveToDrain = async () => 'finished';
     const report = await pushFrames(push, [connection('new', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
     expect(report).toMatchObject({ forgotten: 1, notOpenYet: 0 });
     expect(push.removed).toEqual(['new']);
+  });
+
+  it('cuts off, without posting, a connection whose drain lapsed while the push looked, when the message is stored for it', async () => {
+    const push = deps('delivered');
+    push.connections.leaveToDrain = async () => 'lapsed';
+    const report = await pushFrames(push, [connection('stalled', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
+    expect(report).toMatchObject({ closed: 1, delivered: 0 });
+    expect(push.posted).toEqual([]);
   });
 
   it('cuts off, without posting, a connection whose drain lapsed, when the message is stored for it: it never had its queue', async () => {

@@ -162,7 +162,7 @@ function connectionsWith(recorded: () => boolean, events: string[] = []): Connec
   return {
     add: async () => undefined,
     setDiscard: async () => undefined,
-    leaveToDrain: async () => true,
+    leaveToDrain: async () => 'left' as const,
     claimDrain: async () => 'claimed',
     extendDrain: async () => true,
     finishDrain: async (_userId, _connectionId, handled) => {
