@@ -228,6 +228,8 @@ class ChaosUser {
   /** Messages in the order they first arrived. */
   readonly firstArrivals: Array<{ id: string; from: string; n: number }> = [];
   deliveries = 0;
+  /** Its own messages pushed back to it (as to a sender's other devices), left out of the tally. */
+  echoes = 0;
   acceptedAsDuplicate = 0;
   resends = 0;
   drops = 0;
@@ -360,6 +362,12 @@ class ChaosUser {
         const messages = frame.messages as Array<{ id: string; from: string; body: { n: number } }>;
         const ids = messages.map((message) => message.id);
         for (const { id, from, body } of messages) {
+          // The sender's own messages, pushed to it as to any of its other devices: a courtesy copy,
+          // never stored for the sender (SPEC §5), so neither a delivery nor bound by its order.
+          if (from === this.id) {
+            this.echoes += 1;
+            continue;
+          }
           this.deliveries += 1;
           if (this.seen.has(id)) continue;
           this.seen.add(id);
