@@ -63,13 +63,17 @@ function localClient(stack: LocalStack): DynamoDBDocumentClient {
   );
 }
 
+/** Creates the group through the admin API, trying again after a 5xx: the faults are on already. */
 async function putGroup(stack: LocalStack, groupId: string, members: string[]): Promise<void> {
-  const response = await fetch(`${stack.adminUrl}/groups/${groupId}`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ members }),
-  });
-  if (!response.ok) throw new Error(`could not create group ${groupId}: ${response.status} ${await response.text()}`);
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch(`${stack.adminUrl}/groups/${groupId}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ members }),
+    });
+    if (response.ok) return;
+    if (response.status < 500 || attempt === 20) throw new Error(`could not create group ${groupId}: ${response.status} ${await response.text()}`);
+  }
 }
 
 async function historyIds(stack: LocalStack): Promise<Set<string>> {
