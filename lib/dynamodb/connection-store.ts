@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
 import { maxDrainSeconds, type Connection, type ConnectionStore, type Discard, type DrainClaim, type DrainFinish, type Presence } from '../connections';
 import { connectionKey, connectionsTable } from '../tables';
@@ -133,22 +133,13 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async extendDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: connectionKey(userId),
-          UpdateExpression: 'SET #connection.drainingUntil = :until',
-          ConditionExpression: '#connection.drainer = :drainer AND #connection.drainingUntil > :now',
-          ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
-          ExpressionAttributeValues: { ':drainer': drainer, ':now': epochSeconds(now), ':until': epochSeconds(now) + maxDrainSeconds },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.updateIf({
+      Key: connectionKey(userId),
+      UpdateExpression: 'SET #connection.drainingUntil = :until',
+      ConditionExpression: '#connection.drainer = :drainer AND #connection.drainingUntil > :now',
+      ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
+      ExpressionAttributeValues: { ':drainer': drainer, ':now': epochSeconds(now), ':until': epochSeconds(now) + maxDrainSeconds },
+    });
   }
 
   async finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish> {
@@ -185,22 +176,13 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   private async takeLeftFrom(name: string, userId: string, leftFrom: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: connectionKey(userId),
-          UpdateExpression: 'REMOVE #connection.leftFrom',
-          ConditionExpression: '#connection.leftFrom = :from',
-          ExpressionAttributeNames: { '#connection': name },
-          ExpressionAttributeValues: { ':from': leftFrom },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.updateIf({
+      Key: connectionKey(userId),
+      UpdateExpression: 'REMOVE #connection.leftFrom',
+      ConditionExpression: '#connection.leftFrom = :from',
+      ExpressionAttributeNames: { '#connection': name },
+      ExpressionAttributeValues: { ':from': leftFrom },
+    });
   }
 
   async setDiscard(userId: string, discard: Discard): Promise<void> {
@@ -243,22 +225,13 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async addRoom(userId: string, connectionId: string, roomId: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: connectionKey(userId),
-          UpdateExpression: 'ADD #connection.rooms :room',
-          ConditionExpression: 'attribute_exists(#connection)',
-          ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
-          ExpressionAttributeValues: { ':room': new Set([roomId]) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.updateIf({
+      Key: connectionKey(userId),
+      UpdateExpression: 'ADD #connection.rooms :room',
+      ConditionExpression: 'attribute_exists(#connection)',
+      ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
+      ExpressionAttributeValues: { ':room': new Set([roomId]) },
+    });
   }
 
   async removeRoom(userId: string, connectionId: string, roomId: string): Promise<void> {
@@ -281,6 +254,17 @@ export class DynamoConnectionStore implements ConnectionStore {
   async lookup(userIds: readonly string[], now: Date, options: { consistent?: boolean } = {}): Promise<Map<string, Presence>> {
     const items = await batchGetAll(this.db, this.tableName, [...new Set(userIds)].map(connectionKey), options);
     return new Map(items.map((item) => [item.userId as string, toPresence(item as PresenceItem, now)]));
+  }
+
+  /** An update made only if its condition holds; false when it does not. */
+  private async updateIf(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+    try {
+      await this.db.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /**
