@@ -24,6 +24,8 @@ export interface FaultRule {
   table?: string;
   /** Only requests made by this function of the catalog (the local stack runs them all in one process). */
   function?: string;
+  /** Only requests whose input this accepts: one update among many to the same table, say. */
+  where?: (input: Record<string, unknown>) => boolean;
   /** The share of matching requests that fail, 0–1. */
   rate?: number;
   /** Fail only this many requests, then stand aside (for the rules after it). */
@@ -78,6 +80,7 @@ export class FaultInjector {
         if (rule.command && rule.command !== context.commandName) continue;
         if (rule.table && !tables.includes(rule.table)) continue;
         if (rule.function && currentFunction.getStore() !== rule.function) continue;
+        if (rule.where && !rule.where(args.input as Record<string, unknown>)) continue;
         if (this.random() >= (rule.rate ?? 1)) continue;
         if (rule.times !== undefined && this.spent(rule)) continue;
         const fault = typeof rule.fault === 'string' ? rule.fault : (rule.fault[Math.floor(this.random() * rule.fault.length)] as FaultKind);

@@ -144,6 +144,9 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish> {
     const name = `${connectionPrefix}${connectionId}`;
+    // The smallest id this call has tried to take away: a take that answered false may still have been
+    // done (its answer lost, the SDK's retry then finding leftFrom gone), so it is read again all the same.
+    let tried: string | undefined;
     for (;;) {
       try {
         await this.db.send(
@@ -166,11 +169,13 @@ export class DynamoConnectionStore implements ConnectionStore {
         if (!entry) return { done: true };
         const leftCount = Number(entry.leftCount?.N ?? 0);
         const leftFrom = entry.leftFrom?.S;
+        const from = [tried, leftFrom].filter((id) => id !== undefined).sort()[0];
         // Only what arrived before the smallest id was taken away here: pushes from now on set their own.
         if (leftFrom === undefined || (await this.takeLeftFrom(name, userId, leftFrom))) {
-          return { done: false, leftCount, ...(leftFrom !== undefined && { leftFrom }) };
+          return { done: false, leftCount, ...(from !== undefined && { leftFrom: from }) };
         }
-        // A smaller id was left meanwhile: look again.
+        // Another id was left meanwhile (or this take was done and its answer lost): look again.
+        tried = from;
       }
     }
   }

@@ -1,9 +1,10 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connectionsOf, registerConnection, sessionExpired } from '../../lib/connections';
 import { DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
 import { connectionsTable } from '../../lib/tables';
-import { createTestTables, localDocumentClient } from '../support/local-stack';
+import { FaultInjector } from '../../local/faults';
+import { createTestTables, localDocumentClient, localDynamoDbClient } from '../support/local-stack';
 
 let store: DynamoConnectionStore;
 let tableName: string;
@@ -93,6 +94,28 @@ describe('DynamoConnectionStore', () => {
     expect(await store.leaveToDrain('fay', 'f1', 'M5', now)).toBe('finished');
     expect(await store.finishDrain('fay', 'f1', 0)).toEqual({ done: true });
     expect(await store.claimDrain('fay', 'f1', 'd2', now)).toBe('taken');
+  });
+
+  it('reads again from the smallest id left when taking it away was done but its answer lost', async () => {
+    const faults = new FaultInjector();
+    const client = localDynamoDbClient();
+    client.middlewareStack.use(faults.plugin as never);
+    const faulty = new DynamoConnectionStore(DynamoDBDocumentClient.from(client), tableName);
+    const clock = at('2030-01-15T10:00:00Z');
+    const now = clock.now();
+    await registerConnection(faulty, clock, { userId: 'liv', connectionId: 'l1' });
+    expect(await faulty.claimDrain('liv', 'l1', 'd1', now)).toBe('claimed');
+    expect(await faulty.leaveToDrain('liv', 'l1', 'M1', now)).toBe('left');
+    // DynamoDB removes leftFrom, the answer is lost, the SDK tries again and finds it already gone.
+    faults.inject({
+      client: 'DynamoDBClient',
+      where: (input) => String(input.UpdateExpression).startsWith('REMOVE #connection.leftFrom'),
+      fault: 'lost-reply',
+      times: 1,
+    });
+    expect(await faulty.finishDrain('liv', 'l1', 0)).toEqual({ done: false, leftCount: 1, leftFrom: 'M1' });
+    expect(faults.injected.get('DynamoDBClient lost-reply')).toBe(1);
+    expect(await faulty.finishDrain('liv', 'l1', 1)).toEqual({ done: true });
   });
 
   it('keeps the item small whatever a drain is left: 500 pushes during one drain are two numbers', { timeout: 60_000 }, async () => {
