@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { progress } from '../../bench/support';
+import { awsTiming, describeAwsTiming } from '../../local/aws-timing';
 import { FaultInjector, describeFaultMix, parseFaultMix } from '../../local/faults';
 import { startLocalStack } from '../../local/stack';
 import { runChaosOnStack } from './on-local-stack';
@@ -20,22 +21,25 @@ const { values } = parseArgs({
     'skip-ack': { type: 'string', default: '0.2' },
     groups: { type: 'string', default: '0.2' },
     seed: { type: 'string' },
+    'aws-timing': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
   },
 });
 const users = Number(values.users);
 const messages = Number(values.messages);
 const faults = parseFaultMix(values.faults);
+const timing = values['aws-timing'] ? awsTiming() : undefined;
 // Every injected fault is logged as a warning by the handlers; the tally says what happened.
 if (!values.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 console.log(
   `Chaos: ${users} users, ${messages} qos-1 messages (${Number(values.groups) * 100} % to groups); sockets drop every ${values['drop-every-ms']} ms on average per user, ` +
-    `${Number(values['skip-ack']) * 100} % of message frames go unacked; faults: ${describeFaultMix(faults)}.`,
+    `${Number(values['skip-ack']) * 100} % of message frames go unacked; faults: ${describeFaultMix(faults)}.` +
+    (timing ? ` AWS timing: ${describeAwsTiming(timing)}.` : ''),
 );
 const injector = new FaultInjector();
 const trace = new ChaosTrace();
-const stack = await startLocalStack({ wsPort: 0, adminPort: 0, faults: injector, plugins: [trace.plugin] });
+const stack = await startLocalStack({ wsPort: 0, adminPort: 0, faults: injector, plugins: [trace.plugin], ...timing });
 let failed = true;
 try {
   const accepted = progress('accepted', messages);

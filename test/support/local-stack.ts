@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import type { TableDeclaration } from '../../lib/tables';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
-import { StaleReads } from '../../local/stale-reads';
+import { awsTiming } from '../../local/aws-timing';
 import { ensureTables, localTableName } from '../../local/tables';
 
 /** Tests only ever talk to DynamoDB on this machine. */
@@ -19,19 +19,6 @@ export function localDynamoDbEndpoint(): string {
 
 export function uniqueTablePrefix(): string {
   return `t${randomBytes(4).toString('hex')}-`;
-}
-
-/**
- * AWS's timing, which the emulator otherwise spares the handlers (SPEC §1): posts get 410 for up to
- * 300 ms after `$connect`, a tenth of eventually consistent reads see up to a second back, and a tenth
- * of `Event` invocations arrive late, a twentieth twice.
- */
-export function awsTiming(): Pick<LocalStackOptions, 'openingDelay' | 'staleReads' | 'asyncInvocations'> {
-  return {
-    openingDelay: { minMs: 0, maxMs: 300 },
-    staleReads: new StaleReads({ rate: 0.1, windowMs: 1000 }),
-    asyncInvocations: { late: 0.1, twice: 0.05, delayMs: { minMs: 100, maxMs: 1000 } },
-  };
 }
 
 /**
