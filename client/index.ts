@@ -43,6 +43,12 @@ export interface ClientEvents {
   dropped: { count: number; reason: DroppedReason };
   state: ConnectionState;
   error: PigeonholeError;
+  /**
+   * A send left in the outbox by an earlier page or client, settled by this one: its `sent` reply, or
+   * the definitive error that refused it. No promise of this page waits for it, so this is how the app
+   * hears that its "sending…" message went out.
+   */
+  resent: { clientMsgId: string; result: SendResult } | { clientMsgId: string; error: PigeonholeError };
 }
 
 /** The part of the WebSocket API (browsers, Node 22, `ws`) the client uses. */
@@ -152,6 +158,7 @@ export class PigeonholeClient {
     dropped: new Set(),
     state: new Set(),
     error: new Set(),
+    resent: new Set(),
   };
   private currentState: ConnectionState = 'closed';
   private stopped = true;
@@ -652,12 +659,18 @@ export class PigeonholeClient {
     else request.reject(error ?? new PigeonholeError('INTERNAL', 'no reply'));
   }
 
-  /** Sends left over from an earlier page or client go out again, unobserved, until answered. */
+  /** Sends left over from an earlier page or client go out again until answered; 'resent' tells how each ended. */
   private async loadOutbox(): Promise<void> {
     try {
       const pendingSends = new Set([...this.pending.values()].map((request) => request.frame.clientMsgId));
       for (const frame of await this.outbox.load()) {
-        if (!pendingSends.has(frame.clientMsgId)) this.request(frame, 'sent', true).catch(() => undefined);
+        if (pendingSends.has(frame.clientMsgId)) continue;
+        const { clientMsgId } = frame;
+        this.request(frame, 'sent', true).then(
+          ({ id, status }) => this.emit('resent', { clientMsgId, result: { id, status, clientMsgId } }),
+          // CLOSED: this client closed first, and the send stays in the outbox for the next one.
+          (error: PigeonholeError) => error.code !== 'CLOSED' && this.emit('resent', { clientMsgId, error }),
+        );
       }
     } catch (error) {
       this.emit('error', new PigeonholeError('INTERNAL', 'the outbox could not be read', { cause: error }));

@@ -233,7 +233,10 @@ describe('the client against a scripted server', () => {
 
     answering = true;
     const after = clientFor(server.url, 'token', { outbox: localStorageOutbox('outbox', storage) });
+    const resent = new Promise((resolve) => after.on('resent', resolve));
     await after.connect();
+    // The new page hears how the old page's send ended.
+    expect(await resent).toEqual({ clientMsgId: 'kept-1', result: { clientMsgId: 'kept-1', id: expect.any(String), status: 'accepted' } });
     await server.received((f) => f.action === 'send', 2);
     // Answered: gone from the outbox.
     await emptied;
