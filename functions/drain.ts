@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import * as z from 'zod/mini';
-import { clock } from '../lib/clock';
+import { clock, sleep } from '../lib/clock';
 import { drainOnConnect, queuePolicyFor, type DrainDeps } from '../lib/drain';
 import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
@@ -25,7 +25,7 @@ const deps: DrainDeps = {
   poster: connectionPoster(),
   connections: connectionStore(),
   clock,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
   log: logger,
 };
 const settings = settingsReader();

@@ -1,5 +1,5 @@
 /** `sync`: delivers the caller's queue again on this connection, then says how many messages it held. */
-import { clock } from '../lib/clock';
+import { clock, sleep } from '../lib/clock';
 import { syncQueue } from '../lib/drain';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { statsCounters } from '../lib/lambda/stats';
@@ -7,7 +7,7 @@ import { connectionPoster, connectionStore, offlineQueue, settingsReader } from 
 import { syncFrameSchema } from '../lib/protocol';
 import { countDelivery } from '../lib/stats';
 
-const deps = { queue: offlineQueue(), poster: connectionPoster(), connections: connectionStore(), settings: settingsReader(), clock };
+const deps = { queue: offlineQueue(), poster: connectionPoster(), connections: connectionStore(), settings: settingsReader(), clock, sleep };
 const stats = statsCounters();
 
 export const handler = frameRoute(syncFrameSchema, async (_frame, { caller }) => {

@@ -19,3 +19,8 @@ export function useClock(replacement: Clock): void {
 export function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
 }
+
+/** Waits on the system's timers: backoff is real time, whichever clock the handlers read. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -123,7 +123,7 @@ export function connectionExpiry(connectedAt: Date): Date {
  * message before this one.
  */
 export async function connectionsOf(
-  store: ConnectionStore,
+  store: Pick<ConnectionStore, 'lookup'>,
   userIds: readonly string[],
   now: Date,
   options: { consistent?: boolean } = {},

@@ -240,13 +240,14 @@ export async function deliverQueue(
  * as "nothing more is waiting".
  */
 export async function syncQueue(
-  deps: DeliverDeps & { connections: Pick<ConnectionStore, 'lookup'>; settings: SettingsReader },
+  deps: DeliverDeps & OpeningDeps & { settings: SettingsReader },
   caller: { userId: string; connectionId: string },
 ): Promise<DeliveryReport> {
   // Consistent: the discard was recorded by this very connection's `$connect`, a moment ago.
   const presence = (await deps.connections.lookup([caller.userId], deps.clock.now(), { consistent: true })).get(caller.userId);
   const policy = await queuePolicyFor(deps.settings, caller.userId, presence?.discard);
-  const report = await deliverQueue(deps, caller.userId, caller.connectionId, policy);
+  // A sync sent the moment the socket opened may find API Gateway still refusing posts: it waits, as the drain does.
+  const report = await deliverQueue({ ...deps, poster: { post: whenOpen(deps, caller).post } }, caller.userId, caller.connectionId, policy);
   if (report.connectionGone) throw new Error('the connection went away during sync');
   return report;
 }
@@ -360,7 +361,14 @@ function drainWindow(deps: DrainDeps, request: DrainRequest, drainer: string): {
  * still recorded, up to `openWaitMs`. `confirm` waits the same way without posting, for a drain that
  * had nothing to send; once one call has got through, the connection is known to be open.
  */
-function whenOpen(deps: DrainDeps, request: DrainRequest): { post: ConnectionPoster['post']; confirm(): Promise<boolean> } {
+interface OpeningDeps {
+  poster: Pick<ConnectionPoster, 'post' | 'isOpen'>;
+  connections: Pick<ConnectionStore, 'lookup'>;
+  clock: Clock;
+  sleep: (ms: number) => Promise<void>;
+}
+
+function whenOpen(deps: OpeningDeps, request: Pick<DrainRequest, 'userId' | 'connectionId'>): { post: ConnectionPoster['post']; confirm(): Promise<boolean> } {
   let open = false;
   const retry = async (attempt: () => Promise<boolean>): Promise<boolean> => {
     let waited = 0;

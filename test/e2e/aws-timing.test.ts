@@ -93,6 +93,19 @@ describe('under AWS timing', () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
+  it('answers a sync sent the moment the socket opens with the whole queue, though posts still get 410', async () => {
+    stack.gateway.openingDelay = { minMs: 800, maxMs: 800 };
+    stack.lambda.asyncFaults = { late: 1, delayMs: { minMs: 3000, maxMs: 3000 } };
+    const [aliceId, bobId] = [id('alice'), id('bob')];
+    const bob = await connect(bobId);
+    const queued = [await send(bob, aliceId, 'one'), await send(bob, aliceId, 'two')];
+    const alice = await connect(aliceId);
+    // The drain's event is late: the sync alone delivers, while API Gateway still refuses posts.
+    expect(await alice.request({ action: 'sync' })).toMatchObject({ type: 'synced', count: 2 });
+    expect(firstArrivals(alice.messageFrames.flatMap((frame) => frame.messages as Message[]))).toEqual(queued);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
   it('with every drain event late and delivered twice, a queue and the pushes sent meanwhile arrive once each, in order', async () => {
     stack.gateway.openingDelay = { minMs: 0, maxMs: 300 };
     stack.lambda.asyncFaults = { late: 1, twice: 1, delayMs: { minMs: 200, maxMs: 1500 } };
