@@ -60,10 +60,13 @@ describe('history', () => {
     const received = await bob.messages(5);
     await bob.request({ action: 'ack', ids: received.map((m) => m.id) });
 
-    const fromBob = await allHistory(bob, 'private', aliceId, 2);
-    expect(fromBob.map((page) => page.bodies)).toEqual([[5, 4], [3, 2], [1]]);
-    expect(fromBob.at(-1)?.next).toBeNull();
-    expect(await allHistory(alice, 'private', bobId, 10)).toEqual([{ bodies: [5, 4, 3, 2, 1], next: null }]);
+    // History is read eventually consistent: under AWS timing the newest message may take a moment to show.
+    await expect.poll(() => allHistory(bob, 'private', aliceId, 2), { timeout: 3000 }).toEqual([
+      { bodies: [5, 4], next: expect.any(String) },
+      { bodies: [3, 2], next: expect.any(String) },
+      { bodies: [1], next: null },
+    ]);
+    await expect.poll(() => allHistory(alice, 'private', bobId, 10), { timeout: 3000 }).toEqual([{ bodies: [5, 4, 3, 2, 1], next: null }]);
     await Promise.all([alice.close(), bob.close()]);
   });
 
@@ -72,7 +75,7 @@ describe('history', () => {
     const alice = await connect(aliceId);
     await send(alice, 'private', carlId, 'kept');
     await send(alice, 'private', carlId, 'fleeting', { qos: 0 });
-    expect((await allHistory(alice, 'private', carlId, 50))[0]?.bodies).toEqual(['kept']);
+    await expect.poll(async () => (await allHistory(alice, 'private', carlId, 50))[0]?.bodies, { timeout: 3000 }).toEqual(['kept']);
     await alice.close();
   });
 
@@ -84,7 +87,7 @@ describe('history', () => {
     await send(annClient, 'group', groupId, 'from ann');
     await send(benClient, 'group', groupId, 'from ben');
 
-    expect((await allHistory(benClient, 'group', groupId, 50))[0]?.bodies).toEqual(['from ben', 'from ann']);
+    await expect.poll(async () => (await allHistory(benClient, 'group', groupId, 50))[0]?.bodies, { timeout: 3000 }).toEqual(['from ben', 'from ann']);
     expect(await outsiderClient.request({ action: 'history', type: 'group', target: groupId })).toMatchObject({ code: 'FORBIDDEN' });
     await admin(stack, 'POST', `/groups/${groupId}/members`, { remove: [ben] });
     expect(await benClient.request({ action: 'history', type: 'group', target: groupId })).toMatchObject({ code: 'FORBIDDEN' });
@@ -98,7 +101,7 @@ describe('history', () => {
     await send(alice, 'private', danId, 'yesterday');
     await advanceClock(day + 1000);
     await send(alice, 'private', danId, 'today');
-    expect((await allHistory(alice, 'private', danId, 50))[0]?.bodies).toEqual(['today']);
+    await expect.poll(async () => (await allHistory(alice, 'private', danId, 50))[0]?.bodies, { timeout: 3000 }).toEqual(['today']);
     await alice.close();
   });
 
@@ -129,8 +132,8 @@ describe('recent conversations', () => {
     await advanceClock(1000);
     await send(bobs, 'private', me, 'bob again');
 
-    const reply = await mine.request({ action: 'recent' });
-    expect(reply.conversations).toEqual([
+    // Read eventually consistent: under AWS timing the newest entry may take a moment to show.
+    await expect.poll(async () => (await mine.request({ action: 'recent' })).conversations, { timeout: 3000 }).toEqual([
       { type: 'private', target: bob, lastMessage: expect.objectContaining({ body: 'bob again', from: bob }), updatedAt: expect.any(String) },
       { type: 'private', target: carol, lastMessage: expect.objectContaining({ body: 'from carol' }), updatedAt: expect.any(String) },
       { type: 'group', target: groupId, lastMessage: expect.objectContaining({ body: 'in the group', to: groupId }), updatedAt: expect.any(String) },

@@ -55,3 +55,12 @@ export async function createTestTables(declarations: readonly TableDeclaration[]
   await ensureTables(localDynamoDbClient(), prefix, declarations);
   return (table) => localTableName(prefix, table);
 }
+
+/**
+ * Waits out the opening delay of connections opened just now (under AWS timing; nothing otherwise):
+ * what is pushed but not stored (a qos-0 message, a copy for the sender's other devices) reaches only
+ * connections API Gateway already accepts posts on.
+ */
+export function untilPostsAccepted(stack: LocalStack): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, stack.gateway.openingDelay?.maxMs ?? 0));
+}
