@@ -72,7 +72,7 @@ class Device {
   }
 }
 
-it('gives each message one id, whichever of three racing devices stores it, under 10 % DynamoDB faults', { timeout: 180_000 }, async () => {
+it('gives each message one id, whichever of three racing devices stores it, under 10 % DynamoDB faults', { timeout: 360_000 }, async () => {
   const received = new Map<number, Set<string>>();
   const reader = new Device(readerId, 'phone', (messages, client) => {
     for (const message of messages) {
