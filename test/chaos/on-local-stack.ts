@@ -44,6 +44,9 @@ export async function runChaosOnStack(
       storedIds: () => historyIds(stack),
       createGroup: (groupId, members) => putGroup(stack, groupId, members),
     });
+  } catch (error) {
+    // A run that ran out of time or threw still says how to replay it.
+    throw new Error(`the chaos run with seed ${seed} failed: ${(error as Error).message}`, { cause: error });
   } finally {
     for (const stop of stops) stop();
   }

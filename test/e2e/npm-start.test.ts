@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -177,10 +177,14 @@ describe('npm start', () => {
       await exited(first.child);
       expect(await leftoversAfterStopping(first.child.pid as number, first.dynamoPort)).toEqual([]);
 
-      const second = await npmStart(['--data-dir', dataDir], env);
+      // An admin key given in the environment wins over the kept one, and is not written down.
+      const givenKey = `ph_given${Date.now()}`;
+      const second = await npmStart(['--data-dir', dataDir], { ...env, PIGEONHOLE_ADMIN_KEY: givenKey });
       try {
-        // The generated key and secret were kept: the key is the same, and a token from before still connects.
-        expect(adminKeyOf(second.output())).toBe(adminKeyOf(first.output()));
+        expect(adminKeyOf(second.output())).toBe(givenKey);
+        const kept = JSON.parse(readFileSync(join(dataDir, 'pigeonhole-secrets.json'), 'utf8')) as { adminKey: string };
+        expect(kept.adminKey).toBe(adminKeyOf(first.output()));
+        // The generated secret was kept: a token from before still connects.
         expect(statSync(join(dataDir, 'pigeonhole-secrets.json')).mode & 0o077).toBe(0);
         const bob = await TestClient.connect(`${second.wsUrl}/?token=${first.bobToken}`);
         const messages = await bob.messages(3);
