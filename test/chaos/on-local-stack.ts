@@ -29,6 +29,7 @@ export async function runChaosOnStack(
   const random = seededRandom(seed);
   injector.random = seededRandom(seed + 1);
   const stops = faultRules(faults).map((rule) => injector.inject(rule));
+  trace?.watch(stack.gateway);
   let report: ChaosReport;
   try {
     report = await runChaos({
