@@ -81,9 +81,10 @@ export interface ConnectionStore {
    * Leaves a stored message to the connection's drain rather than push it: `left`. `finished`: the
    * drain is done, and the message should be pushed after all. `lapsed`: the drain's window passed
    * before it finished (it stalled or died), so the connection may not have its queue: not to be
-   * pushed to.
+   * pushed to. `gone`: the connection is no longer recorded (closed, or cut off while its socket may
+   * still be opening): not to be pushed to either.
    */
-  leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed'>;
+  leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed' | 'gone'>;
   /** Takes the connection's drain on for one invocation (`drainer`), renewing its window. */
   claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim>;
   /** Renews the drain's window while it runs; false when it is no longer this drainer's. */

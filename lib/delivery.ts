@@ -11,8 +11,8 @@ export interface ConnectionPoster {
   post(connectionId: string, data: string): Promise<'delivered' | 'gone'>;
   /** Whether API Gateway would take a post now (`GET @connections`), without sending anything. */
   isOpen(connectionId: string): Promise<boolean>;
-  /** Closes the connection (a closed one is no error). */
-  close(connectionId: string): Promise<void>;
+  /** Closes the connection; 'gone' when API Gateway answers 410: already closed, or not open yet. */
+  close(connectionId: string): Promise<'closed' | 'gone'>;
 }
 
 /** Warnings about deliveries that failed after a message was safely stored. */
@@ -148,6 +148,10 @@ export async function pushFrames(
             report.leftToDrain += 1;
             return;
           }
+          if (drain === 'gone') {
+            report.forgotten += 1;
+            return;
+          }
           if (drain === 'lapsed') {
             // Its drain stalled or died before the queue was out: this message would overtake what it never got.
             await cutOff(deps, connection);
@@ -187,12 +191,13 @@ export async function pushFrames(
  * Forgets a connection that can no longer be delivered to in order, then closes it; best effort, as
  * each step alone keeps later messages from overtaking the one it missed.
  */
-export async function cutOff(deps: PushDeps, connection: Pick<Connection, 'userId' | 'connectionId'>): Promise<void> {
-  const steps = await Promise.allSettled([
+export async function cutOff(deps: PushDeps, connection: Pick<Connection, 'userId' | 'connectionId'>): Promise<'closed' | 'gone' | 'failed'> {
+  const [removal, closing] = await Promise.allSettled([
     deps.connections.remove(connection.userId, connection.connectionId, deps.clock.now()),
     deps.poster.close(connection.connectionId),
   ]);
-  for (const step of steps) {
+  for (const step of [removal, closing]) {
     if (step.status === 'rejected') deps.log.warn('could not cut off a connection', { connectionId: connection.connectionId, error: step.reason });
   }
+  return closing.status === 'fulfilled' ? closing.value : 'failed';
 }

@@ -296,10 +296,15 @@ export async function drainOnConnect(
   const none = (connectionGone: boolean): DeliveryReport => ({ delivered: 0, frames: 0, dropped: [], connectionGone });
   try {
     const claim = await deps.connections.claimDrain(request.userId, request.connectionId, drainer, deps.clock.now());
-    if (claim === 'taken' || claim === 'gone') return none(claim === 'gone');
+    if (claim === 'taken') return none(false);
+    if (claim === 'gone') {
+      // Closed, or cut off (a push it missed) while its socket was still opening: then it must not open unnoticed.
+      await cutOffOnceOpen(deps, request);
+      return none(true);
+    }
     if (claim === 'missed') {
       deps.log.warn('the drain came too late: closing the connection so that it drains again', { connectionId: request.connectionId });
-      await cutOff(deps, request);
+      await cutOffOnceOpen(deps, request);
       return none(true);
     }
     const window = drainWindow(deps, request, drainer);
@@ -328,9 +333,12 @@ export async function drainOnConnect(
       handled = finish.leftCount;
       span = finish.leftFrom === undefined ? undefined : { from: finish.leftFrom, consistent: true, sent };
     }
+    // API Gateway said 410 (closed, or never opened in time), or it was forgotten meanwhile: its
+    // drain is not done, so no push may reach it should its socket be open after all.
+    if (reports.at(-1)?.connectionGone) await cutOffOnceOpen(deps, request);
   } catch (error) {
     deps.log.warn('drain failed; closing the connection so that it drains again', { connectionId: request.connectionId, error });
-    await cutOff(deps, request);
+    await cutOffOnceOpen(deps, request);
     reports.push(none(true));
   }
   return {
@@ -339,6 +347,26 @@ export async function drainOnConnect(
     dropped: reports.flatMap((report) => report.dropped),
     connectionGone: reports.at(-1)?.connectionGone ?? false,
   };
+}
+
+/**
+ * Cuts the connection off, trying the close again while API Gateway answers 410, up to `openWaitMs`:
+ * a connection cut off before its socket opened would otherwise open with no record, and get nothing
+ * until its client reconnected. One that has really closed answers 410 all along.
+ */
+async function cutOffOnceOpen(deps: DrainDeps, request: DrainRequest): Promise<void> {
+  let closing = await cutOff(deps, request);
+  for (let tries = 0, waited = 0; closing === 'gone' && waited < openWaitMs; tries += 1) {
+    const delay = openingBackoffMs(tries);
+    await deps.sleep(delay);
+    waited += delay;
+    closing = await deps.poster.close(request.connectionId).catch(() => 'failed' as const);
+  }
+}
+
+/** The wait before the next try at a connection API Gateway has not opened yet. */
+function openingBackoffMs(tries: number): number {
+  return Math.min(25 * 2 ** tries, 1000);
 }
 
 /** Renews the draining window when half of it is gone; throws when it is no longer this drain's. */
@@ -379,7 +407,7 @@ function whenOpen(deps: OpeningDeps, request: Pick<DrainRequest, 'userId' | 'con
         (connection) => connection.connectionId === request.connectionId,
       );
       if (!stillRecorded || waited >= openWaitMs) return false;
-      const delay = Math.min(25 * 2 ** tries, 1000);
+      const delay = openingBackoffMs(tries);
       await deps.sleep(delay);
       waited += delay;
     }

@@ -34,11 +34,13 @@ export class ApiGatewayConnectionPoster implements ConnectionPoster {
     }
   }
 
-  async close(connectionId: string): Promise<void> {
+  async close(connectionId: string): Promise<'closed' | 'gone'> {
     try {
       await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      return 'closed';
     } catch (error) {
-      if (!(error instanceof GoneException)) throw error;
+      if (error instanceof GoneException) return 'gone';
+      throw error;
     }
   }
 }

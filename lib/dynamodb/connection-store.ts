@@ -73,7 +73,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     return toPresence(before, now);
   }
 
-  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed'> {
+  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed' | 'gone'> {
     const name = `${connectionPrefix}${connectionId}`;
     // Two scalars, not the set of ids, so a burst during a long drain cannot grow the user's item:
     // the drain reads again from the smallest id left, and the count tells it whether any came since
@@ -101,7 +101,10 @@ export class DynamoConnectionStore implements ConnectionStore {
         return 'left';
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const until = error.Item?.[name]?.M?.drainingUntil?.N;
+        const entry = error.Item?.[name]?.M;
+        // Removed since the lookup: it missed something, or closed. Its socket may yet open, but pushes must not reach it.
+        if (entry === undefined) return 'gone';
+        const until = entry.drainingUntil?.N;
         // Finishing removes the window; one still there but passed belongs to a drain that stalled or died.
         if (until === undefined) return 'finished';
         if (Number(until) <= epochSeconds(now)) return 'lapsed';

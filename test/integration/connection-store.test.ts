@@ -153,6 +153,10 @@ describe('DynamoConnectionStore', () => {
     // A push that still saw it draining must not post to it: its queue may not be out.
     expect(await store.leaveToDrain('gus', 'g1', 'M1', later)).toBe('lapsed');
     expect(await store.finishDrain('gus', 'nobody', 0)).toEqual({ done: true });
+    // Removed since a push looked it up (cut off while its socket was still opening, say): not to be pushed to.
+    await registerConnection(store, clock, { userId: 'gus', connectionId: 'g2' });
+    await store.remove('gus', 'g2', clock.now());
+    expect(await store.leaveToDrain('gus', 'g2', 'M1', clock.now())).toBe('gone');
   });
 
   it('records what a connection discards, and a later connection starts without it', async () => {

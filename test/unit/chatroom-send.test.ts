@@ -36,7 +36,7 @@ describe('a chatroom send', () => {
             posted.push(connectionId);
             return connectionId === 'c7' ? 'gone' : 'delivered';
           },
-          close: async () => undefined,
+          close: async () => 'closed' as const,
         },
         clock: { now: () => now },
         log: { warn: () => undefined },

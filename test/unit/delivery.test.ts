@@ -28,7 +28,7 @@ function deps(answer: 'gone' | 'delivered'): PushDeps & { removed: string[]; pos
         return answer;
       },
       isOpen: async () => answer === 'delivered',
-      close: async () => undefined,
+      close: async () => 'closed' as const,
     },
     clock: { now: () => now },
     log: { warn: () => undefined },
@@ -59,6 +59,14 @@ describe('a push answered 410', () => {
     const report = await pushFrames(push, [connection('new', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
     expect(report).toMatchObject({ forgotten: 1, notOpenYet: 0 });
     expect(push.removed).toEqual(['new']);
+  });
+
+  it('posts nothing to a draining connection removed since the push looked it up: it was cut off, its socket perhaps still opening', async () => {
+    const push = deps('delivered');
+    push.connections.leaveToDrain = async () => 'gone';
+    const report = await pushFrames(push, [connection('cut', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
+    expect(report).toMatchObject({ forgotten: 1, delivered: 0 });
+    expect(push.posted).toEqual([]);
   });
 
   it('cuts off, without posting, a connection whose drain lapsed while the push looked, when the message is stored for it', async () => {
