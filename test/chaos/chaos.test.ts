@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-it('loses nothing and keeps each sender’s order under drops, forgotten acks and 5 % faults', { timeout: 180_000 }, async () => {
+it('loses nothing and keeps each sender’s order under drops, forgotten acks and 5 % faults', { timeout: 480_000 }, async () => {
   const { report, table } = await runChaosOnStack(stack, injector, {
     trace,
     users: 20,
@@ -29,7 +29,7 @@ it('loses nothing and keeps each sender’s order under drops, forgotten acks an
     meanMsBetweenDrops: 1500,
     skipAckShare: 0.2,
     groupShare: 0.2,
-    timeoutMs: 150_000,
+    timeoutMs: 420_000,
     faults: { dynamodb: 0.05, connections: 0.05 },
   });
   console.log(`chaos (bounded run)\n${table}`);
