@@ -355,18 +355,29 @@ export async function drainOnConnect(
  * until its client reconnected. One that has really closed answers 410 all along.
  */
 async function cutOffOnceOpen(deps: DrainDeps, request: DrainRequest): Promise<void> {
-  let closing = await cutOff(deps, request);
-  for (let tries = 0, waited = 0; closing === 'gone' && waited < openWaitMs; tries += 1) {
-    const delay = openingBackoffMs(tries);
-    await deps.sleep(delay);
-    waited += delay;
-    closing = await deps.poster.close(request.connectionId).catch(() => 'failed' as const);
-  }
+  await whileOpening(deps, async (tries) => {
+    const closing = tries === 0 ? await cutOff(deps, request) : await deps.poster.close(request.connectionId).catch(() => 'failed' as const);
+    return closing !== 'gone';
+  });
 }
 
-/** The wait before the next try at a connection API Gateway has not opened yet. */
-function openingBackoffMs(tries: number): number {
-  return Math.min(25 * 2 ** tries, 1000);
+/**
+ * Tries `attempt` until it succeeds, pausing longer each time, while the connection may still be
+ * opening: up to `openWaitMs` in all, and only as long as `worthWaiting` says so.
+ */
+async function whileOpening(
+  deps: Pick<OpeningDeps, 'sleep'>,
+  attempt: (tries: number) => Promise<boolean>,
+  worthWaiting: () => Promise<boolean> = async () => true,
+): Promise<boolean> {
+  let waited = 0;
+  for (let tries = 0; ; tries += 1) {
+    if (await attempt(tries)) return true;
+    if (!(await worthWaiting()) || waited >= openWaitMs) return false;
+    const delay = Math.min(25 * 2 ** tries, 1000);
+    await deps.sleep(delay);
+    waited += delay;
+  }
 }
 
 /** Renews the draining window when half of it is gone; throws when it is no longer this drain's. */
@@ -384,11 +395,6 @@ function drainWindow(deps: DrainDeps, request: DrainRequest, drainer: string): {
   };
 }
 
-/**
- * Waits for API Gateway to open the connection: posts retry while it answers 410 and the connection is
- * still recorded, up to `openWaitMs`. `confirm` waits the same way without posting, for a drain that
- * had nothing to send; once one call has got through, the connection is known to be open.
- */
 interface OpeningDeps {
   poster: Pick<ConnectionPoster, 'post' | 'isOpen'>;
   connections: Pick<ConnectionStore, 'lookup'>;
@@ -396,22 +402,19 @@ interface OpeningDeps {
   sleep: (ms: number) => Promise<void>;
 }
 
+/**
+ * Waits for API Gateway to open the connection: posts retry while it answers 410 and the connection is
+ * still recorded, up to `openWaitMs`. `confirm` waits the same way without posting, for a drain that
+ * had nothing to send; once one call has got through, the connection is known to be open.
+ */
 function whenOpen(deps: OpeningDeps, request: Pick<DrainRequest, 'userId' | 'connectionId'>): { post: ConnectionPoster['post']; confirm(): Promise<boolean> } {
   let open = false;
-  const retry = async (attempt: () => Promise<boolean>): Promise<boolean> => {
-    let waited = 0;
-    for (let tries = 0; ; tries += 1) {
-      if (await attempt()) return (open = true);
-      // Consistent: `$connect` wrote the record a moment ago; a stale read would end the drain unsent.
-      const stillRecorded = (await connectionsOf(deps.connections, [request.userId], deps.clock.now(), { consistent: true })).some(
-        (connection) => connection.connectionId === request.connectionId,
-      );
-      if (!stillRecorded || waited >= openWaitMs) return false;
-      const delay = openingBackoffMs(tries);
-      await deps.sleep(delay);
-      waited += delay;
-    }
-  };
+  // Consistent: `$connect` wrote the record a moment ago; a stale read would end the drain unsent.
+  const stillRecorded = async () =>
+    (await connectionsOf(deps.connections, [request.userId], deps.clock.now(), { consistent: true })).some(
+      (connection) => connection.connectionId === request.connectionId,
+    );
+  const retry = async (attempt: () => Promise<boolean>): Promise<boolean> => (open = await whileOpening(deps, attempt, stillRecorded));
   return {
     async post(connectionId, data) {
       if (open) return deps.poster.post(connectionId, data);
