@@ -404,6 +404,7 @@ describe('failed writes', () => {
   it('pushes the original again when a resend is answered duplicate: its first try may not have pushed it yet', async () => {
     const [aliceId, omarId] = [user('alice'), user('omar')];
     const [alice, omar] = await Promise.all([connect(aliceId), connect(omarId)]);
+    await stack.lambda.idle(); // Omar's drain done: what follows is the pushes alone.
     const clientMsgId = randomUUID();
     const first = await send(alice, omarId, 'once', { clientMsgId });
     expect((await omar.messages(1)).map((m) => m.id)).toEqual([first.id]);
@@ -441,6 +442,8 @@ describe('faults on the way out', () => {
   it('answers INTERNAL when the recipients cannot be looked up; the resend pushes it before anything sent later', async () => {
     const [aliceId, quinnId] = [user('alice'), user('quinn')];
     const [alice, quinn] = await Promise.all([connect(aliceId), connect(quinnId)]);
+    // Quinn's drain, still finishing, would read the stored message and deliver it before the resend.
+    await stack.lambda.idle();
     const stopFault = faults.inject({
       client: 'DynamoDBClient',
       command: 'BatchGetItemCommand',
