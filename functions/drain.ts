@@ -9,10 +9,11 @@ import * as z from 'zod/mini';
 import { clock } from '../lib/clock';
 import { drainOnConnect, queuePolicyFor, type DrainDeps } from '../lib/drain';
 import { logger } from '../lib/lambda/logger';
+import { tracingEnabled } from '../lib/lambda/env';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { messageIdSchema, userIdSchema } from '../lib/protocol';
-import { countDelivery } from '../lib/stats';
+import { countDelivery, countDrain } from '../lib/stats';
 
 const drainRequestSchema = z.object({
   userId: userIdSchema,
@@ -30,6 +31,7 @@ const deps: DrainDeps = {
 };
 const settings = settingsReader();
 const stats = statsCounters();
+const tracing = tracingEnabled() ? await import('../lib/lambda/tracing') : undefined;
 
 export const handler = middy<unknown, void>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -37,7 +39,10 @@ export const handler = middy<unknown, void>()
     const request = drainRequestSchema.parse(event);
     logger.appendKeys({ userId: request.userId, connectionId: request.connectionId });
     // A drainer of its own per invocation: an event Lambda delivers twice finds the drain taken.
+    const started = performance.now();
     const report = await drainOnConnect(deps, request, await queuePolicyFor(settings, request.userId, request.discard), randomUUID());
     countDelivery(stats, report);
+    countDrain(stats, report, performance.now() - started);
     logger.info('drained', { ...report });
   });
+if (tracing) handler.use(tracing.traceHandler());

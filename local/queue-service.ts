@@ -32,6 +32,8 @@ export class LocalQueueService {
   private consumer: LocalFunction | undefined;
   private address: AddressInfo | undefined;
   private stopping = false;
+  /** Jobs sent and not yet settled (processed, or dead-lettered): waiting, retrying, or being worked on. */
+  private unsettled = 0;
 
   constructor(
     private readonly host: string,
@@ -42,6 +44,11 @@ export class LocalQueueService {
     },
   ) {
     this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  /** The fan-out backlog: what SQS's ApproximateNumberOfMessagesVisible and NotVisible add up to. */
+  get backlog(): number {
+    return this.unsettled;
   }
 
   consumeWith(fn: LocalFunction): void {
@@ -94,6 +101,7 @@ export class LocalQueueService {
     const body = input.MessageBody ?? '';
     const message: QueuedMessage = { messageId: randomUUID(), body, receiveCount: 0, sentAt: Date.now() };
     reply(200, { MessageId: message.messageId, MD5OfMessageBody: createHash('md5').update(body).digest('hex') });
+    this.unsettled += 1;
     this.deliver(message, 0);
   }
 
@@ -105,6 +113,7 @@ export class LocalQueueService {
     const moving = this.deadLetters.splice(0);
     reply(200, { TaskHandle: randomUUID() });
     this.options.log?.(`redriving ${moving.length} dead-lettered fan-out job(s)`);
+    this.unsettled += moving.length;
     for (const message of moving) this.deliver({ ...message, receiveCount: 0 }, 0);
   }
 
@@ -129,8 +138,12 @@ export class LocalQueueService {
     } catch {
       failed = true;
     }
-    if (!failed) return void this.events.emit('settled', { messageId: message.messageId, outcome: 'processed' });
+    if (!failed) {
+      this.unsettled -= 1;
+      return void this.events.emit('settled', { messageId: message.messageId, outcome: 'processed' });
+    }
     if (message.receiveCount >= this.options.maxReceiveCount) {
+      this.unsettled -= 1;
       this.deadLetters.push(message);
       this.options.log?.(`fan-out job ${message.messageId} failed ${message.receiveCount} times: dead-lettered`);
       return void this.events.emit('settled', { messageId: message.messageId, outcome: 'dead-lettered' });

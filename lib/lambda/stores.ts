@@ -3,17 +3,20 @@
  * a missing variable fails the cold start rather than the first request.
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { withClientPlugins } from '../aws/client-plugins';
 import { ApiGatewayConnectionPoster } from '../aws/connection-poster';
+import { EventBridgeOfflineEvents } from '../aws/event-bridge-bus';
 import { SqsFanOutDeadLetters, SqsFanOutQueue } from '../aws/fan-out-queue';
 import { DynamoGroupStore } from '../dynamodb/group-store';
 import { DynamoHistoryStore } from '../dynamodb/history-store';
 import { DynamoRecentConversationStore } from '../dynamodb/recent-conversation-store';
 import { DynamoRoomStore } from '../dynamodb/room-store';
 import type { FanOutDeadLetters, FanOutQueue } from '../fan-out';
+import type { OfflineEventBus } from '../offline-events';
 import type { GroupLister, GroupStore } from '../groups';
 import type { HistoryStore } from '../history';
 import type { RecentConversationStore } from '../recent-conversations';
@@ -42,7 +45,14 @@ import {
   sendReceiptsTable,
 } from '../tables';
 import { logger } from './logger';
-import { connectionsEndpointEnvVar, fanOutDeadLettersArnEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar, requiredEnv } from './env';
+import {
+  connectionsEndpointEnvVar,
+  fanOutDeadLettersArnEnvVar,
+  fanOutQueueUrlEnvVar,
+  functionNameEnvVar,
+  offlineEventBusEnvVar,
+  requiredEnv,
+} from './env';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
@@ -139,4 +149,10 @@ export function drainStarter(): DrainStarter {
     withClientPlugins(new LambdaClient(endpoint ? { endpoint } : {})),
     requiredEnv(functionNameEnvVar('drain')),
   );
+}
+
+/** `EVENTBRIDGE_ENDPOINT` points at the local stack's event bus; unset on AWS. */
+export function offlineEventBus(): OfflineEventBus {
+  const endpoint = process.env.EVENTBRIDGE_ENDPOINT;
+  return new EventBridgeOfflineEvents(withClientPlugins(new EventBridgeClient(endpoint ? { endpoint } : {})), requiredEnv(offlineEventBusEnvVar));
 }
