@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       external: [...bundling.externalModules],
       alias: { ...bundling.alias },
       banner: { js: bundling.banner },
+      define: { ...bundling.untracedDefine },
       outfile: join(outdir, 'index.mjs'),
       logLevel: 'silent',
     });

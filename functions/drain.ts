@@ -9,7 +9,6 @@ import * as z from 'zod/mini';
 import { clock } from '../lib/clock';
 import { drainOnConnect, queuePolicyFor, type DrainDeps } from '../lib/drain';
 import { logger } from '../lib/lambda/logger';
-import { tracingEnabled } from '../lib/lambda/env';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { messageIdSchema, userIdSchema } from '../lib/protocol';
@@ -31,7 +30,8 @@ const deps: DrainDeps = {
 };
 const settings = settingsReader();
 const stats = statsCounters();
-const tracing = tracingEnabled() ? await import('../lib/lambda/tracing') : undefined;
+// Loaded only when on; a bundle built without tracing has no tracer in it at all (cdk/bundling.ts).
+const tracing = process.env.POWERTOOLS_TRACE_ENABLED === 'true' ? await import('../lib/lambda/tracing') : undefined;
 
 export const handler = middy<unknown, void>()
   .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -1,5 +1,4 @@
 /** `send`: a private, group or chatroom message; qos 1 is stored for its recipients before `accepted`. */
-import { tracingEnabled } from '../lib/lambda/env';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { sendDeps } from '../lib/lambda/send-deps';
 import { statsCounters } from '../lib/lambda/stats';
@@ -9,7 +8,8 @@ import { countedSend } from '../lib/stats';
 
 const stats = statsCounters();
 const deps = sendDeps(stats);
-const tracing = tracingEnabled() ? await import('../lib/lambda/tracing') : undefined;
+// Loaded only when on; a bundle built without tracing has no tracer in it at all (cdk/bundling.ts).
+const tracing = process.env.POWERTOOLS_TRACE_ENABLED === 'true' ? await import('../lib/lambda/tracing') : undefined;
 
 export const handler = frameRoute(sendFrameSchema, (frame, { caller }) => countedSend(stats, frame, () => sendMessage(deps, caller, frame)));
 if (tracing) handler.use(tracing.traceHandler());

@@ -27,10 +27,8 @@ export const offlineEventBusEnvVar = 'OFFLINE_EVENT_BUS_NAME';
 
 /**
  * Powertools' own switch for its Tracer: the stack sets it to `true` on the traced functions when
- * deployed with tracing on (see lib/lambda/tracing.ts); unset, they never load the tracer.
+ * deployed with tracing on (see lib/lambda/tracing.ts). Handlers test `process.env.POWERTOOLS_TRACE_ENABLED`
+ * by that literal name, so that bundling without tracing can define it `"false"` and leave the tracer
+ * out of the bundle (cdk/bundling.ts).
  */
 export const tracingEnvVar = 'POWERTOOLS_TRACE_ENABLED';
-
-export function tracingEnabled(): boolean {
-  return process.env[tracingEnvVar] === 'true';
-}

@@ -3,8 +3,8 @@
  * default, on with `npx cdk deploy -c tracing=true`, which turns on active tracing for those functions
  * and sets `POWERTOOLS_TRACE_ENABLED=true` in them.
  *
- * Handlers import this module only when tracing is on (`await import`, see `tracingEnabled`), so that
- * a function deployed without tracing never loads the X-Ray SDK: its cold start stays as it was. With
+ * Handlers import this module only when tracing is on (`await import`), and a function deployed
+ * without it is bundled without it (cdk/bundling.ts): its cold start stays as it was. With
  * it on, every AWS call the handler makes (DynamoDB, `@connections`, EventBridge, SQS) is a subsegment
  * of the invocation, as Powertools captures outgoing HTTPS requests.
  */
