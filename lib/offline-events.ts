@@ -54,6 +54,8 @@ export const emitDeadlineMs = 1000;
 export interface OfflineEventBus {
   /** Puts up to `maxEventsPerPut` events in one request; resolves to those the bus did not accept. */
   put(events: readonly OfflineMessageStored[], signal: AbortSignal): Promise<readonly OfflineMessageStored[]>;
+  /** How long each round of requests may take: `emitDeadlineMs` on AWS (the local stack may allow more). */
+  readonly roundDeadlineMs: number;
 }
 
 export interface OfflineEventDeps {
@@ -83,7 +85,8 @@ export function offlineEventsFor(copies: ReadonlyMap<string, QueuedMessage>, onl
 export async function emitOfflineEvents(deps: OfflineEventDeps, events: readonly OfflineMessageStored[]): Promise<void> {
   if (events.length === 0) return;
   const rounds = Math.ceil(events.length / (maxEventsPerPut * concurrentPuts));
-  const signal = AbortSignal.timeout(emitDeadlineMs * rounds);
+  const deadlineMs = deps.events.roundDeadlineMs * rounds;
+  const signal = AbortSignal.timeout(deadlineMs);
   // Every request in flight listens to it (the SDK aborts on it), more than Node's default 10 warns of.
   setMaxListeners(concurrentPuts + 1, signal);
   let pending = events;
@@ -106,7 +109,7 @@ export async function emitOfflineEvents(deps: OfflineEventDeps, events: readonly
   deps.log.warn('offline events dropped: the bus did not take them in time', {
     count: pending.length,
     messageIds: [...new Set(pending.map((event) => event.messageId))].slice(0, 20),
-    ...(signal.aborted && { deadlineMs: emitDeadlineMs * rounds }),
+    ...(signal.aborted && { deadlineMs }),
     ...(lastError !== undefined && { error: lastError }),
   });
 }

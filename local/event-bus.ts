@@ -14,6 +14,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOnFreePort } from './free-port';
 
 export const signatureHeader = 'x-pigeonhole-signature';
 
@@ -73,11 +74,7 @@ export class LocalEventBus {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, this.host, () => resolve());
-    });
-    this.address = this.server.address() as AddressInfo;
+    this.address = await listenOnFreePort(this.server, this.host);
   }
 
   get endpoint(): string {

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { invoke, localAccountId, localRegion, type LocalFunction } from './lambda-runtime';
+import { listenOnFreePort } from './free-port';
 
 export interface QueueServiceEvents {
   /** A message was handled: by the function, or given up on into the dead-letter list. */
@@ -56,11 +57,7 @@ export class LocalQueueService {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, this.host, () => resolve());
-    });
-    this.address = this.server.address() as AddressInfo;
+    this.address = await listenOnFreePort(this.server, this.host);
   }
 
   get queueUrl(): string {

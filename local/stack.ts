@@ -73,6 +73,8 @@ export interface LocalStackOptions {
    * (`PIGEONHOLE_EVENTS_URL`, `PIGEONHOLE_EVENTS_SECRET`); unset, they are taken and dropped.
    */
   events?: EventTarget;
+  /** How long each round of PutEvents may take before its events are dropped: 1000 ms (as on AWS) unless longer. */
+  offlineEventsDeadlineMs?: number;
   /** More SDK plugins for the handlers' clients (the chaos suite's flight recorder); added before the handlers load. */
   plugins?: readonly ClientPlugin[];
   log?: (line: string) => void;
@@ -187,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       fanOutDeadLettersArn: fanOutJobs.deadLetterQueueArn,
       eventBusEndpoint: eventBus.endpoint,
       eventBusName: eventBus.busName,
+      offlineEventsDeadlineMs: options.offlineEventsDeadlineMs,
       settingsCacheSeconds: options.settingsCacheSeconds ?? 60,
       history: options.history ?? true,
     });
@@ -263,6 +266,7 @@ function configureEnvironment(config: {
   fanOutDeadLettersArn: string;
   eventBusEndpoint: string;
   eventBusName: string;
+  offlineEventsDeadlineMs: number | undefined;
   settingsCacheSeconds: number;
   history: boolean;
 }): void {
@@ -285,6 +289,8 @@ function configureEnvironment(config: {
   env.SQS_ENDPOINT = new URL(config.fanOutQueueUrl).origin;
   env.EVENTBRIDGE_ENDPOINT = config.eventBusEndpoint;
   env[offlineEventBusEnvVar] = config.eventBusName;
+  if (config.offlineEventsDeadlineMs === undefined) delete env.OFFLINE_EVENTS_DEADLINE_MS;
+  else env.OFFLINE_EVENTS_DEADLINE_MS = String(config.offlineEventsDeadlineMs);
   env.HISTORY_ENABLED = String(config.history);
   env.TOKEN_SECRET = config.tokenSecret;
   // Every handler runs in this process: they count into one in-memory instance that GET /v1/stats reads.

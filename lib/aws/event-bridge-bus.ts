@@ -4,12 +4,13 @@
  * 200 even when it refuses some entries: those have an `ErrorCode`, in the order they were sent.
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { maxEventsPerPut, offlineEventDetailType, offlineEventSource, type OfflineEventBus, type OfflineMessageStored } from '../offline-events';
+import { emitDeadlineMs, maxEventsPerPut, offlineEventDetailType, offlineEventSource, type OfflineEventBus, type OfflineMessageStored } from '../offline-events';
 
 export class EventBridgeOfflineEvents implements OfflineEventBus {
   constructor(
     private readonly eventBridge: EventBridgeClient,
     private readonly busName: string,
+    readonly roundDeadlineMs: number = emitDeadlineMs,
   ) {}
 
   async put(events: readonly OfflineMessageStored[], signal: AbortSignal): Promise<readonly OfflineMessageStored[]> {

@@ -16,7 +16,7 @@ import { DynamoHistoryStore } from '../dynamodb/history-store';
 import { DynamoRecentConversationStore } from '../dynamodb/recent-conversation-store';
 import { DynamoRoomStore } from '../dynamodb/room-store';
 import type { FanOutDeadLetters, FanOutQueue } from '../fan-out';
-import type { OfflineEventBus } from '../offline-events';
+import { emitDeadlineMs, type OfflineEventBus } from '../offline-events';
 import type { GroupLister, GroupStore } from '../groups';
 import type { HistoryStore } from '../history';
 import type { RecentConversationStore } from '../recent-conversations';
@@ -151,8 +151,16 @@ export function drainStarter(): DrainStarter {
   );
 }
 
-/** `EVENTBRIDGE_ENDPOINT` points at the local stack's event bus; unset on AWS. */
+/**
+ * `EVENTBRIDGE_ENDPOINT` points at the local stack's event bus, and `OFFLINE_EVENTS_DEADLINE_MS` may
+ * give its puts longer than AWS's second (a loaded test machine); both unset on AWS.
+ */
 export function offlineEventBus(): OfflineEventBus {
   const endpoint = process.env.EVENTBRIDGE_ENDPOINT;
-  return new EventBridgeOfflineEvents(withClientPlugins(new EventBridgeClient(endpoint ? { endpoint } : {})), requiredEnv(offlineEventBusEnvVar));
+  const configured = Number(process.env.OFFLINE_EVENTS_DEADLINE_MS);
+  return new EventBridgeOfflineEvents(
+    withClientPlugins(new EventBridgeClient(endpoint ? { endpoint } : {})),
+    requiredEnv(offlineEventBusEnvVar),
+    Number.isFinite(configured) && configured > emitDeadlineMs ? configured : emitDeadlineMs,
+  );
 }

@@ -2,15 +2,14 @@
  * `POST /v1/messages` and `pigeonhole send` (SPEC §7, §8): a message the app's backend sends on a
  * user's behalf, with every semantic of a client's `send` (SPEC §5), shown one by one.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatsResponse } from '../../lib/admin-api';
 import type { Message } from '../../lib/protocol';
 import { historyTable, offlineMessagesTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
+import { runCli } from '../support/cli';
 import { TestClient } from '../support/client';
 import { startTestStack } from '../support/local-stack';
 import { itemsOf, snapshot } from '../support/snapshot';
@@ -32,16 +31,7 @@ function post(body: Record<string, unknown>) {
   return admin(stack, 'POST', '/messages', body);
 }
 
-async function pigeonhole(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/pigeonhole.mjs', ...args], {
-      env: { ...process.env, PIGEONHOLE_ADMIN_KEY: stack.adminKey, PIGEONHOLE_ENDPOINT: stack.adminUrl },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return error as { code: number; stdout: string; stderr: string };
-  }
-}
+const pigeonhole = (args: string[]) => runCli(stack, args);
 
 describe('POST /v1/messages', () => {
   it('stores the message for its recipient before answering 201, from the user it names', async () => {

@@ -42,13 +42,14 @@ const event = (n: number, messageId = `m${n}`): OfflineMessageStored => ({
   expiresAt: '2026-12-08T12:00:00.000Z',
 });
 
-function deps(busName = 'test-bus') {
+/** Generous, unless a test is about the deadline: a loaded machine must not fail a put that is only slow. */
+function deps(busName = 'test-bus', roundDeadlineMs = 10_000) {
   const stats = new InMemoryStats();
   const warnings: Array<[string, Record<string, unknown>]> = [];
   return {
     stats,
     warnings,
-    deps: { events: new EventBridgeOfflineEvents(client, busName), stats, log: { warn: (message: string, details: Record<string, unknown>) => void warnings.push([message, details]) } },
+    deps: { events: new EventBridgeOfflineEvents(client, busName, roundDeadlineMs), stats, log: { warn: (message: string, details: Record<string, unknown>) => void warnings.push([message, details]) } },
   };
 }
 
@@ -65,7 +66,7 @@ describe('putting offline events', () => {
     expect(bodies.map((r) => JSON.parse(r.body))).toEqual(expect.arrayContaining(events));
   });
 
-  it('puts 251 events in 26 requests, within the deadline of their two rounds', async () => {
+  it('puts 251 events in 26 requests, none over 10', async () => {
     const { deps: d, stats } = deps();
     const events = Array.from({ length: 10 * concurrentPuts + 1 }, (_, n) => event(n, `round-${n}`));
     await emitOfflineEvents(d, events);
@@ -90,7 +91,7 @@ describe('putting offline events', () => {
   });
 
   it('gives up on a bus that does not answer within the deadline, and says so', async () => {
-    const { deps: d, stats, warnings } = deps();
+    const { deps: d, stats, warnings } = deps('test-bus', emitDeadlineMs);
     const release = bus.hold();
     try {
       await emitOfflineEvents(d, [event(0, 'held')]);
