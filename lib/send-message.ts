@@ -7,7 +7,7 @@ import type { Clock } from './clock';
 import { connectionsOf, onConnection, sessionExpired, type Sender } from './connections';
 import { privateConversationId } from './conversations';
 import { packFrames, pushFrames, pushToUsers, type PushDeps } from './delivery';
-import { TooLargeError } from './errors';
+import { ForbiddenError, TooLargeError } from './errors';
 import type { FanOutDeps, FanOutQueue } from './fan-out';
 import type { GroupStore } from './groups';
 import type { HistoryStore } from './history';
@@ -32,7 +32,8 @@ export interface SendDeps extends PushDeps, FanOutDeps {
   history: HistoryStore | undefined;
   recent: RecentConversationStore;
   groups: GroupStore;
-  rooms: RoomStore;
+  /** Undefined in a function that serves no chatrooms (the backend's `POST /v1/messages`). */
+  rooms: RoomStore | undefined;
   jobs: FanOutQueue;
 }
 
@@ -47,7 +48,7 @@ export async function sendMessage(deps: SendDeps, caller: Sender, frame: SendFra
     case 'group':
       return sendToGroup(deps, caller, frame, bodyJson);
     case 'chatroom':
-      return sendToRoom(deps, onConnection(caller), frame, bodyJson);
+      return sendToRoom({ ...deps, rooms: servingRooms(deps.rooms) }, onConnection(caller), frame, bodyJson);
   }
 }
 
@@ -87,6 +88,11 @@ async function sendPrivate(deps: SendDeps, caller: Sender, frame: SendFrame, bod
     await recordRecent(deps, message, historyExpiry(sentAt, 'private', app));
   }
   return { type: 'sent', clientMsgId: frame.clientMsgId, id, status: resend ? 'duplicate' : 'accepted' };
+}
+
+function servingRooms(rooms: RoomStore | undefined): RoomStore {
+  if (!rooms) throw new ForbiddenError('chatroom messages are sent on a connection that joined the room');
+  return rooms;
 }
 
 /**

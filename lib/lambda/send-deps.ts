@@ -1,4 +1,7 @@
-/** What a `send` needs, for both functions that send as a user: the WebSocket route and `POST /v1/messages`. */
+/**
+ * What a `send` needs, for both functions that send as a user: the WebSocket route, and `POST
+ * /v1/messages`, which serves no chatrooms (their members are connections), so has no room table.
+ */
 import { clock } from '../clock';
 import { messageIdFactory } from '../message-ids';
 import type { SendDeps } from '../send-message';
@@ -18,7 +21,7 @@ import {
   settingsReader,
 } from './stores';
 
-export function sendDeps(stats: StatsCounters): SendDeps {
+export function sendDeps(stats: StatsCounters, options: { chatrooms: boolean }): SendDeps {
   return {
     queue: offlineQueue(),
     receipts: sendReceipts(),
@@ -28,7 +31,7 @@ export function sendDeps(stats: StatsCounters): SendDeps {
     history: historyStore(),
     recent: recentConversationStore(),
     groups: groupStore(),
-    rooms: roomStore(),
+    rooms: options.chatrooms ? roomStore() : undefined,
     jobs: fanOutQueue(),
     events: offlineEventBus(),
     clock,

@@ -93,9 +93,14 @@ export function groupStore(): GroupStore {
   return dynamoGroupStore();
 }
 
-/** Listing every group: the admin API's only. */
+/** Listing every group: the admin API's only; it reads the Groups table alone. */
 export function groupLister(): GroupLister {
-  return dynamoGroupStore();
+  return new DynamoGroupStore(sharedDocumentClient(), { groups: requiredEnv(groupsTable.envVar) });
+}
+
+/** Who is in which group, for a function that reads memberships alone (`history`). */
+export function groupMembership(): Pick<GroupStore, 'isMember'> {
+  return new DynamoGroupStore(sharedDocumentClient(), { members: requiredEnv(groupMembersTable.envVar) });
 }
 
 function dynamoGroupStore(): DynamoGroupStore {
