@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { bundling } from '../cdk/bundling';
-import { connectionsEndpointEnvVar, fanOutQueueUrlEnvVar, functionCatalog, functionNameEnvVar, type FunctionDeclaration } from '../functions/catalog';
+import {
+  connectionsEndpointEnvVar,
+  fanOutDeadLettersArnEnvVar,
+  fanOutQueueUrlEnvVar,
+  functionCatalog,
+  functionNameEnvVar,
+  offlineEventBusEnvVar,
+  type FunctionDeclaration,
+} from '../functions/catalog';
 import { tables } from '../lib/tables';
 import { benchDir, median, progress, report, round } from './support';
 
@@ -24,6 +32,8 @@ const environment: Record<string, string> = {
   ...Object.fromEntries(Object.keys(functionCatalog).map((name) => [functionNameEnvVar(name), name])),
   [connectionsEndpointEnvVar]: 'https://example.execute-api.us-east-1.amazonaws.com/live',
   [fanOutQueueUrlEnvVar]: 'https://sqs.us-east-1.amazonaws.com/000000000000/fan-out',
+  [offlineEventBusEnvVar]: 'bench-offline-events',
+  [fanOutDeadLettersArnEnvVar]: 'arn:aws:sqs:us-east-1:000000000000:fan-out-dead-letters',
   TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:token',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
@@ -64,6 +74,7 @@ async function main(): Promise<void> {
       external: [...bundling.externalModules],
       alias: { ...bundling.alias },
       banner: { js: bundling.banner },
+      define: { ...bundling.untracedDefine },
       outfile: join(outdir, 'index.mjs'),
       logLevel: 'silent',
     });

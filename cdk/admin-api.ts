@@ -21,11 +21,12 @@ export interface AdminRouteTarget {
  */
 export class AdminApi extends Construct {
   readonly url: string;
+  readonly api: HttpApi;
 
   constructor(scope: Construct, id: string, props: { routes: readonly AdminRouteTarget[]; logRetention: RetentionDays }) {
     super(scope, id);
     const authorizer = new HttpIamAuthorizer();
-    const api = new HttpApi(this, 'Api', { apiName: 'pigeonhole-admin', createDefaultStage: false, defaultAuthorizer: authorizer });
+    const api = (this.api = new HttpApi(this, 'Api', { apiName: 'pigeonhole-admin', createDefaultStage: false, defaultAuthorizer: authorizer }));
     for (const [index, route] of props.routes.entries()) {
       const integration = new HttpLambdaIntegration(`Integration${index}`, route.fn);
       const routeKey = route.path === '$default' ? HttpRouteKey.DEFAULT : HttpRouteKey.with(route.path, route.method as HttpMethod);

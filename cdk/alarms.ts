@@ -11,6 +11,8 @@ import { Construct } from 'constructs';
  */
 export class ServiceAlarms extends Construct {
   readonly topic: Topic;
+  /** Every alarm made here, for the dashboard's alarm status. */
+  readonly raised: Alarm[] = [];
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -35,6 +37,7 @@ export class ServiceAlarms extends Construct {
       alarmDescription: description,
     });
     alarm.addAlarmAction(new SnsAction(this.topic));
+    this.raised.push(alarm);
     return alarm;
   }
 }

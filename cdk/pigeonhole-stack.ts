@@ -6,6 +6,8 @@ import { functionCatalog, httpFunctions, routeFunctions, type FunctionDeclaratio
 import { AdminApi } from './admin-api';
 import { ServiceAlarms } from './alarms';
 import { DrainFailures } from './drain-failures';
+import { ServiceMonitoring } from './monitoring';
+import { OfflineEventBus } from './offline-event-bus';
 import { assertLocalEsbuild, ServiceFunction } from './service-function';
 import { FanOutQueue } from './fan-out-queue';
 import { ServiceTables } from './service-tables';
@@ -17,9 +19,14 @@ export interface PigeonholeStackProps extends StackProps {
   /** Steady-state requests per second across the stage, and the burst above it. */
   throttle?: { rateLimit: number; burstLimit: number };
   logRetention?: RetentionDays;
+  /**
+   * Powertools Tracer and active X-Ray tracing on the send and drain functions. Off unless given, or
+   * unless the app is synthesized with `-c tracing=true` (`npx cdk deploy -c tracing=true`).
+   */
+  tracing?: boolean;
 }
 
-/** The whole service on AWS: WebSocket API, functions, tables and the token secret. */
+/** The whole service on AWS: WebSocket API, functions, tables, the token secret, the offline events' bus, alarms and a dashboard. */
 export class PigeonholeStack extends Stack {
   constructor(scope: Construct, id: string, props: PigeonholeStackProps = {}) {
     super(scope, id, props);
@@ -39,6 +46,8 @@ export class PigeonholeStack extends Stack {
     });
 
     const fanOutJobs = new FanOutQueue(this, 'FanOut');
+    const offlineEvents = new OfflineEventBus(this, 'OfflineEvents');
+    const tracing = props.tracing ?? [true, 'true'].includes(this.node.tryGetContext('tracing') as boolean | string);
 
     const functions = new Map<FunctionName, ServiceFunction>();
     for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
@@ -47,11 +56,13 @@ export class PigeonholeStack extends Stack {
         declaration,
         logRetention,
         timeout: Duration.seconds(declaration.timeoutSeconds ?? 29),
+        tracing: tracing && Boolean(declaration.traced),
       });
       for (const access of declaration.tables ?? []) service.useTable(tables.get(access.table), access);
       if (declaration.fanOutJobs) service.useFanOutQueue(fanOutJobs, declaration.fanOutJobs);
       if (declaration.tokenSecret) service.useTokenSecret(tokenSecret);
-      if (declaration.readsMetrics) service.readMetrics();
+      if (declaration.readsMetrics) service.readMetrics(fanOutJobs.queue);
+      if (declaration.offlineEvents) service.putOfflineEvents(offlineEvents.bus);
       functions.set(name, service);
     }
     const fn = (name: FunctionName) => {
@@ -98,6 +109,16 @@ export class PigeonholeStack extends Stack {
       logRetention,
     });
 
+    const monitoring = new ServiceMonitoring(this, 'Monitoring', {
+      alarms,
+      functions: [...functions].map(([name, service]) => [name, service.fn]),
+      webSocket,
+      adminApi: admin.api,
+      tables: tables.entries(),
+      fanOut: fanOutJobs,
+      drainFailures: drainFailures.queue,
+    });
+
     new CfnOutput(this, 'WebSocketUrl', {
       description: 'Connect clients here, with ?token=<token>',
       value: webSocket.stage.url,
@@ -105,6 +126,10 @@ export class PigeonholeStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'Every alarm of the service notifies this SNS topic: subscribe to it',
       value: alarms.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: "The service's CloudWatch dashboard (CloudWatch console, Dashboards)",
+      value: monitoring.dashboard.dashboardName,
     });
     new CfnOutput(this, 'AdminApiUrl', {
       description: 'The admin API (SigV4-signed requests; `npx pigeonhole --endpoint <this>`)',

@@ -5,7 +5,8 @@ import { ArnFormat, Duration, RemovalPolicy, Stack, Validations, type CfnElement
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -16,8 +17,11 @@ import { bundling } from './bundling';
 import {
   connectionsEndpointEnvVar,
   fanOutDeadLettersArnEnvVar,
+  fanOutQueueNameEnvVar,
   fanOutQueueUrlEnvVar,
   functionNameEnvVar,
+  offlineEventBusEnvVar,
+  tracingEnvVar,
   type ConnectionMethod,
   type FunctionDeclaration,
   type TableAccess,
@@ -30,6 +34,8 @@ export interface ServiceFunctionProps {
   declaration: FunctionDeclaration;
   timeout?: Duration;
   logRetention: RetentionDays;
+  /** Active X-Ray tracing and Powertools Tracer, for a function whose declaration is `traced`. */
+  tracing?: boolean;
 }
 
 /**
@@ -59,11 +65,13 @@ export class ServiceFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(10),
       role,
       logGroup,
+      ...(props.tracing && { tracing: Tracing.ACTIVE }),
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(props.tracing && { [tracingEnvVar]: 'true' }),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -73,6 +81,7 @@ export class ServiceFunction extends Construct {
         mainFields: [...bundling.mainFields],
         externalModules: [...bundling.externalModules],
         banner: bundling.banner,
+        ...(!props.tracing && { define: { ...bundling.untracedDefine } }),
         esbuildArgs: Object.fromEntries(Object.entries(bundling.alias).map(([module, path]) => [`--alias:${module}`, path])),
         forceDockerBundling: false,
       },
@@ -83,6 +92,12 @@ export class ServiceFunction extends Construct {
         'Pinned to nodejs22.x on purpose: the LTS line the code is built and tested for (target node22); ' +
         'moving to a newer runtime is a deliberate, tested change.',
     });
+    if (props.tracing) {
+      Validations.of(this).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so X-Ray grants them on *.',
+      });
+    }
   }
 
   /**
@@ -163,12 +178,19 @@ export class ServiceFunction extends Construct {
    * no namespace condition key (`cloudwatch:namespace` applies to PutMetricData only), so `*` is the
    * narrowest grant IAM offers; the action itself is read-only.
    */
-  readMetrics(): void {
+  readMetrics(fanOutQueue: IQueue): void {
+    this.fn.addEnvironment(fanOutQueueNameEnvVar, fanOutQueue.queueName);
     this.fn.addToRolePolicy(new PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'cloudwatch:GetMetricData supports no resource-level permissions or namespace condition; it is read-only.',
     });
+  }
+
+  /** Names the offline events' bus in the environment and lets the function put events on it, and nothing else. */
+  putOfflineEvents(bus: IEventBus): void {
+    this.fn.addEnvironment(offlineEventBusEnvVar, bus.eventBusName);
+    bus.grantPutEventsTo(this.fn);
   }
 
   /** Names the other function in the environment and lets this one invoke it, in one step. */

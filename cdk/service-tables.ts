@@ -29,6 +29,11 @@ export class ServiceTables extends Construct {
     }
   }
 
+  /** Every table, by its declared name. */
+  entries(): Array<[string, ITableV2]> {
+    return [...this.byName];
+  }
+
   get(declaration: TableDeclaration): ITableV2 {
     const table = this.byName.get(declaration.name);
     if (!table) throw new Error(`table ${declaration.name} is not declared in lib/tables.ts`);

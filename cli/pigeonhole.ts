@@ -13,6 +13,7 @@ import {
   type UserConfigResponse,
 } from '../lib/admin-api';
 import type { GroupResponse } from '../lib/admin-groups';
+import type { BackendMessageResponse } from '../lib/backend-send';
 import { appSettingSpecs } from '../lib/settings';
 import type { SystemMessageResponse } from '../lib/system-messages';
 import { AdminClient, AdminSetupError, adminAuthFor, type AdminAuth } from './admin-client';
@@ -35,9 +36,13 @@ Commands:
   group add <id> <users...>      add members
   group remove <id> <users...>   remove members
   system <ids> <json>            a system message to users (ids comma-separated), e.g. system alice,bob '{"text":"hi"}'
+  send <from> <to> <json>        a message from a user, as if they had sent it (to a user; with --group, to a group),
+                                 e.g. send alice bob '{"text":"hi"}'; --client-msg-id <id> makes a resend a duplicate,
+                                 --ttl <seconds> shortens its life
   delete-group-messages <group> <user>
                                  remove a member's messages from the group's history and every queue
-  stats                          connections open; messages accepted, stored, delivered, dropped
+  stats                          connections open; messages accepted, stored, pushed, delivered, dropped;
+                                 drains, offline events, fan-out backlog
   fan-out redrive                send the fan-out jobs that failed five times back to be done again
   console                        the admin web console on 127.0.0.1, its calls signed with SigV4
                                  against --endpoint (see --port)
@@ -48,6 +53,9 @@ Options:
   --sigv4            sign requests with your AWS credentials (the default for *.amazonaws.com)
   --region <region>  the region to sign for (default: from the endpoint, else $AWS_REGION)
   --port <port>      console: the local port to serve it on (default 3003; 0 for any free one)
+  --group            send: <to> is a group
+  --client-msg-id <id>
+                     send: the message's clientMsgId (default: a new one each time)
   -h, --help         this help
 
 Locally the admin key comes from $PIGEONHOLE_ADMIN_KEY (npm start prints it). Against AWS,
@@ -58,6 +66,8 @@ class UsageError extends Error {}
 interface Options {
   json: boolean;
   ttl?: string;
+  group: boolean;
+  clientMsgId?: string;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -71,6 +81,8 @@ async function main(argv: string[]): Promise<void> {
       region: { type: 'string' },
       ttl: { type: 'string' },
       port: { type: 'string' },
+      group: { type: 'boolean', default: false },
+      'client-msg-id': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -84,7 +96,12 @@ async function main(argv: string[]): Promise<void> {
     return serveConsole(endpoint, authFor(endpoint, values.sigv4, values.region), values.port);
   }
   const client = new AdminClient(endpoint, authFor(endpoint, values.sigv4, values.region));
-  await run(client, positionals, { json: values.json, ...(values.ttl !== undefined && { ttl: values.ttl }) });
+  await run(client, positionals, {
+    json: values.json,
+    group: values.group,
+    ...(values.ttl !== undefined && { ttl: values.ttl }),
+    ...(values['client-msg-id'] !== undefined && { clientMsgId: values['client-msg-id'] }),
+  });
 }
 
 function authFor(endpoint: string, sigv4: boolean, region: string | undefined): AdminAuth {
@@ -157,6 +174,22 @@ async function run(client: AdminClient, [command, ...args]: string[], options: O
       const body = parseJson(requireArg(rest[0], 'the message body, as JSON'));
       const sent = await client.call<SystemMessageResponse>(adminRoutes.sendSystemMessage, { body: { to, body } });
       return print(sent, () => `Sent ${sent.id} to ${sent.recipients} user${sent.recipients === 1 ? '' : 's'}.`);
+    }
+    case 'send': {
+      const from = requireArg(sub, 'the user it is from');
+      const target = requireArg(rest[0], options.group ? 'the group' : 'the user it is to');
+      const body = parseJson(requireArg(rest[1], 'the message body, as JSON'));
+      if (rest.length > 2) break;
+      const request = {
+        from,
+        type: options.group ? 'group' : 'private',
+        target,
+        body,
+        ...(options.clientMsgId !== undefined && { clientMsgId: options.clientMsgId }),
+        ...(options.ttl !== undefined && { ttlSeconds: parseNumber(options.ttl) }),
+      };
+      const sent = await client.call<BackendMessageResponse>(adminRoutes.sendMessage, { body: request });
+      return print(sent, () => `Sent ${sent.id} from ${from} to ${options.group ? `group ${target}` : target} (${sent.status}).`);
     }
     case 'delete-group-messages': {
       const groupId = requireArg(sub, 'a group id');
@@ -233,16 +266,23 @@ function formatGroupList(groups: GroupListResponse['groups']): string {
 }
 
 function formatStats(stats: StatsResponse): string {
-  const { messages } = stats;
+  const { messages, drains, offlineEvents, fanOut } = stats;
   const dropped = Object.entries(messages.dropped).map(([reason, count]) => `${count} ${reason}`).join(', ');
   return [
     `since             ${stats.since} (${stats.source === 'local' ? 'this local stack' : 'CloudWatch, last 24 h'})`,
     `connections open  ${stats.connectionsOpen}`,
     `accepted          ${messages.accepted}`,
     `stored            ${messages.stored}`,
+    `pushed            ${messages.pushed}`,
     `delivered         ${messages.delivered}`,
     `acked             ${messages.acked}`,
-    `dropped           ${dropped}`,
+    `duplicates        ${messages.duplicates}`,
+    `conflicts         ${messages.conflicts}`,
+    `rate limited      ${messages.rateLimited}`,
+    `dropped           ${dropped} (${messages.expiredSkipped} of them expired by time)`,
+    `drains            ${drains.count} (on average ${drains.averageSize} messages, ${drains.averageMs} ms)`,
+    `offline events    ${offlineEvents.emitted} emitted, ${offlineEvents.failed} failed`,
+    `fan-out backlog   ${fanOut.backlog ?? 'unknown'} jobs`,
   ].join('\n');
 }
 

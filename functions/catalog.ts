@@ -3,7 +3,15 @@
  * what it may touch. The CDK stack derives functions, routes, environment variables and IAM grants
  * from this list, and the local stack derives its routing from it, so the two run the same topology.
  */
-export { connectionsEndpointEnvVar, fanOutDeadLettersArnEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar } from '../lib/lambda/env';
+export {
+  connectionsEndpointEnvVar,
+  fanOutDeadLettersArnEnvVar,
+  fanOutQueueNameEnvVar,
+  fanOutQueueUrlEnvVar,
+  functionNameEnvVar,
+  offlineEventBusEnvVar,
+  tracingEnvVar,
+} from '../lib/lambda/env';
 import { adminRoutes } from '../lib/admin-api';
 import {
   configTable,
@@ -65,6 +73,10 @@ export interface FunctionDeclaration {
   readonly invokes?: readonly string[];
   /** Reads the service's CloudWatch metrics (`GET /v1/stats` on AWS). */
   readonly readsMetrics?: boolean;
+  /** Puts `OfflineMessageStored` events on the stack's event bus (SPEC §12): it stores messages. */
+  readonly offlineEvents?: boolean;
+  /** Traced with Powertools Tracer (X-Ray) when the stack is deployed with tracing on. */
+  readonly traced?: boolean;
   /** 29 s for routes, API Gateway's integration timeout, unless set. */
   readonly timeoutSeconds?: number;
 }
@@ -125,6 +137,8 @@ export const functionCatalog = {
     ],
     connections: pushes,
     fanOutJobs: 'send',
+    offlineEvents: true,
+    traced: true,
   },
   ack: {
     entry: 'functions/ack.ts',
@@ -203,12 +217,14 @@ export const functionCatalog = {
     ],
     connections: [...pushes, 'GET'],
     timeoutSeconds: 60,
+    traced: true,
   },
   fanOut: {
     entry: 'functions/fan-out.ts',
     tables: [{ table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] }, findsConnections, readsManySettings],
     connections: pushes,
     fanOutJobs: 'consume',
+    offlineEvents: true,
     timeoutSeconds: 60,
   },
   adminGetConfig: {
@@ -289,6 +305,25 @@ export const functionCatalog = {
     ],
     connections: pushes,
     fanOutJobs: 'send',
+    offlineEvents: true,
+  },
+  adminSendMessage: {
+    entry: 'functions/admin/send-message.ts',
+    http: adminRoutes.sendMessage,
+    // The client's `send`, but never to a chatroom: no room table.
+    tables: [
+      { table: offlineMessagesTable, actions: ['PutItem', 'BatchWriteItem'] },
+      { table: sendReceiptsTable, actions: ['PutItem', 'UpdateItem'] },
+      findsConnections,
+      readsManySettings,
+      { table: historyTable, actions: ['PutItem'] },
+      { table: recentConversationsTable, actions: ['PutItem'] },
+      { table: groupMembersTable, actions: ['GetItem', 'Query'] },
+      { table: groupsTable, actions: ['UpdateItem'] },
+    ],
+    connections: pushes,
+    fanOutJobs: 'send',
+    offlineEvents: true,
   },
   adminListGroups: {
     entry: 'functions/admin/list-groups.ts',

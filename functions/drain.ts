@@ -12,7 +12,7 @@ import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { messageIdSchema, userIdSchema } from '../lib/protocol';
-import { countDelivery } from '../lib/stats';
+import { countDelivery, countDrain } from '../lib/stats';
 
 const drainRequestSchema = z.object({
   userId: userIdSchema,
@@ -30,6 +30,8 @@ const deps: DrainDeps = {
 };
 const settings = settingsReader();
 const stats = statsCounters();
+// Loaded only when on; a bundle built without tracing has no tracer in it at all (cdk/bundling.ts).
+const tracing = process.env.POWERTOOLS_TRACE_ENABLED === 'true' ? await import('../lib/lambda/tracing') : undefined;
 
 export const handler = middy<unknown, void>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -37,7 +39,10 @@ export const handler = middy<unknown, void>()
     const request = drainRequestSchema.parse(event);
     logger.appendKeys({ userId: request.userId, connectionId: request.connectionId });
     // A drainer of its own per invocation: an event Lambda delivers twice finds the drain taken.
+    const started = performance.now();
     const report = await drainOnConnect(deps, request, await queuePolicyFor(settings, request.userId, request.discard), randomUUID());
     countDelivery(stats, report);
+    countDrain(stats, report, performance.now() - started);
     logger.info('drained', { ...report });
   });
+if (tracing) handler.use(tracing.traceHandler());

@@ -12,13 +12,14 @@ import { clock } from '../lib/clock';
 import { deliverCopies, type FanOutDeps } from '../lib/fan-out';
 import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
-import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
+import { connectionPoster, connectionStore, offlineEventBus, offlineQueue, settingsReader } from '../lib/lambda/stores';
 
 const deps: FanOutDeps = {
   queue: offlineQueue(),
   settings: settingsReader(),
   connections: connectionStore(),
   poster: connectionPoster(),
+  events: offlineEventBus(),
   clock,
   log: logger,
   stats: statsCounters(),
@@ -31,6 +32,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
     for (const record of event.Records) {
       try {
         const job = decodeFanOutJob(record.body);
+        // How long it waited in the queue: the fan-out's backlog, in time.
+        deps.stats?.add('fanOutJobWaitMs', Math.max(0, Date.now() - Number(record.attributes.SentTimestamp)));
         if (job.kind === 'store') {
           // Its copies are counted as stored there (a retried job is counted again: SQS redelivery).
           await deliverCopies(deps, job.draft, job.recipients);

@@ -1,45 +1,15 @@
 /** `send`: a private, group or chatroom message; qos 1 is stored for its recipients before `accepted`. */
-import { clock } from '../lib/clock';
 import { frameRoute } from '../lib/lambda/frame-route';
-import { logger } from '../lib/lambda/logger';
-import {
-  connectionPoster,
-  connectionStore,
-  fanOutQueue,
-  groupStore,
-  historyStore,
-  offlineQueue,
-  recentConversationStore,
-  roomStore,
-  sendReceipts,
-  settingsReader,
-} from '../lib/lambda/stores';
-import { messageIdFactory } from '../lib/message-ids';
-import { sendFrameSchema } from '../lib/protocol';
-import { sendMessage, type SendDeps } from '../lib/send-message';
-import { countSend } from '../lib/stats';
+import { sendDeps } from '../lib/lambda/send-deps';
 import { statsCounters } from '../lib/lambda/stats';
+import { sendFrameSchema } from '../lib/protocol';
+import { sendMessage } from '../lib/send-message';
+import { countedSend } from '../lib/stats';
 
 const stats = statsCounters();
-const deps: SendDeps = {
-  queue: offlineQueue(),
-  receipts: sendReceipts(),
-  settings: settingsReader(),
-  connections: connectionStore(),
-  poster: connectionPoster(),
-  history: historyStore(),
-  recent: recentConversationStore(),
-  groups: groupStore(),
-  rooms: roomStore(),
-  jobs: fanOutQueue(),
-  clock,
-  newId: messageIdFactory(),
-  log: logger,
-  stats,
-};
+const deps = sendDeps(stats, { chatrooms: true });
+// Loaded only when on; a bundle built without tracing has no tracer in it at all (cdk/bundling.ts).
+const tracing = process.env.POWERTOOLS_TRACE_ENABLED === 'true' ? await import('../lib/lambda/tracing') : undefined;
 
-export const handler = frameRoute(sendFrameSchema, async (frame, { caller }) => {
-  const reply = await sendMessage(deps, caller, frame);
-  countSend(stats, frame, reply);
-  return reply;
-});
+export const handler = frameRoute(sendFrameSchema, (frame, { caller }) => countedSend(stats, frame, () => sendMessage(deps, caller, frame)));
+if (tracing) handler.use(tracing.traceHandler());

@@ -23,6 +23,7 @@ export const adminRoutes = {
   changeGroupMembers: { method: 'POST', path: '/v1/groups/{id}/members' },
   deleteGroupMessages: { method: 'DELETE', path: '/v1/groups/{id}/messages' },
   sendSystemMessage: { method: 'POST', path: '/v1/messages/system' },
+  sendMessage: { method: 'POST', path: '/v1/messages' },
   listGroups: { method: 'GET', path: '/v1/groups' },
   getStats: { method: 'GET', path: '/v1/stats' },
   redriveFanOut: { method: 'POST', path: '/v1/fan-out/redrive' },
@@ -92,11 +93,27 @@ export interface StatsResponse {
     accepted: number;
     /** Copies written to offline queues (one per recipient). */
     stored: number;
-    /** Copies delivered by a drain or a sync (pushes are not deliveries; acks are). */
+    /** Posts to open connections, one per connection (pushes are not deliveries; acks are). */
+    pushed: number;
+    /** Copies delivered by a drain or a sync. */
     delivered: number;
     acked: number;
+    /** Resends answered `duplicate`. */
+    duplicates: number;
+    /** Sends refused with CONFLICT. */
+    conflicts: number;
+    /** Sends refused with RATE_LIMITED. */
+    rateLimited: number;
+    /** Copies a drain found expired and skipped: the part of `dropped.expired` that expired by time, not with a session. */
+    expiredSkipped: number;
     dropped: Record<DroppedReason, number>;
   };
+  /** Drains on connect: how many, the messages each delivered and how long each took, on average. */
+  drains: { count: number; averageSize: number; averageMs: number };
+  /** `OfflineMessageStored` events (SPEC §12): put on the bus, and dropped after failing. */
+  offlineEvents: { emitted: number; failed: number };
+  /** Fan-out jobs queued or being worked on now; null when it could not be read. */
+  fanOut: { backlog: number | null };
 }
 
 export interface AdminErrorBody {

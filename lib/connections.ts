@@ -3,6 +3,7 @@
  * the user was last seen, for session expiry.
  */
 import type { Clock } from './clock';
+import { ForbiddenError } from './errors';
 
 /**
  * API Gateway closes every WebSocket after two hours, and `$disconnect` is best-effort, so a record
@@ -15,6 +16,15 @@ export type Caller = {
   userId: string;
   connectionId: string;
 };
+
+/** Who sends a message: a caller on a connection, or the app's backend on a user's behalf, on none of theirs. */
+export type Sender = Pick<Caller, 'userId'> & { connectionId?: string };
+
+/** A sender on a connection, for what only a connection can do (a chatroom's members are connections). */
+export function onConnection(sender: Sender): Caller {
+  if (sender.connectionId === undefined) throw new ForbiddenError('chatroom messages are sent on a connection that joined the room');
+  return { userId: sender.userId, connectionId: sender.connectionId };
+}
 
 export interface Connection {
   userId: string;

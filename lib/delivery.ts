@@ -5,6 +5,7 @@
 import type { Clock } from './clock';
 import { connectionsOf, type Connection, type ConnectionStore } from './connections';
 import { limits } from './protocol';
+import type { StatsCounters } from './stats';
 
 export interface ConnectionPoster {
   /** 'gone' when API Gateway answers 410: the connection is closed, or not yet open. */
@@ -67,6 +68,8 @@ export interface PushDeps {
   poster: ConnectionPoster;
   clock: Clock;
   log: DeliveryLog;
+  /** Counts the pushes that reached a connection (GET /v1/stats); only the push knows. */
+  stats?: Pick<StatsCounters, 'add'>;
 }
 
 export interface PushOptions {
@@ -174,6 +177,7 @@ export async function pushFrames(
             }
           }
           report.delivered += 1;
+          deps.stats?.add('messagesPushed', 1);
         } catch (error) {
           report.failed += 1;
           deps.log.warn('push failed', { connectionId: connection.connectionId, error });

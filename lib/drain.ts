@@ -83,6 +83,11 @@ export class QueuePlan {
     ).filter((entry) => entry.count > 0);
   }
 
+  /** Messages past their expiry (not yet removed by TTL), as opposed to discarded with a session. */
+  get expiredCount(): number {
+    return this.counts.expired;
+  }
+
   /** The messages it would deliver, should the drain run now. */
   get deliverableCount(): number {
     return this.deliverable - this.counts.overflow;
@@ -170,6 +175,8 @@ export interface DeliveryReport {
   delivered: number;
   frames: number;
   dropped: Array<{ reason: DroppedReason; count: number }>;
+  /** Of `dropped`, those that had expired by time (counted apart for the metrics). */
+  expiredSkipped: number;
   /** The connection went away part way; what was not delivered stays queued. */
   connectionGone: boolean;
 }
@@ -189,7 +196,7 @@ export async function deliverQueue(
   span: QueueSpan = {},
 ): Promise<DeliveryReport> {
   const { plan, messages } = await planQueue(deps, userId, policy, span);
-  const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), connectionGone: false };
+  const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), expiredSkipped: plan.expiredCount, connectionGone: false };
   const post = async (frame: string): Promise<boolean> => {
     if ((await deps.poster.post(connectionId, frame)) === 'gone') {
       report.connectionGone = true;
@@ -293,7 +300,7 @@ export async function drainOnConnect(
 ): Promise<DeliveryReport> {
   const sent = new Set<string>();
   const reports: DeliveryReport[] = [];
-  const none = (connectionGone: boolean): DeliveryReport => ({ delivered: 0, frames: 0, dropped: [], connectionGone });
+  const none = (connectionGone: boolean): DeliveryReport => ({ delivered: 0, frames: 0, dropped: [], expiredSkipped: 0, connectionGone });
   try {
     const claim = await deps.connections.claimDrain(request.userId, request.connectionId, drainer, deps.clock.now());
     if (claim === 'taken') return none(false);
@@ -345,6 +352,7 @@ export async function drainOnConnect(
     delivered: reports.reduce((sum, report) => sum + report.delivered, 0),
     frames: reports.reduce((sum, report) => sum + report.frames, 0),
     dropped: reports.flatMap((report) => report.dropped),
+    expiredSkipped: reports.reduce((sum, report) => sum + report.expiredSkipped, 0),
     connectionGone: reports.at(-1)?.connectionGone ?? false,
   };
 }

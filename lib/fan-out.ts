@@ -6,8 +6,11 @@
  */
 import type { Clock } from './clock';
 import { type PushDeps, packFrames, pushFrames } from './delivery';
+import type { Presence } from './connections';
+import { emitOfflineEvents, offlineEventsFor, type OfflineEventDeps } from './offline-events';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
 import { durationInForce, messageExpiry } from './retention';
+import type { AppSettings } from './settings';
 import type { SettingsReader } from './settings-reader';
 import type { StatsCounters } from './stats';
 
@@ -49,7 +52,7 @@ export interface FanOutDeadLetters {
   redrive(): Promise<{ taskHandle: string }>;
 }
 
-export interface FanOutDeps extends PushDeps {
+export interface FanOutDeps extends PushDeps, OfflineEventDeps {
   queue: OfflineQueue;
   settings: SettingsReader;
   clock: Clock;
@@ -77,7 +80,12 @@ export async function fanOut(
   await deliverCopies(deps, draft, now, options);
 }
 
-/** Stores one copy per recipient (25 to a request), then pushes them to recipients who are online. */
+/**
+ * Stores one copy per recipient (25 to a request), then pushes them to recipients who are online and,
+ * meanwhile, announces them to those who are not (lib/offline-events). A failed lookup fails the whole
+ * delivery, to be redone (a resend, the queue's retry): the copies are stored, but open connections
+ * that missed one would see the sender's next message first.
+ */
 export async function deliverCopies(
   deps: FanOutDeps,
   draft: MessageDraft,
@@ -85,19 +93,26 @@ export async function deliverCopies(
   options: { except?: string } = {},
 ): Promise<void> {
   if (recipients.length === 0) return;
-  const copies = await copiesFor(deps.settings, draft, recipients);
+  const app = await deps.settings.appSettings();
+  const copies = await copiesFor(deps.settings, app, draft, recipients);
   await deps.queue.putMany([...copies].map(([recipientId, message]) => ({ recipientId, message })));
   deps.stats?.add('messagesStored', copies.size);
-  await pushCopies(deps, copies, options);
+  // Strongly consistent, as for any stored message (see connectionsOf).
+  const online = await deps.connections.lookup([...copies.keys()], deps.clock.now(), { consistent: true });
+  const hasConnection = (userId: string) => (online.get(userId)?.connections.length ?? 0) > 0;
+  await Promise.all([
+    pushCopies(deps, copies, online, options),
+    app.offlineEventsEnabled ? emitOfflineEvents(deps, offlineEventsFor(copies, hasConnection)) : undefined,
+  ]);
 }
 
 /** Each recipient's copy, with the expiry the rule gives that recipient (their own duration, if enabled). */
 export async function copiesFor(
   settings: SettingsReader,
+  app: AppSettings,
   draft: MessageDraft,
   recipients: readonly string[],
 ): Promise<Map<string, QueuedMessage>> {
-  const app = await settings.appSettings();
   // As they are now: a duration a member set a moment ago applies to this copy (SPEC §5).
   const users = app.userLevelSettingsEnabled ? await settings.userSettingsMany(recipients, { current: true }) : new Map();
   return new Map(
@@ -117,14 +132,13 @@ export async function copiesFor(
   );
 }
 
-/**
- * Pushes each online recipient their own copy; copies that read the same share their frame. A failed
- * lookup fails the whole delivery, to be redone (a resend, the queue's retry): the copies are stored,
- * but open connections that missed one would see the sender's next message first.
- */
-async function pushCopies(deps: PushDeps, copies: Map<string, QueuedMessage>, options: { except?: string }): Promise<void> {
-  // Strongly consistent, as for any stored message (see connectionsOf).
-  const online = await deps.connections.lookup([...copies.keys()], deps.clock.now(), { consistent: true });
+/** Pushes each online recipient their own copy; copies that read the same share their frame. */
+async function pushCopies(
+  deps: PushDeps,
+  copies: Map<string, QueuedMessage>,
+  online: ReadonlyMap<string, Presence>,
+  options: { except?: string },
+): Promise<void> {
   const frames = new Map<string, string[]>();
   await Promise.all(
     [...online.values()].map((presence) => {

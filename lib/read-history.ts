@@ -11,7 +11,7 @@ import { limits, type HistoryFrame, type Message, type Reply } from './protocol'
 export const defaultHistoryLimit = 50;
 
 export async function readHistory(
-  deps: { history: HistoryStore | undefined; groups: GroupStore; clock: Clock },
+  deps: { history: HistoryStore | undefined; groups: Pick<GroupStore, 'isMember'>; clock: Clock },
   caller: Caller,
   frame: HistoryFrame,
 ): Promise<Reply> {

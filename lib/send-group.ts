@@ -3,7 +3,7 @@
  * duration (or each member's own, when enabled), kept in the group's history, pushed to the members
  * online and to the sender's other devices.
  */
-import type { Caller } from './connections';
+import type { Sender } from './connections';
 import { groupConversationId } from './conversations';
 import { packFrames, pushToUsers } from './delivery';
 import { ForbiddenError } from './errors';
@@ -24,7 +24,7 @@ export interface GroupSendDeps extends FanOutDeps {
   newId: (acceptedAt: Date) => string;
 }
 
-export async function sendToGroup(deps: GroupSendDeps, caller: Caller, frame: SendFrame, bodyJson: string): Promise<Reply> {
+export async function sendToGroup(deps: GroupSendDeps, caller: Sender, frame: SendFrame, bodyJson: string): Promise<Reply> {
   const groupId = frame.target;
   if (!(await deps.groups.isMember(groupId, caller.userId))) {
     throw new ForbiddenError(`only members of group '${groupId}' may send to it`);

@@ -4,13 +4,14 @@
  * recipients' open connections and to the sender's other devices.
  */
 import type { Clock } from './clock';
-import { connectionsOf, sessionExpired, type Caller } from './connections';
+import { connectionsOf, onConnection, sessionExpired, type Sender } from './connections';
 import { privateConversationId } from './conversations';
 import { packFrames, pushFrames, pushToUsers, type PushDeps } from './delivery';
-import { TooLargeError } from './errors';
+import { ForbiddenError, TooLargeError } from './errors';
 import type { FanOutDeps, FanOutQueue } from './fan-out';
 import type { GroupStore } from './groups';
 import type { HistoryStore } from './history';
+import { emitOfflineEvents, offlineEventOf } from './offline-events';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
 import { limits, type Reply, type SendFrame } from './protocol';
 import type { RecentConversationStore } from './recent-conversations';
@@ -31,11 +32,12 @@ export interface SendDeps extends PushDeps, FanOutDeps {
   history: HistoryStore | undefined;
   recent: RecentConversationStore;
   groups: GroupStore;
-  rooms: RoomStore;
+  /** Undefined in a function that serves no chatrooms (the backend's `POST /v1/messages`). */
+  rooms: RoomStore | undefined;
   jobs: FanOutQueue;
 }
 
-export async function sendMessage(deps: SendDeps, caller: Caller, frame: SendFrame): Promise<Reply> {
+export async function sendMessage(deps: SendDeps, caller: Sender, frame: SendFrame): Promise<Reply> {
   const bodyJson = JSON.stringify(frame.body);
   if (Buffer.byteLength(bodyJson) > limits.bodyMaxBytes) {
     throw new TooLargeError(`body is larger than ${limits.bodyMaxBytes / 1024} KB once serialized`);
@@ -46,11 +48,11 @@ export async function sendMessage(deps: SendDeps, caller: Caller, frame: SendFra
     case 'group':
       return sendToGroup(deps, caller, frame, bodyJson);
     case 'chatroom':
-      return sendToRoom(deps, caller, frame, bodyJson);
+      return sendToRoom({ ...deps, rooms: servingRooms(deps.rooms) }, onConnection(caller), frame, bodyJson);
   }
 }
 
-async function sendPrivate(deps: SendDeps, caller: Caller, frame: SendFrame, bodyJson: string): Promise<Reply> {
+async function sendPrivate(deps: SendDeps, caller: Sender, frame: SendFrame, bodyJson: string): Promise<Reply> {
   const now = deps.clock.now();
   const qos = frame.qos ?? 1;
   const draft = { id: deps.newId(now), sentAt: now };
@@ -78,7 +80,7 @@ async function sendPrivate(deps: SendDeps, caller: Caller, frame: SendFrame, bod
 
   const except = caller.connectionId;
   if (qos === 1 && !(await recipientSessionExpired(deps, message.to, now, app.sessionExpiryHours))) {
-    await deliverPrivate(deps, message, historyExpiry(sentAt, 'private', app), except);
+    await deliverPrivate(deps, message, historyExpiry(sentAt, 'private', app), except, app.offlineEventsEnabled);
   } else {
     await pushToUsers(deps, [message.to, caller.userId], packFrames([JSON.stringify(toWireMessage(message))]), { except });
   }
@@ -86,6 +88,11 @@ async function sendPrivate(deps: SendDeps, caller: Caller, frame: SendFrame, bod
     await recordRecent(deps, message, historyExpiry(sentAt, 'private', app));
   }
   return { type: 'sent', clientMsgId: frame.clientMsgId, id, status: resend ? 'duplicate' : 'accepted' };
+}
+
+function servingRooms(rooms: RoomStore | undefined): RoomStore {
+  if (!rooms) throw new ForbiddenError('chatroom messages are sent on a connection that joined the room');
+  return rooms;
 }
 
 /**
@@ -106,12 +113,19 @@ async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date
  * 1. The recipient's copy and the history copy are put (the same items, whoever puts them).
  * 2. The connections are looked up, strongly consistent, after the write: a recipient connecting
  *    meanwhile gets the message from its drain or from the push (see connectionsOf).
- * 3. The message is pushed; a connection still draining has it left to its drain.
+ * 3. The message is pushed; a connection still draining has it left to its drain. Meanwhile, a
+ *    recipient the lookup found with no open connection is announced (`announce`: lib/offline-events).
  *
  * A failure anywhere answers INTERNAL; nothing is taken back, as another device may be completing the
  * same send and be told `duplicate` with this very id.
  */
-async function deliverPrivate(deps: SendDeps, message: QueuedMessage, keptInHistoryUntil: Date, except: string): Promise<void> {
+async function deliverPrivate(
+  deps: SendDeps,
+  message: QueuedMessage,
+  keptInHistoryUntil: Date,
+  except: string | undefined,
+  announce: boolean,
+): Promise<void> {
   const conversation = privateConversationId(message.from, message.to);
   const writes = await Promise.allSettled([
     deps.queue.put(message.to, message),
@@ -120,10 +134,14 @@ async function deliverPrivate(deps: SendDeps, message: QueuedMessage, keptInHist
   const failed = writes.find((write) => write.status === 'rejected');
   if (failed) throw failed.reason;
   const connections = await connectionsOf(deps.connections, [message.to, message.from], deps.clock.now(), { consistent: true });
-  await pushFrames(deps, connections, packFrames([JSON.stringify(toWireMessage(message))]), {
-    except,
-    stored: { messageId: message.id, recipients: [message.to] },
-  });
+  const offline = announce && !connections.some((connection) => connection.userId === message.to);
+  await Promise.all([
+    pushFrames(deps, connections, packFrames([JSON.stringify(toWireMessage(message))]), {
+      except,
+      stored: { messageId: message.id, recipients: [message.to] },
+    }),
+    offline ? emitOfflineEvents(deps, [offlineEventOf(message.to, message)]) : undefined,
+  ]);
 }
 
 /** Both users' recent conversations now end with this message; a failure here loses no message. */

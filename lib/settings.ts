@@ -60,6 +60,7 @@ export const appSettingSpecs = {
   historyDays: wholeNumber('Days of roaming history kept for private conversations.', 1, 365, 7),
   groupHistoryDays: wholeNumber('Days of roaming history kept for groups.', 1, 365, 7),
   recentConversationsEnabled: flag('Keep each user’s list of recent conversations.', true),
+  offlineEventsEnabled: flag('Emit an OfflineMessageStored event when a message is stored for a user with no open connection, to wake the device.', false),
   sessionExpiryHours: wholeNumber(
     '0: never; else a user away longer loses the queue and gets nothing stored until they connect again.',
     0,

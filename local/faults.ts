@@ -6,6 +6,7 @@
  */
 import { ApiGatewayManagementApiServiceException, GoneException, LimitExceededException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { InternalServerError, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
 import type { DeserializeMiddleware, HandlerExecutionContext, MiddlewareStack } from '@smithy/types';
 import type { ClientPlugin } from '../lib/aws/client-plugins';
 import { currentFunction } from './grants';
@@ -17,7 +18,7 @@ import { currentFunction } from './grants';
 export type FaultKind = 'server-error' | 'throttled' | 'timeout' | 'lost-reply' | 'gone';
 
 export interface FaultRule {
-  client: 'DynamoDBClient' | 'ApiGatewayManagementApiClient' | 'LambdaClient';
+  client: 'DynamoDBClient' | 'ApiGatewayManagementApiClient' | 'LambdaClient' | 'EventBridgeClient';
   /** e.g. 'PutItemCommand'; any command when unset. */
   command?: string;
   /** Only DynamoDB requests on this table. */
@@ -99,6 +100,11 @@ function faultError(client: FaultRule['client'], fault: FaultKind): Error {
   if (client === 'DynamoDBClient') {
     if (fault === 'throttled') return new ProvisionedThroughputExceededException({ message, $metadata: { httpStatusCode: 400 } });
     return new InternalServerError({ message, $metadata: { httpStatusCode: 500 } });
+  }
+  if (client === 'EventBridgeClient') {
+    // What PutEvents answers when EventBridge is throttled or failing; the SDK retries both.
+    const [name, status] = fault === 'throttled' ? ['ThrottlingException', 400] : ['InternalException', 500];
+    return new EventBridgeServiceException({ name, $fault: status === 500 ? 'server' : 'client', message, $metadata: { httpStatusCode: status } });
   }
   if (fault === 'gone') return new GoneException({ message, $metadata: { httpStatusCode: 410 } });
   if (fault === 'throttled') return new LimitExceededException({ message, $metadata: { httpStatusCode: 429 } });

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 /** A TCP port that was free a moment ago on loopback. */
 export function freePort(): Promise<number> {
@@ -10,4 +10,13 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Starts the server on a free loopback port of `host`; resolves to where it listens. */
+export async function listenOnFreePort(server: Server, host: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  return server.address() as AddressInfo;
 }

@@ -93,6 +93,8 @@ export class LocalGrants {
         const target = this.functionNames.get(String(input.FunctionName)) ?? String(input.FunctionName);
         return [{ what: `lambda:InvokeFunction on ${target}`, granted: (d) => (d.invokes ?? []).includes(target) }];
       }
+      case 'EventBridgeClient':
+        return [{ what: `events:${action}`, granted: (d) => action === 'PutEvents' && Boolean(d.offlineEvents) }];
       case 'CloudWatchClient':
         return [{ what: `cloudwatch:${action}`, granted: (d) => action === 'GetMetricData' && 'readsMetrics' in d && Boolean(d.readsMetrics) }];
       default:

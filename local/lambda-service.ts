@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { invoke, type LocalFunction } from './lambda-runtime';
+import { listenOnFreePort } from './free-port';
 
 export interface LambdaServiceEvents {
   /**
@@ -83,11 +84,7 @@ export class LocalLambdaService {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, this.host, () => resolve());
-    });
-    this.address = this.server.address() as AddressInfo;
+    this.address = await listenOnFreePort(this.server, this.host);
   }
 
   get url(): string {

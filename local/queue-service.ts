@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { invoke, localAccountId, localRegion, type LocalFunction } from './lambda-runtime';
+import { listenOnFreePort } from './free-port';
 
 export interface QueueServiceEvents {
   /** A message was handled: by the function, or given up on into the dead-letter list. */
@@ -32,6 +33,8 @@ export class LocalQueueService {
   private consumer: LocalFunction | undefined;
   private address: AddressInfo | undefined;
   private stopping = false;
+  /** Jobs sent and not yet settled (processed, or dead-lettered): waiting, retrying, or being worked on. */
+  private unsettled = 0;
 
   constructor(
     private readonly host: string,
@@ -44,16 +47,17 @@ export class LocalQueueService {
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
+  /** The fan-out backlog: what SQS's ApproximateNumberOfMessagesVisible and NotVisible add up to. */
+  get backlog(): number {
+    return this.unsettled;
+  }
+
   consumeWith(fn: LocalFunction): void {
     this.consumer = fn;
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, this.host, () => resolve());
-    });
-    this.address = this.server.address() as AddressInfo;
+    this.address = await listenOnFreePort(this.server, this.host);
   }
 
   get queueUrl(): string {
@@ -94,6 +98,7 @@ export class LocalQueueService {
     const body = input.MessageBody ?? '';
     const message: QueuedMessage = { messageId: randomUUID(), body, receiveCount: 0, sentAt: Date.now() };
     reply(200, { MessageId: message.messageId, MD5OfMessageBody: createHash('md5').update(body).digest('hex') });
+    this.unsettled += 1;
     this.deliver(message, 0);
   }
 
@@ -105,6 +110,7 @@ export class LocalQueueService {
     const moving = this.deadLetters.splice(0);
     reply(200, { TaskHandle: randomUUID() });
     this.options.log?.(`redriving ${moving.length} dead-lettered fan-out job(s)`);
+    this.unsettled += moving.length;
     for (const message of moving) this.deliver({ ...message, receiveCount: 0 }, 0);
   }
 
@@ -129,8 +135,12 @@ export class LocalQueueService {
     } catch {
       failed = true;
     }
-    if (!failed) return void this.events.emit('settled', { messageId: message.messageId, outcome: 'processed' });
+    if (!failed) {
+      this.unsettled -= 1;
+      return void this.events.emit('settled', { messageId: message.messageId, outcome: 'processed' });
+    }
     if (message.receiveCount >= this.options.maxReceiveCount) {
+      this.unsettled -= 1;
       this.deadLetters.push(message);
       this.options.log?.(`fan-out job ${message.messageId} failed ${message.receiveCount} times: dead-lettered`);
       return void this.events.emit('settled', { messageId: message.messageId, outcome: 'dead-lettered' });

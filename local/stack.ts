@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   connectionsEndpointEnvVar,
   fanOutDeadLettersArnEnvVar,
+  offlineEventBusEnvVar,
   fanOutQueueUrlEnvVar,
   functionCatalog,
   functionNameEnvVar,
@@ -19,7 +20,7 @@ import {
 } from '../functions/catalog';
 import { adminBasePath } from '../lib/admin-api';
 import { registerClientPlugin, type ClientPlugin } from '../lib/aws/client-plugins';
-import { statsSourceEnvVar } from '../lib/lambda/stats';
+import { inProcessStats, statsSourceEnvVar } from '../lib/lambda/stats';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
 import { issueToken, minSecretLength } from '../lib/tokens';
@@ -28,6 +29,7 @@ import { quietSdkNodeVersionWarning, startDynamoDbLocal } from './dynamodb-local
 import type { FaultInjector } from './faults';
 import type { RequestMeter } from './request-meter';
 import { LocalWebSocketGateway, type GatewayLimits, type GatewayRoute, type OpeningDelay } from './gateway/websocket-gateway';
+import { LocalEventBus, type EventTarget } from './event-bus';
 import { loadFunction, type LocalFunction } from './lambda-runtime';
 import { LocalLambdaService, type AsyncInvocationFaults } from './lambda-service';
 import type { StaleReads } from './stale-reads';
@@ -66,6 +68,13 @@ export interface LocalStackOptions {
   faults?: FaultInjector;
   /** Counts the handlers' DynamoDB requests and capacity units. */
   meter?: RequestMeter;
+  /**
+   * Where `OfflineMessageStored` events are POSTed (SPEC §12), and the secret that signs them
+   * (`PIGEONHOLE_EVENTS_URL`, `PIGEONHOLE_EVENTS_SECRET`); unset, they are taken and dropped.
+   */
+  events?: EventTarget;
+  /** How long each round of PutEvents may take before its events are dropped: 1000 ms (as on AWS) unless longer. */
+  offlineEventsDeadlineMs?: number;
   /** More SDK plugins for the handlers' clients (the chaos suite's flight recorder); added before the handlers load. */
   plugins?: readonly ClientPlugin[];
   log?: (line: string) => void;
@@ -83,6 +92,8 @@ export interface LocalStack {
   gateway: LocalWebSocketGateway;
   lambda: LocalLambdaService;
   fanOutJobs: LocalQueueService;
+  /** The stand-in for the stack's EventBridge bus, which POSTs events to `events.url`. */
+  eventBus: LocalEventBus;
   tableName(table: TableDeclaration): string;
   issueToken(userId: string, ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
@@ -137,6 +148,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     await fanOutJobs.listen();
     stops.push(() => fanOutJobs.stop());
+    inProcessStats.fanOutBacklog = () => fanOutJobs.backlog;
+    stops.push(async () => void (inProcessStats.fanOutBacklog = undefined));
+
+    const eventBus = new LocalEventBus(host, 'pigeonhole-offline-events', { maxAttempts: 5, firstRetryMs: 100, ...(options.log && { log: options.log }) });
+    eventBus.target = options.events;
+    await eventBus.listen();
+    stops.push(() => eventBus.stop());
 
     const gateway = new LocalWebSocketGateway({
       host,
@@ -169,6 +187,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       lambdaEndpoint: lambda.url,
       fanOutQueueUrl: fanOutJobs.queueUrl,
       fanOutDeadLettersArn: fanOutJobs.deadLetterQueueArn,
+      eventBusEndpoint: eventBus.endpoint,
+      eventBusName: eventBus.busName,
+      offlineEventsDeadlineMs: options.offlineEventsDeadlineMs,
       settingsCacheSeconds: options.settingsCacheSeconds ?? 60,
       history: options.history ?? true,
     });
@@ -218,6 +239,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       gateway,
       lambda,
       fanOutJobs,
+      eventBus,
       tableName: (table) => localTableName(tablePrefix, table),
       issueToken: async (userId, ttlSeconds = day) =>
         (await issueToken(tokenSecret, { userId, ttlSeconds, now: (options.clock ?? systemClock).now() })).token,
@@ -242,6 +264,9 @@ function configureEnvironment(config: {
   lambdaEndpoint: string;
   fanOutQueueUrl: string;
   fanOutDeadLettersArn: string;
+  eventBusEndpoint: string;
+  eventBusName: string;
+  offlineEventsDeadlineMs: number | undefined;
   settingsCacheSeconds: number;
   history: boolean;
 }): void {
@@ -262,6 +287,10 @@ function configureEnvironment(config: {
   env[fanOutQueueUrlEnvVar] = config.fanOutQueueUrl;
   env[fanOutDeadLettersArnEnvVar] = config.fanOutDeadLettersArn;
   env.SQS_ENDPOINT = new URL(config.fanOutQueueUrl).origin;
+  env.EVENTBRIDGE_ENDPOINT = config.eventBusEndpoint;
+  env[offlineEventBusEnvVar] = config.eventBusName;
+  if (config.offlineEventsDeadlineMs === undefined) delete env.OFFLINE_EVENTS_DEADLINE_MS;
+  else env.OFFLINE_EVENTS_DEADLINE_MS = String(config.offlineEventsDeadlineMs);
   env.HISTORY_ENABLED = String(config.history);
   env.TOKEN_SECRET = config.tokenSecret;
   // Every handler runs in this process: they count into one in-memory instance that GET /v1/stats reads.

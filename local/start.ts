@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole service on this machine, with no AWS account (SPEC §1).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -47,6 +48,9 @@ Environment:
                             same as --async-invocations
   PIGEONHOLE_SETTINGS_CACHE_SECONDS
                             how long functions cache settings, 0-60 (default 60, as on AWS)
+  PIGEONHOLE_EVENTS_URL     where OfflineMessageStored events are POSTed (SPEC §12), once the
+                            setting offlineEventsEnabled is true (default: nowhere)
+  PIGEONHOLE_EVENTS_SECRET  the key of their X-Pigeonhole-Signature HMAC (default: generated)
   DYNAMODB_ENDPOINT         use this DynamoDB instead of starting DynamoDB Local`;
 
 async function main(): Promise<void> {
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
   const externalDynamoDb = env.DYNAMODB_ENDPOINT;
   const faultSpec = values.faults ?? env.PIGEONHOLE_FAULTS;
   const faults = faultSpec ? faultInjector(faultSpec) : undefined;
+  const events = offlineEvents(env.PIGEONHOLE_EVENTS_URL, env.PIGEONHOLE_EVENTS_SECRET);
   const timing = awsTiming(values['opening-delay'] ?? env.PIGEONHOLE_OPENING_DELAY, values['stale-reads'] ?? env.PIGEONHOLE_STALE_READS, values['async-invocations'] ?? env.PIGEONHOLE_ASYNC_INVOCATIONS);
 
   let stack: LocalStack | undefined;
@@ -97,6 +102,7 @@ async function main(): Promise<void> {
     ...(env.PIGEONHOLE_ADMIN_KEY && { adminKey: env.PIGEONHOLE_ADMIN_KEY }),
     ...(env.PIGEONHOLE_TOKEN_SECRET && { tokenSecret: env.PIGEONHOLE_TOKEN_SECRET }),
     settingsCacheSeconds: cacheSeconds(),
+    ...(events && { events }),
     ...(faults && { faults: faults.injector }),
     ...timing.options,
     log: (line) => console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`),
@@ -126,7 +132,11 @@ Admin:
   export PIGEONHOLE_ADMIN_KEY=${stack.adminKey}
   npx pigeonhole config get
 
-${faults ? `Fault injection is on: ${faults.description}.\n\n` : ''}${timing.description.map((line) => `${line}\n\n`).join('')}Press Ctrl-C to stop.
+${
+    events
+      ? `Offline events go to ${events.url}, signed with ${events.secret}\n(X-Pigeonhole-Signature: sha256=HMAC-SHA256 of the body), once offlineEventsEnabled=true.\n\n`
+      : ''
+  }${faults ? `Fault injection is on: ${faults.description}.\n\n` : ''}${timing.description.map((line) => `${line}\n\n`).join('')}Press Ctrl-C to stop.
 `);
 }
 
@@ -148,6 +158,16 @@ function cacheSeconds(): number {
     throw new UsageError(`PIGEONHOLE_SETTINGS_CACHE_SECONDS must be a whole number 0-60, not '${raw}'`);
   }
   return value;
+}
+
+function offlineEvents(url: string | undefined, secret: string | undefined): { url: string; secret: string } | undefined {
+  if (!url) return undefined;
+  try {
+    if (!['http:', 'https:'].includes(new URL(url).protocol)) throw new Error('not http');
+  } catch {
+    throw new UsageError(`PIGEONHOLE_EVENTS_URL must be an http(s) URL, not '${url}'`);
+  }
+  return { url, secret: secret || randomBytes(24).toString('base64url') };
 }
 
 function faultInjector(spec: string): { injector: FaultInjector; description: string } {

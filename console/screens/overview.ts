@@ -20,13 +20,20 @@ export function OverviewScreen({ api }: { api: AdminApi }) {
 
   if (error) return html`<p class="outcome error" role="alert">${error}</p>`;
   if (!stats) return html`<p aria-busy="true">Loading the counters…</p>`;
-  const { messages } = stats;
-  const counters: Array<[string, number, string]> = [
+  const { messages, drains, offlineEvents, fanOut } = stats;
+  const counters: Array<[string, number | string, string]> = [
     ['Connections open', stats.connectionsOpen, 'WebSocket connections now'],
     ['Accepted', messages.accepted, 'messages answered “sent accepted”'],
     ['Stored', messages.stored, 'copies written to offline queues'],
+    ['Pushed', messages.pushed, 'copies posted to open connections'],
     ['Delivered', messages.delivered, 'copies sent by a drain or a sync'],
     ['Acked', messages.acked, 'copies acknowledged, and so removed'],
+    ['Duplicates', messages.duplicates, 'resends answered “duplicate”'],
+    ['Conflicts', messages.conflicts, 'sends refused: a clientMsgId reused for another message'],
+    ['Rate limited', messages.rateLimited, 'sends refused with RATE_LIMITED'],
+    ['Drains', drains.count, `on connect; ${drains.averageSize} messages and ${drains.averageMs} ms each, on average`],
+    ['Offline events', offlineEvents.emitted, `wake-ups for users away, put on the event bus; ${offlineEvents.failed} dropped`],
+    ['Fan-out backlog', fanOut.backlog ?? 'unknown', 'fan-out jobs waiting or being worked on'],
   ];
   return html`
     <p class="lead">
@@ -46,6 +53,7 @@ export function OverviewScreen({ api }: { api: AdminApi }) {
         ${Object.entries(messages.dropped).map(([reason, count]) => html`<tr><th scope="row"><code>${reason}</code></th><td>${count}</td></tr>`)}
       </tbody>
     </table>
+    <p>Of those expired, ${messages.expiredSkipped} had passed their time (the rest went with an expired session).</p>
     <button type="button" onClick=${() => void load()}>Refresh</button>
   `;
 }

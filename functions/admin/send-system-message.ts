@@ -3,7 +3,8 @@ import { clock } from '../../lib/clock';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { logger } from '../../lib/lambda/logger';
 import { statsCounters } from '../../lib/lambda/stats';
-import { connectionPoster, connectionStore, fanOutQueue, offlineQueue, sendReceipts, settingsReader } from '../../lib/lambda/stores';
+import { connectionPoster, connectionStore, fanOutQueue, offlineEventBus, offlineQueue, sendReceipts, settingsReader } from '../../lib/lambda/stores';
+import { countedOutcome } from '../../lib/stats';
 import { messageIdFactory } from '../../lib/message-ids';
 import { sendSystemMessage } from '../../lib/system-messages';
 
@@ -14,6 +15,7 @@ const deps = {
   connections: connectionStore(),
   poster: connectionPoster(),
   jobs: fanOutQueue(),
+  events: offlineEventBus(),
   stats: statsCounters(),
   clock,
   newId: messageIdFactory(),
@@ -21,8 +23,7 @@ const deps = {
 };
 
 export const handler = httpRoute(async ({ body }) => {
-  const sent = await sendSystemMessage(deps, body);
   // The copies stored are counted where they are stored (the fan-out, here and in the worker).
-  if (sent.status === 'accepted') deps.stats.add('messagesAccepted', 1);
+  const sent = await countedOutcome(deps.stats, () => sendSystemMessage(deps, body), (result) => result.status);
   return { status: 202, body: sent };
 });

@@ -25,13 +25,27 @@ interface GroupItem {
 }
 
 export class DynamoGroupStore implements GroupStore, GroupLister {
+  /**
+   * A function is given the name of each table it may use, and only those (the history route reads
+   * memberships, the admin listing scans groups): the other is absent, and using it is a bug.
+   */
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly tables: { groups: string; members: string },
+    private readonly tableNames: { groups?: string; members?: string },
   ) {}
 
+  private get groupsTable(): string {
+    if (this.tableNames.groups === undefined) throw new Error('this function was given no Groups table');
+    return this.tableNames.groups;
+  }
+
+  private get membersTable(): string {
+    if (this.tableNames.members === undefined) throw new Error('this function was given no GroupMembers table');
+    return this.tableNames.members;
+  }
+
   async get(groupId: string): Promise<Group | undefined> {
-    const result = await this.db.send(new GetCommand({ TableName: this.tables.groups, Key: groupKey(groupId), ConsistentRead: true }));
+    const result = await this.db.send(new GetCommand({ TableName: this.groupsTable, Key: groupKey(groupId), ConsistentRead: true }));
     return result.Item ? toGroup(result.Item as GroupItem) : undefined;
   }
 
@@ -40,7 +54,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
     const pages = paginateQuery(
       { client: this.db },
       {
-        TableName: this.tables.members,
+        TableName: this.membersTable,
         KeyConditionExpression: '#group = :group',
         ProjectionExpression: '#member',
         ExpressionAttributeNames: { '#group': groupMembersTable.partitionKey, '#member': groupMembersTable.sortKey },
@@ -60,7 +74,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
   async list(page: { after?: string; limit: number }): Promise<{ groups: Array<Pick<Group, 'groupId' | 'memberCount'>>; last?: string }> {
     const result = await this.db.send(
       new ScanCommand({
-        TableName: this.tables.groups,
+        TableName: this.groupsTable,
         Limit: page.limit,
         ProjectionExpression: 'groupId, memberCount',
         ...(page.after !== undefined && { ExclusiveStartKey: groupKey(page.after) }),
@@ -72,7 +86,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
   }
 
   async isMember(groupId: string, userId: string): Promise<boolean> {
-    const result = await this.db.send(new GetCommand({ TableName: this.tables.members, Key: groupMemberKey(groupId, userId) }));
+    const result = await this.db.send(new GetCommand({ TableName: this.membersTable, Key: groupMemberKey(groupId, userId) }));
     return result.Item !== undefined;
   }
 
@@ -97,7 +111,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
 
   async delete(groupId: string): Promise<boolean> {
     await this.write(groupId, [], await this.members(groupId));
-    const result = await this.db.send(new DeleteCommand({ TableName: this.tables.groups, Key: groupKey(groupId), ReturnValues: 'ALL_OLD' }));
+    const result = await this.db.send(new DeleteCommand({ TableName: this.groupsTable, Key: groupKey(groupId), ReturnValues: 'ALL_OLD' }));
     return result.Attributes !== undefined;
   }
 
@@ -106,7 +120,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
     const pages = paginateQuery(
       { client: this.db },
       {
-        TableName: this.tables.members,
+        TableName: this.membersTable,
         IndexName: 'byMember',
         KeyConditionExpression: '#member = :member',
         ExpressionAttributeNames: { '#member': groupMembersTable.sortKey },
@@ -121,7 +135,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
     try {
       await this.db.send(
         new UpdateCommand({
-          TableName: this.tables.groups,
+          TableName: this.groupsTable,
           Key: groupKey(groupId),
           UpdateExpression: 'SET lastMessage = :message, lastMessageAt = :at, lastMessageExpiresAt = :expires',
           // Only onto a group that exists, and never over a later message that got there first.
@@ -139,7 +153,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
   }
 
   async lastMessages(groupIds: readonly string[]): Promise<Map<string, LastMessage>> {
-    const items = (await batchGetAll(this.db, this.tables.groups, [...new Set(groupIds)].map(groupKey))) as unknown as GroupItem[];
+    const items = (await batchGetAll(this.db, this.groupsTable, [...new Set(groupIds)].map(groupKey))) as unknown as GroupItem[];
     const last = new Map<string, LastMessage>();
     for (const item of items) {
       if (item.lastMessage === undefined || item.lastMessageAt === undefined || item.lastMessageExpiresAt === undefined) continue;
@@ -153,7 +167,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
   }
 
   private async write(groupId: string, add: readonly string[], remove: readonly string[]): Promise<void> {
-    await batchWriteAll(this.db, this.tables.members, [
+    await batchWriteAll(this.db, this.membersTable, [
       ...add.map((member) => ({ PutRequest: { Item: groupMemberKey(groupId, member) } })),
       ...remove.map((member) => ({ DeleteRequest: { Key: groupMemberKey(groupId, member) } })),
     ]);
@@ -162,7 +176,7 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
   private async touch(groupId: string, memberCount: number, now: Date): Promise<Group> {
     const result = await this.db.send(
       new UpdateCommand({
-        TableName: this.tables.groups,
+        TableName: this.groupsTable,
         Key: groupKey(groupId),
         UpdateExpression: 'SET createdAt = if_not_exists(createdAt, :now), updatedAt = :now, memberCount = :count',
         ExpressionAttributeValues: { ':now': now.toISOString(), ':count': memberCount },

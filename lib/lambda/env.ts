@@ -18,3 +18,17 @@ export const fanOutQueueUrlEnvVar = 'FANOUT_QUEUE_URL';
 
 /** The fan-out queue's dead-letter queue, for the admin redrive. */
 export const fanOutDeadLettersArnEnvVar = 'FAN_OUT_DEAD_LETTERS_ARN';
+
+/** The fan-out queue's name, for reading its depth from CloudWatch (`GET /v1/stats` on AWS). */
+export const fanOutQueueNameEnvVar = 'FANOUT_QUEUE_NAME';
+
+/** The EventBridge bus that `OfflineMessageStored` events go to (SPEC §12). */
+export const offlineEventBusEnvVar = 'OFFLINE_EVENT_BUS_NAME';
+
+/**
+ * Powertools' own switch for its Tracer: the stack sets it to `true` on the traced functions when
+ * deployed with tracing on (see lib/lambda/tracing.ts). Handlers test `process.env.POWERTOOLS_TRACE_ENABLED`
+ * by that literal name, so that bundling without tracing can define it `"false"` and leave the tracer
+ * out of the bundle (cdk/bundling.ts).
+ */
+export const tracingEnvVar = 'POWERTOOLS_TRACE_ENABLED';

@@ -4,8 +4,10 @@ import { CloudWatchStatsReader } from '../aws/cloudwatch-stats-reader';
 import { withClientPlugins } from '../aws/client-plugins';
 import { clock } from '../clock';
 import type { StatsReader } from '../stats';
+import { fanOutQueueNameEnvVar } from './env';
 import { inProcessStats, statsInMemory } from './stats';
 
 export function statsReader(): StatsReader {
-  return statsInMemory() ? inProcessStats : new CloudWatchStatsReader(withClientPlugins(new CloudWatchClient({})), clock);
+  if (statsInMemory()) return inProcessStats;
+  return new CloudWatchStatsReader(withClientPlugins(new CloudWatchClient({})), clock, process.env[fanOutQueueNameEnvVar]);
 }

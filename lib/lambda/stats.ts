@@ -1,10 +1,10 @@
 /**
  * The stats counters a function feeds, chosen by `STATS_SOURCE`: `memory` on the local stack (every
- * handler shares its process, so one in-memory instance sees them all), CloudWatch metrics otherwise,
+ * handler shares its process, so one in-memory instance sees them all), Powertools Metrics otherwise,
  * as on AWS. The reader lives in `stats-reader.ts`, so that counting functions do not bundle the
  * CloudWatch client.
  */
-import { EmbeddedMetricStats } from '../aws/embedded-metric-stats';
+import { PowertoolsStats } from '../aws/powertools-stats';
 import { InMemoryStats, type StatsCounters } from '../stats';
 
 export const statsSourceEnvVar = 'STATS_SOURCE';
@@ -16,6 +16,10 @@ export function statsInMemory(): boolean {
   return process.env[statsSourceEnvVar] === 'memory';
 }
 
+let powertools: PowertoolsStats | undefined;
+
 export function statsCounters(): StatsCounters {
-  return statsInMemory() ? inProcessStats : new EmbeddedMetricStats();
+  if (statsInMemory()) return inProcessStats;
+  powertools ??= new PowertoolsStats();
+  return powertools;
 }

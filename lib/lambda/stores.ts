@@ -3,17 +3,20 @@
  * a missing variable fails the cold start rather than the first request.
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { withClientPlugins } from '../aws/client-plugins';
 import { ApiGatewayConnectionPoster } from '../aws/connection-poster';
+import { EventBridgeOfflineEvents } from '../aws/event-bridge-bus';
 import { SqsFanOutDeadLetters, SqsFanOutQueue } from '../aws/fan-out-queue';
 import { DynamoGroupStore } from '../dynamodb/group-store';
 import { DynamoHistoryStore } from '../dynamodb/history-store';
 import { DynamoRecentConversationStore } from '../dynamodb/recent-conversation-store';
 import { DynamoRoomStore } from '../dynamodb/room-store';
 import type { FanOutDeadLetters, FanOutQueue } from '../fan-out';
+import { emitDeadlineMs, type OfflineEventBus } from '../offline-events';
 import type { GroupLister, GroupStore } from '../groups';
 import type { HistoryStore } from '../history';
 import type { RecentConversationStore } from '../recent-conversations';
@@ -42,7 +45,14 @@ import {
   sendReceiptsTable,
 } from '../tables';
 import { logger } from './logger';
-import { connectionsEndpointEnvVar, fanOutDeadLettersArnEnvVar, fanOutQueueUrlEnvVar, functionNameEnvVar, requiredEnv } from './env';
+import {
+  connectionsEndpointEnvVar,
+  fanOutDeadLettersArnEnvVar,
+  fanOutQueueUrlEnvVar,
+  functionNameEnvVar,
+  offlineEventBusEnvVar,
+  requiredEnv,
+} from './env';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
@@ -83,9 +93,14 @@ export function groupStore(): GroupStore {
   return dynamoGroupStore();
 }
 
-/** Listing every group: the admin API's only. */
+/** Listing every group: the admin API's only; it reads the Groups table alone. */
 export function groupLister(): GroupLister {
-  return dynamoGroupStore();
+  return new DynamoGroupStore(sharedDocumentClient(), { groups: requiredEnv(groupsTable.envVar) });
+}
+
+/** Who is in which group, for a function that reads memberships alone (`history`). */
+export function groupMembership(): Pick<GroupStore, 'isMember'> {
+  return new DynamoGroupStore(sharedDocumentClient(), { members: requiredEnv(groupMembersTable.envVar) });
 }
 
 function dynamoGroupStore(): DynamoGroupStore {
@@ -138,5 +153,19 @@ export function drainStarter(): DrainStarter {
   return new LambdaDrainStarter(
     withClientPlugins(new LambdaClient(endpoint ? { endpoint } : {})),
     requiredEnv(functionNameEnvVar('drain')),
+  );
+}
+
+/**
+ * `EVENTBRIDGE_ENDPOINT` points at the local stack's event bus, and `OFFLINE_EVENTS_DEADLINE_MS` may
+ * give its puts longer than AWS's second (a loaded test machine); both unset on AWS.
+ */
+export function offlineEventBus(): OfflineEventBus {
+  const endpoint = process.env.EVENTBRIDGE_ENDPOINT;
+  const configured = Number(process.env.OFFLINE_EVENTS_DEADLINE_MS);
+  return new EventBridgeOfflineEvents(
+    withClientPlugins(new EventBridgeClient(endpoint ? { endpoint } : {})),
+    requiredEnv(offlineEventBusEnvVar),
+    Number.isFinite(configured) && configured > emitDeadlineMs ? configured : emitDeadlineMs,
   );
 }

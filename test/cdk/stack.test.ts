@@ -5,6 +5,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PigeonholeStack } from '../../cdk/pigeonhole-stack';
 import { functionCatalog, httpFunctions, routeFunctions, type FunctionDeclaration } from '../../functions/catalog';
+import { allStatNames, metricOf } from '../../lib/stats';
 import { tables } from '../../lib/tables';
 
 let stack: PigeonholeStack;
@@ -210,6 +211,7 @@ describe('the functions', () => {
         ...(declaration.connections ? ['execute-api:ManageConnections'] : []),
         ...(declaration.invokes ?? []).map(() => 'lambda:InvokeFunction'),
         ...(declaration.readsMetrics ? ['cloudwatch:GetMetricData'] : []),
+        ...(declaration.offlineEvents ? ['events:PutEvents'] : []),
         ...(declaration.fanOutJobs === 'send' ? ['sqs:SendMessage'] : []),
         // SQS's message move task: receive and delete on the dead-letter queue, send on the queue.
         ...(declaration.fanOutJobs === 'redrive'
@@ -247,6 +249,7 @@ describe('the functions', () => {
       drain: ['POST', 'DELETE', 'GET'],
       fanOut: ['POST', 'DELETE'],
       adminSendSystemMessage: ['POST', 'DELETE'],
+      adminSendMessage: ['POST', 'DELETE'],
     });
     for (const [name, declaration] of managing) {
       const statement = statementsOf(name).find((s) => s.Action === 'execute-api:ManageConnections');
@@ -349,6 +352,138 @@ describe('the functions', () => {
       const service = role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service;
       if (service === 'lambda.amazonaws.com') expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
+  });
+});
+
+describe('the offline events’ bus (SPEC §12)', () => {
+  it('is an EventBridge bus of the stack, its name and ARN output', () => {
+    const [[busId]] = resources('AWS::Events::EventBus') as [[string, Resource]];
+    template.hasOutput('OfflineEventBusName', { Value: { Ref: busId } });
+    template.hasOutput('OfflineEventBusArn', { Value: { 'Fn::GetAtt': [busId, 'Arn'] } });
+  });
+
+  it('takes events from exactly the functions that store messages, each naming it and allowed PutEvents on it alone', () => {
+    const [[busId]] = resources('AWS::Events::EventBus') as [[string, Resource]];
+    const putting = Object.entries(functionCatalog)
+      .filter(([, declaration]) => 'offlineEvents' in declaration && declaration.offlineEvents)
+      .map(([name]) => name);
+    expect(putting.sort()).toEqual(['adminSendMessage', 'adminSendSystemMessage', 'fanOut', 'send']);
+    for (const name of Object.keys(functionCatalog)) {
+      const put = statementsOf(name).filter((statement) => [statement.Action].flat().includes('events:PutEvents'));
+      const environment = (template.findResources('AWS::Lambda::Function')[functionId(name)] as Resource).Properties.Environment.Variables;
+      if (!putting.includes(name)) {
+        expect(put).toEqual([]);
+        expect(environment.OFFLINE_EVENT_BUS_NAME).toBeUndefined();
+        continue;
+      }
+      expect(put.map((statement) => statement.Resource)).toEqual([{ 'Fn::GetAtt': [busId, 'Arn'] }]);
+      expect(environment.OFFLINE_EVENT_BUS_NAME).toEqual({ Ref: busId });
+    }
+  });
+});
+
+describe('alarms and the dashboard', () => {
+  const alarms = (): Array<Record<string, any>> => resources('AWS::CloudWatch::Alarm').map(([id, alarm]) => ({ id, ...alarm.Properties }));
+  const topicId = () => (resources('AWS::SNS::Topic') as [[string, Resource]])[0][0];
+  /** The metrics an alarm watches, plain or inside its math expression. */
+  const watched = (alarm: Record<string, any>) =>
+    alarm.Metrics
+      ? (alarm.Metrics as Array<{ MetricStat?: { Metric: Record<string, any> } }>).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
+      : [{ Namespace: alarm.Namespace, MetricName: alarm.MetricName, Dimensions: alarm.Dimensions }];
+
+  it('every alarm notifies the alarm topic, which is an output, and none fires on missing data', () => {
+    expect(alarms().length).toBeGreaterThan(0);
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
+      expect(alarm.TreatMissingData).toBe('notBreaching');
+      expect(alarm.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
+    }
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId() } });
+  });
+
+  it('alarms when the fan-out dead-letter queue is not empty', () => {
+    const [[, jobs]] = resources('AWS::SQS::Queue').filter(([, queue]) => queue.Properties.RedrivePolicy) as [[string, Resource]];
+    const deadLettersId = (jobs.Properties.RedrivePolicy.deadLetterTargetArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLettersId, 'QueueName'] } }],
+        Threshold: 1,
+      }),
+    );
+  });
+
+  it('alarms on every function’s errors and throttles (the authorizer’s throttles: its errors are refused tokens)', () => {
+    for (const name of Object.keys(functionCatalog)) {
+      const mine = alarms().filter((alarm) => watched(alarm).some((metric) => JSON.stringify(metric.Dimensions).includes(`"Ref":"${functionId(name)}"`)));
+      expect(mine, name).toHaveLength(1);
+      const metrics = watched(mine[0] as Record<string, any>).map((metric) => `${metric.Namespace} ${metric.MetricName}`);
+      expect(metrics.sort(), name).toEqual(name === 'authorizer' ? ['AWS/Lambda Throttles'] : ['AWS/Lambda Errors', 'AWS/Lambda Throttles']);
+    }
+  });
+
+  it('alarms on the APIs’ 5xx: the WebSocket API’s execution and integration errors, the admin API’s 5xx', () => {
+    const names = alarms().flatMap((alarm) => watched(alarm).filter((metric) => metric.Namespace === 'AWS/ApiGateway').map((metric) => metric.MetricName));
+    expect(names.sort()).toEqual(['5xx', 'ExecutionError', 'IntegrationError']);
+    const webSocket = alarms().find((alarm) => watched(alarm).some((metric) => metric.MetricName === 'ExecutionError'));
+    expect(watched(webSocket as Record<string, any>)[0]?.Dimensions).toEqual(
+      expect.arrayContaining([{ Name: 'ApiId', Value: { Ref: apiId('WEBSOCKET') } }, { Name: 'Stage', Value: 'live' }]),
+    );
+  });
+
+  it('alarms on DynamoDB throttling, for every table', () => {
+    const throttled = alarms().filter((alarm) => watched(alarm).some((metric) => metric.MetricName === 'ReadThrottleEvents'));
+    expect(throttled).toHaveLength(tables.length);
+    for (const alarm of throttled) expect(watched(alarm).map((metric) => metric.MetricName).sort()).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
+  });
+
+  it('alarms on drain failures and on offline events dropped', () => {
+    expect(alarms().filter((alarm) => String(alarm.AlarmDescription).startsWith('A drain event failed'))).toHaveLength(1);
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'Pigeonhole',
+        MetricName: 'OfflineEventsFailed',
+        Dimensions: [{ Name: 'service', Value: 'pigeonhole' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+      }),
+    );
+  });
+
+  it('has a dashboard of every metric the functions emit, the queues, the functions, the APIs and the tables, and outputs its name', () => {
+    const [[dashboardId, dashboard]] = resources('AWS::CloudWatch::Dashboard') as [[string, Resource]];
+    template.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const name of allStatNames) expect(body, name).toContain(`\\"${metricOf(name).metricName}\\"`);
+    for (const metric of ['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesNotVisible', 'Errors', 'Throttles', 'ExecutionError', '5xx', 'ReadThrottleEvents']) {
+      expect(body).toContain(metric);
+    }
+    expect(body).toContain('\\"Pigeonhole\\"');
+    expect(body).toContain('alarm');
+  });
+});
+
+describe('tracing', () => {
+  it('is off by default: no function is traced or loads the tracer', () => {
+    for (const [, fn] of resources('AWS::Lambda::Function')) {
+      expect(fn.Properties.TracingConfig).toBeUndefined();
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_TRACE_ENABLED).toBeUndefined();
+    }
+  });
+
+  it('with -c tracing=true, traces the send and drain functions with X-Ray and Powertools Tracer, and cdk-nag stays clean', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], tracing: 'true' } });
+    const traced = new PigeonholeStack(app, 'Traced');
+    const functions = Object.entries(Template.fromStack(traced).findResources('AWS::Lambda::Function') as Record<string, Resource>);
+    const tracedNames = functions.filter(([, fn]) => fn.Properties.TracingConfig).map(([id]) => id.replace(/Handler.*/, ''));
+    expect(tracedNames.sort()).toEqual(['Drain', 'Send']);
+    for (const [, fn] of functions.filter(([, f]) => f.Properties.TracingConfig)) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_TRACE_ENABLED).toBe('true');
+    }
+    const report = new AwsSolutionsChecks().validateScope(traced);
+    expect(report.violations.flatMap((violation) => violation.violatingResources.map((resource) => `${violation.ruleName} ${resource.resourceLogicalId}`))).toEqual([]);
   });
 });
 

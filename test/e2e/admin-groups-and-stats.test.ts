@@ -1,11 +1,10 @@
 /** `GET /v1/groups` (paged) and `GET /v1/stats` (SPEC §7) on the local stack, and their CLI commands. */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StatsResponse } from '../../lib/admin-api';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
+import { runCli } from '../support/cli';
 import { TestClient } from '../support/client';
 import { startTestStack } from '../support/local-stack';
 
@@ -22,16 +21,7 @@ async function connect(userId: string, query = ''): Promise<TestClient> {
   return TestClient.connect(`${stack.wsUrl}/?token=${await stack.issueToken(userId)}${query}`);
 }
 
-async function pigeonhole(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/pigeonhole.mjs', ...args], {
-      env: { ...process.env, PIGEONHOLE_ADMIN_KEY: stack.adminKey, PIGEONHOLE_ENDPOINT: stack.adminUrl },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return error as { code: number; stdout: string; stderr: string };
-  }
-}
+const pigeonhole = (args: string[]) => runCli(stack, args);
 
 async function stats(): Promise<StatsResponse> {
   const answer = await admin(stack, 'GET', '/stats');

@@ -192,6 +192,8 @@ const adminRequests: Array<[string, string, unknown]> = [
   ['POST', `/groups/${group}/members`, { add: ['mallory'] }],
   ['DELETE', `/groups/${group}/messages?from=alice`, undefined],
   ['POST', '/messages/system', { to: ['bob'], body: 'from mallory' }],
+  ['POST', '/messages', { from: 'alice', type: 'private', target: 'bob', body: 'as alice?' }],
+  ['POST', '/messages', { from: 'alice', type: 'group', target: group, body: 'as alice?' }],
 ];
 
 const adminActors: Array<[string, () => Promise<string | null>, number]> = [
@@ -210,6 +212,25 @@ describe.each(adminActors)('the admin API, with %s', (_actor, key, status) => {
     expect(answer.status).toBe(status);
     expect(answer.body).toMatchObject({ error: { code: status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message: expect.any(String) } });
     expect(await snapshot(stack, [connectionsTable])).toEqual(before);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The backend, with the admin key, sending as a user (POST /v1/messages): held to what that user may do.
+
+const backendRows: Array<[string, Record<string, unknown>, number, string]> = [
+  ['a non-member to the group', { from: 'mallory', type: 'group', target: group, body: 'let me in' }, 403, 'FORBIDDEN'],
+  ['anyone to a group that does not exist', { from: 'alice', type: 'group', target: 'g-none', body: 'hello?' }, 403, 'FORBIDDEN'],
+  ['as no user id at all', { from: 'alice smith', type: 'private', target: 'bob', body: 'hi' }, 400, 'BAD_REQUEST'],
+  ['into a chatroom, which is for connections only', { from: 'alice', type: 'chatroom', target: room, body: 'hi' }, 400, 'BAD_REQUEST'],
+];
+
+describe('the backend, sending on a user’s behalf', () => {
+  it.each(backendRows)('cannot send %s, and changes nothing', async (_what, request, status, code) => {
+    const before = await snapshot(stack);
+    const answer = await admin(stack, 'POST', '/messages', request);
+    expect(answer).toEqual({ status, body: { error: { code, message: expect.any(String) } } });
+    expect(await snapshot(stack)).toEqual(before);
   });
 });
 

@@ -1,10 +1,9 @@
 /** `npx pigeonhole` (SPEC §8) against the local stack, as an admin types it. */
-import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack';
+import { runCli } from '../support/cli';
 import { TestClient } from '../support/client';
 import { startTestStack } from '../support/local-stack';
 
@@ -15,24 +14,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI through its bin, with the environment an admin would have. */
-async function pigeonhole(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/pigeonhole.mjs', ...args], {
-      env: { ...process.env, PIGEONHOLE_ADMIN_KEY: stack.adminKey, PIGEONHOLE_ENDPOINT: stack.adminUrl, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
+const pigeonhole = (args: string[], env: Record<string, string | undefined> = {}) => runCli(stack, args, env);
 
 describe('pigeonhole config', () => {
   it('shows the settings one per line, and as JSON with --json', async () => {

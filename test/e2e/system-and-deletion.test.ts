@@ -1,12 +1,11 @@
 /** System messages and server-side deletion end to end (SPEC §7, §8), through the admin API and the CLI. */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../lib/protocol';
 import { historyTable, offlineMessagesTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
+import { runCli } from '../support/cli';
 import { TestClient } from '../support/client';
 import { startTestStack } from '../support/local-stack';
 import { itemsOf } from '../support/snapshot';
@@ -25,16 +24,7 @@ async function connect(userId: string): Promise<TestClient> {
 }
 
 
-async function pigeonhole(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/pigeonhole.mjs', ...args], {
-      env: { ...process.env, PIGEONHOLE_ADMIN_KEY: stack.adminKey, PIGEONHOLE_ENDPOINT: stack.adminUrl },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return error as { code: number; stdout: string; stderr: string };
-  }
-}
+const pigeonhole = (args: string[]) => runCli(stack, args);
 
 describe('system messages', () => {
   it('are stored for users who are away and pushed to those online, from "system"', async () => {

@@ -48,7 +48,7 @@ const paths = fc.oneof(
       .tuple(fc.constantFrom('/v1/users/{id}/config', '/v1/users/{id}/offline', '/v1/groups/{id}', '/v1/groups/{id}/members', '/v1/groups/{id}/messages'), idSegments)
       .map(([template, id]) => template.replace('{id}', id)),
   },
-  { weight: 2, arbitrary: fc.constantFrom('/v1/config', '/v1/tokens', '/v1/messages/system') },
+  { weight: 2, arbitrary: fc.constantFrom('/v1/config', '/v1/tokens', '/v1/messages/system', '/v1/messages') },
   { weight: 1, arbitrary: fc.constantFrom('/', '/v1', '/v1/', '/v1//config', '/v1/config/', '/v1/../v1/config', '/V1/CONFIG', '/v2/config', '/v1/config/extra') },
   { weight: 1, arbitrary: fc.array(idSegments, { minLength: 1, maxLength: 5 }).map((segments) => `/v1/${segments.join('/')}`) },
 );
@@ -67,6 +67,7 @@ const validBodies = fc.oneof(
   fc.record({ add: fc.array(fc.constantFrom('u1', 'u2'), { maxLength: 2 }), remove: fc.array(fc.constantFrom('u3'), { maxLength: 1 }) }),
   fc.record({ to: fc.array(fc.constantFrom('u1', 'u2'), { minLength: 1, maxLength: 2 }), body: fc.jsonValue({ maxDepth: 2 }) }),
   fc.record({ userId: fc.constantFrom('u1', 'u2'), ttlSeconds: fc.integer({ min: 60, max: 3600 }) }),
+  fc.record({ from: fc.constantFrom('u1', 'u2'), type: fc.constantFrom('private', 'group'), target: fc.constantFrom('u3', 'g1'), body: fc.jsonValue({ maxDepth: 2 }) }),
 );
 const fieldNames = fc.constantFrom(
   'offlineMessageDurationDays',
@@ -84,6 +85,9 @@ const fieldNames = fc.constantFrom(
   'clientMsgId',
   'ttlSeconds',
   'userId',
+  'from',
+  'type',
+  'target',
   '__proto__',
   'constructor',
 );

@@ -267,7 +267,7 @@ describe('drainOnConnect', () => {
     const poster = scriptedPoster(['gone', 'gone']);
     const events: string[] = [];
     const d = deps({ poster, queue: memoryQueue([]), connections: connectionsWith(() => true, events) });
-    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toEqual({ delivered: 0, frames: 0, dropped: [], connectionGone: false });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toEqual({ delivered: 0, frames: 0, dropped: [], expiredSkipped: 0, connectionGone: false });
     expect(poster.posted).toEqual([]);
     // Asked twice while API Gateway still said 410, a third time when it was open; only then finished.
     expect(poster.probes).toBe(3);
