@@ -14,6 +14,7 @@ import {
   offlineMessagesTable,
   recentConversationsTable,
   roomMembersTable,
+  sendRatesTable,
   sendReceiptsTable,
   type TableDeclaration,
 } from '../lib/tables';
@@ -115,6 +116,8 @@ export const functionCatalog = {
     tables: [
       { table: offlineMessagesTable, actions: ['PutItem', 'DeleteItem', 'BatchWriteItem'] },
       { table: sendReceiptsTable, actions: ['PutItem', 'UpdateItem'] },
+      // Leasing send-rate tokens: conditional updates, never a read.
+      { table: sendRatesTable, actions: ['UpdateItem'] },
       findsConnections,
       readsManySettings,
       { table: historyTable, actions: ['PutItem', 'DeleteItem'] },

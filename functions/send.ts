@@ -11,6 +11,7 @@ import {
   offlineQueue,
   recentConversationStore,
   roomStore,
+  sendRateLimiter,
   sendReceipts,
   settingsReader,
 } from '../lib/lambda/stores';
@@ -32,6 +33,7 @@ const deps: SendDeps = {
   groups: groupStore(),
   rooms: roomStore(),
   jobs: fanOutQueue(),
+  rate: sendRateLimiter(),
   clock,
   newId: messageIdFactory(),
   log: logger,

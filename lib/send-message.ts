@@ -18,6 +18,7 @@ import { durationInForce, historyExpiry, messageExpiry } from './retention';
 import type { RoomStore } from './rooms';
 import { claimMessageId, fingerprintOf, type SendReceipts } from './send-receipts';
 import { sendToRoom } from './chatrooms';
+import { rateRuleOf, type SendRateLimiter } from './send-rate';
 import { sendToGroup } from './send-group';
 import type { SettingsReader } from './settings-reader';
 
@@ -33,6 +34,8 @@ export interface SendDeps extends PushDeps, FanOutDeps {
   groups: GroupStore;
   rooms: RoomStore;
   jobs: FanOutQueue;
+  /** The per-user send rate, across the user's devices (SPEC §6). */
+  rate: Pick<SendRateLimiter, 'admit'>;
 }
 
 export async function sendMessage(deps: SendDeps, caller: Caller, frame: SendFrame): Promise<Reply> {
@@ -40,6 +43,9 @@ export async function sendMessage(deps: SendDeps, caller: Caller, frame: SendFra
   if (Buffer.byteLength(bodyJson) > limits.bodyMaxBytes) {
     throw new TooLargeError(`body is larger than ${limits.bodyMaxBytes / 1024} KB once serialized`);
   }
+  // Before anything is claimed, stored or pushed: a refused send leaves no trace, so a resend after
+  // `retryAfterMs` starts afresh. Every try counts, a resend of the same clientMsgId too.
+  await deps.rate.admit(caller.userId, rateRuleOf(await deps.settings.appSettings()));
   switch (frame.type) {
     case 'private':
       return sendPrivate(deps, caller, frame, bodyJson);

@@ -67,6 +67,19 @@ export const sendReceiptKey = (senderId: string, clientMsgId: string) =>
   ({ senderId, clientMsgId }) satisfies KeyOf<typeof sendReceiptsTable>;
 
 /**
+ * Each user's send-rate bucket (SPEC §6 `sendRatePerSecond`, `sendBurst`): one small item, so that a
+ * conditional update of it costs one write unit; it expires once the bucket would be full again.
+ */
+export const sendRatesTable = {
+  name: 'SendRates',
+  envVar: 'SEND_RATES_TABLE',
+  partitionKey: 'userId',
+  timeToLiveAttribute: 'expiresAt',
+} as const satisfies TableDeclaration;
+
+export const sendRateKey = (userId: string) => ({ userId }) satisfies KeyOf<typeof sendRatesTable>;
+
+/**
  * Settings, as plain items an admin can also edit in the DynamoDB console: `app` for the app's
  * settings, `user:<id>` for a user's own.
  */
@@ -143,6 +156,7 @@ export const tables: readonly TableDeclaration[] = [
   connectionsTable,
   offlineMessagesTable,
   sendReceiptsTable,
+  sendRatesTable,
   configTable,
   groupMembersTable,
   groupsTable,
