@@ -90,6 +90,8 @@ export const functionCatalog = {
     route: '$connect',
     tables: [{ table: connectionsTable, actions: ['UpdateItem'] }, readsSettings],
     invokes: ['drain'],
+    // Past maxConnectionsPerUser: the oldest connection is told `closing` (POST), then closed (DELETE).
+    connections: ['POST', 'DELETE'],
   },
   disconnect: {
     entry: 'functions/disconnect.ts',
@@ -97,6 +99,8 @@ export const functionCatalog = {
     tables: [
       { table: connectionsTable, actions: ['UpdateItem'] },
       { table: roomMembersTable, actions: ['DeleteItem'] },
+      // The closing connection's rooms: its item notes only that it joined some.
+      { table: roomMembersTable, actions: ['Query'], indexes: ['byConnection'], indexesOnly: true },
     ],
   },
   default: {
@@ -179,10 +183,7 @@ export const functionCatalog = {
     entry: 'functions/leave-room.ts',
     route: 'leaveRoom',
     replies: true,
-    tables: [
-      { table: connectionsTable, actions: ['UpdateItem'] },
-      { table: roomMembersTable, actions: ['DeleteItem'] },
-    ],
+    tables: [{ table: roomMembersTable, actions: ['DeleteItem'] }],
   },
   getOfflineMessageDuration: {
     entry: 'functions/get-offline-message-duration.ts',

@@ -140,13 +140,18 @@ export const recentConversationsTable = {
 export const recentConversationKey = (userId: string, conversationId: string) =>
   ({ userId, conversationId }) satisfies KeyOf<typeof recentConversationsTable>;
 
-/** Chatroom membership, per connection: it ends when the connection leaves the room or closes. */
+/**
+ * Chatroom membership, per connection: it ends when the connection leaves the room or closes. The
+ * `byConnection` index finds a closing connection's rooms, which the user's connection item does not
+ * hold (a connection may join any number of rooms; that item must stay small).
+ */
 export const roomMembersTable = {
   name: 'RoomMembers',
   envVar: 'ROOM_MEMBERS_TABLE',
   partitionKey: 'roomId',
   sortKey: 'connectionId',
   timeToLiveAttribute: 'expiresAt',
+  globalIndexes: [{ indexName: 'byConnection', partitionKey: 'connectionId', sortKey: 'roomId' }],
 } as const satisfies TableDeclaration;
 
 export const roomMemberKey = (roomId: string, connectionId: string) =>

@@ -218,7 +218,7 @@ describe('deliverQueue', () => {
 
 function connectionsWith(recorded: () => boolean, events: string[] = []): ConnectionStore {
   return {
-    add: async () => undefined,
+    add: async () => ({ before: undefined, replaced: [] }),
     setDiscard: async () => undefined,
     leaveToDrain: async () => 'left' as const,
     claimDrain: async () => 'claimed',
@@ -229,10 +229,9 @@ function connectionsWith(recorded: () => boolean, events: string[] = []): Connec
     },
     remove: async (_userId, connectionId) => {
       events.push(`remove ${connectionId}`);
-      return { rooms: [] };
+      return { joinedRooms: false };
     },
     addRoom: async () => true,
-    removeRoom: async () => undefined,
     lookup: async () =>
       new Map(recorded() ? [['b', { userId: 'b', connections: [{ userId: 'b', connectionId: 'c1', connectedAt: now } as Connection] }]] : []),
   };
