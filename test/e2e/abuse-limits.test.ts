@@ -1,7 +1,8 @@
 /**
  * No client can hurt another (issue 13), end to end on the local stack: a flood fills only its own
  * sender's share of a queue (SPEC §6 `maxOfflineMessagesPerSender`), sends past a user's rate are
- * refused and leave nothing behind (`sendRatePerSecond`, `sendBurst`, SPEC §4 RATE_LIMITED).
+ * refused and leave nothing behind (`sendRatePerSecond`, `sendBurst`, SPEC §4 RATE_LIMITED), and a
+ * user's connections are capped, the oldest told `closing` and closed (`maxConnectionsPerUser`).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,10 @@ import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { TestClient } from '../support/client';
 import { TestClock } from '../support/clock';
-import { startTestStack } from '../support/local-stack';
+import { localDocumentClient, startTestStack } from '../support/local-stack';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { connectionsTable } from '../../lib/tables';
+import { RefusedError } from '../support/client';
 
 type Frame = Record<string, unknown>;
 
@@ -209,5 +213,72 @@ describe('the send rate', () => {
       expect((await admin(stack, 'POST', '/messages/system', { to: [dave], body: `notice ${i}` })).status).toBe(202);
     }
     expect((await admin(stack, 'GET', `/users/${dave}/offline`)).body.count).toBe(5);
+  });
+});
+
+describe('connections per user', () => {
+  const recorded = async (userId: string) => {
+    const { Item } = await localDocumentClient().send(
+      new GetCommand({ TableName: stack.tableName(connectionsTable), Key: { userId }, ConsistentRead: true }),
+    );
+    return { names: Object.keys(Item ?? {}).filter((key) => key.startsWith('connection:')), bytes: JSON.stringify(Item ?? {}).length };
+  };
+
+  it('closes the oldest of 51 after its closing frame, and keeps the other 50', async () => {
+    const carol = user('carol');
+    const clients: TestClient[] = [];
+    for (let i = 0; i < 50; i += 1) clients.push(await connect(carol, { deviceId: `device-${i}` }));
+    await stack.lambda.idle();
+    const [oldest] = clients as [TestClient];
+
+    const newest = await connect(carol, { deviceId: 'device-50' });
+    expect(await oldest.next((frame) => frame.type === 'closing')).toEqual({ type: 'closing', reason: 'replaced' });
+    await oldest.closed;
+    // The frame came before the close, and nothing after it.
+    expect(oldest.received.at(-1)).toEqual({ type: 'closing', reason: 'replaced' });
+    await stack.lambda.idle();
+    expect(clients.slice(1).every((client) => client.isOpen)).toBe(true);
+    expect(newest.isOpen).toBe(true);
+    expect((await recorded(carol)).names).toHaveLength(50);
+
+    // A message to carol now reaches the 50, not the replaced one.
+    const sender = await flooder(user('sam'));
+    const [reply] = await sender.sendAll(privateTo(carol, ['to all of carol']));
+    const all = [...clients.slice(1), newest];
+    const arrived = await Promise.all(all.map((client) => client.messages(1)));
+    expect(arrived.every(([m]) => m?.id === reply?.id)).toBe(true);
+    await Promise.all([...all, sender.client].map((client) => client.close()));
+  });
+
+  it('never gives a 500 over 2,000 connections with 128-character device ids, and keeps the record small', { timeout: 240_000 }, async () => {
+    const lou = user('lou');
+    const deviceId = (i: number) => `d${i}-`.padEnd(128, 'x');
+    let refused = 0;
+    let told = 0;
+    const open: TestClient[] = [];
+    for (let i = 0; i < 2000; i += 50) {
+      const wave = await Promise.allSettled(Array.from({ length: 50 }, (_, j) => connect(lou, { deviceId: deviceId(i + j) })));
+      for (const result of wave) {
+        if (result.status === 'rejected') {
+          if (!(result.reason instanceof RefusedError)) throw result.reason;
+          refused += 1;
+          continue;
+        }
+        open.push(result.value);
+      }
+      // Held like phones that never say goodbye: only a replacement closes them.
+    }
+    await stack.lambda.idle();
+    await Promise.all(open.filter((client) => !client.isOpen).map((client) => client.closed));
+    told = open.filter((client) => client.received.some((frame) => frame.type === 'closing' && frame.reason === 'replaced')).length;
+    expect(refused).toBe(0);
+    const stillOpen = open.filter((client) => client.isOpen);
+    expect(stillOpen).toHaveLength(50);
+    expect(told).toBe(1950);
+    const record = await recorded(lou);
+    expect(record.names).toHaveLength(50);
+    // 50 entries of a few hundred bytes: nowhere near DynamoDB's 400 KB.
+    expect(record.bytes).toBeLessThan(50 * 400);
+    await Promise.all(stillOpen.map((client) => client.close()));
   });
 });
