@@ -8,6 +8,7 @@ import { ServiceAlarms } from './alarms';
 import { DrainFailures } from './drain-failures';
 import { assertLocalEsbuild, ServiceFunction } from './service-function';
 import { FanOutQueue } from './fan-out-queue';
+import { reservedConcurrency, reservedConcurrencyContextKey } from './protection';
 import { ServiceTables } from './service-tables';
 import { ServiceWebSocketApi } from './websocket-api';
 
@@ -40,6 +41,7 @@ export class PigeonholeStack extends Stack {
 
     const fanOutJobs = new FanOutQueue(this, 'FanOut');
 
+    const reserved = reservedConcurrency(this.node.tryGetContext(reservedConcurrencyContextKey));
     const functions = new Map<FunctionName, ServiceFunction>();
     for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
       // Suffixed: CDK leaves a construct named 'Default' out of logical ids.
@@ -47,6 +49,7 @@ export class PigeonholeStack extends Stack {
         declaration,
         logRetention,
         timeout: Duration.seconds(declaration.timeoutSeconds ?? 29),
+        ...(reserved.has(name) && { reservedConcurrency: reserved.get(name) }),
       });
       for (const access of declaration.tables ?? []) service.useTable(tables.get(access.table), access);
       if (declaration.fanOutJobs) service.useFanOutQueue(fanOutJobs, declaration.fanOutJobs);
@@ -67,6 +70,7 @@ export class PigeonholeStack extends Stack {
         route: declaration.route,
         fn: fn(name),
         replies: declaration.replies ?? false,
+        ...(declaration.throttle && { throttle: declaration.throttle }),
       })),
       throttle: props.throttle ?? { rateLimit: 500, burstLimit: 1000 },
       logRetention,

@@ -30,6 +30,8 @@ export interface ServiceFunctionProps {
   declaration: FunctionDeclaration;
   timeout?: Duration;
   logRetention: RetentionDays;
+  /** Concurrency kept for this function alone, and the most it may use (see cdk/protection.ts). */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export class ServiceFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: 256,
       timeout: props.timeout ?? Duration.seconds(10),
+      ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
       role,
       logGroup,
       projectRoot,

@@ -68,7 +68,26 @@ export interface FunctionDeclaration {
   readonly readsMetrics?: boolean;
   /** 29 s for routes, API Gateway's integration timeout, unless set. */
   readonly timeoutSeconds?: number;
+  /**
+   * Lambda concurrency kept for this function alone (and the most it may use), so that a flood of any
+   * route cannot starve it; on AWS only, and off for an account that cannot reserve (see cdk/protection.ts).
+   */
+  readonly reservedConcurrency?: number;
+  /** Requests a second to its route across the stage, and the burst above that: a flood of one route leaves the others room. */
+  readonly throttle?: RouteThrottle;
 }
+
+export interface RouteThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * Route throttles, as shares of the stage's 500 requests a second: the routes a client fires most
+ * (send, ack) get most, a connect storm or junk frames ($default) the least.
+ */
+const busyRoute: RouteThrottle = { rateLimit: 300, burstLimit: 600 };
+const quietRoute: RouteThrottle = { rateLimit: 100, burstLimit: 200 };
 
 /** Reading settings: every function whose behaviour the settings change. */
 const readsSettings: TableAccess = { table: configTable, actions: ['GetItem'] };
@@ -84,6 +103,8 @@ export const functionCatalog = {
     entry: 'functions/authorizer.ts',
     tokenSecret: true,
     timeoutSeconds: 10,
+    // Every upgrade runs it: kept for connects whatever else floods.
+    reservedConcurrency: 10,
   },
   connect: {
     entry: 'functions/connect.ts',
@@ -92,6 +113,8 @@ export const functionCatalog = {
     invokes: ['drain'],
     // Past maxConnectionsPerUser: the oldest connection is told `closing` (POST), then closed (DELETE).
     connections: ['POST', 'DELETE'],
+    reservedConcurrency: 10,
+    throttle: quietRoute,
   },
   disconnect: {
     entry: 'functions/disconnect.ts',
@@ -102,16 +125,20 @@ export const functionCatalog = {
       // The closing connection's rooms: its item notes only that it joined some.
       { table: roomMembersTable, actions: ['Query'], indexes: ['byConnection'], indexesOnly: true },
     ],
+    reservedConcurrency: 5,
   },
   default: {
     entry: 'functions/default.ts',
     route: '$default',
     replies: true,
+    // Unknown actions: junk frames, the first thing a flood of garbage reaches.
+    throttle: { rateLimit: 20, burstLimit: 40 },
   },
   ping: {
     entry: 'functions/ping.ts',
     route: 'ping',
     replies: true,
+    throttle: quietRoute,
   },
   send: {
     entry: 'functions/send.ts',
@@ -132,12 +159,14 @@ export const functionCatalog = {
     ],
     connections: pushes,
     fanOutJobs: 'send',
+    throttle: busyRoute,
   },
   ack: {
     entry: 'functions/ack.ts',
     route: 'ack',
     replies: true,
     tables: [{ table: offlineMessagesTable, actions: ['DeleteItem'] }],
+    throttle: busyRoute,
   },
   sync: {
     entry: 'functions/sync.ts',
@@ -149,6 +178,7 @@ export const functionCatalog = {
       readsSettings,
     ],
     connections: ['POST'],
+    throttle: quietRoute,
   },
   history: {
     entry: 'functions/history.ts',
@@ -158,6 +188,7 @@ export const functionCatalog = {
       { table: historyTable, actions: ['Query'] },
       { table: groupMembersTable, actions: ['GetItem'] },
     ],
+    throttle: quietRoute,
   },
   recent: {
     entry: 'functions/recent.ts',
@@ -169,6 +200,7 @@ export const functionCatalog = {
       { table: groupsTable, actions: ['BatchGetItem'] },
       readsSettings,
     ],
+    throttle: quietRoute,
   },
   joinRoom: {
     entry: 'functions/join-room.ts',
@@ -178,24 +210,28 @@ export const functionCatalog = {
       { table: connectionsTable, actions: ['UpdateItem'] },
       { table: roomMembersTable, actions: ['PutItem'] },
     ],
+    throttle: quietRoute,
   },
   leaveRoom: {
     entry: 'functions/leave-room.ts',
     route: 'leaveRoom',
     replies: true,
     tables: [{ table: roomMembersTable, actions: ['DeleteItem'] }],
+    throttle: quietRoute,
   },
   getOfflineMessageDuration: {
     entry: 'functions/get-offline-message-duration.ts',
     route: 'getOfflineMessageDuration',
     replies: true,
     tables: [readsSettings],
+    throttle: quietRoute,
   },
   setOfflineMessageDuration: {
     entry: 'functions/set-offline-message-duration.ts',
     route: 'setOfflineMessageDuration',
     replies: true,
     tables: [{ table: configTable, actions: ['GetItem', 'PutItem'] }],
+    throttle: quietRoute,
   },
   drain: {
     entry: 'functions/drain.ts',
@@ -207,6 +243,8 @@ export const functionCatalog = {
     ],
     connections: [...pushes, 'GET'],
     timeoutSeconds: 60,
+    // Without its drain a connection never gets its queue: kept like the connect that starts it.
+    reservedConcurrency: 10,
   },
   fanOut: {
     entry: 'functions/fan-out.ts',

@@ -16,7 +16,8 @@ describe('cdk synth', () => {
       cwd: process.cwd(),
       // No AWS account or credentials here: synthesis must not need them.
       env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', CDK_DISABLE_VERSION_CHECK: '1' },
-      timeout: 120_000,
+      // Bundling 30 functions takes about a minute, and over two on a machine busy with other tests.
+      timeout: 240_000,
     });
     expect(stderr).not.toMatch(/AwsSolutions-/);
 
@@ -30,5 +31,5 @@ describe('cdk synth', () => {
       expect(existsSync(join(assetDir, 'index.mjs'))).toBe(true);
       expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
     }
-  }, 180_000);
+  }, 300_000);
 });
