@@ -287,7 +287,9 @@ async function main(): Promise<void> {
   const leaseCase = rows.find((r) => r.scenario === 'offline private, 100 queued' && r.bodyBytes === 200 && !r.history && !r.recent);
   const leasePerMessage = leaseCase?.perMessage.rateWriteUnits ?? Number.NaN;
   const floorCase = rows.find((r) => r.scenario === 'offline private, 1 message' && r.bodyBytes === 200 && !r.history && !r.recent);
-  const measured = floorCase?.perMessage ?? zero;
+  // The send rate's lease is shared by a sender's messages: counted here as the 0.1 a message that
+  // 100 messages from one sender pay, not as the whole lease that a sender's only message pays.
+  const measured = floorCase ? { ...floorCase.perMessage, writeUnits: floorCase.perMessage.writeUnits - floorCase.perMessage.rateWriteUnits + leasePerMessage } : zero;
   report({
     name: 'request-units',
     title: 'Request units per message',
@@ -306,7 +308,8 @@ async function main(): Promise<void> {
         measured: String(round(measured.writeUnits)),
         met: measured.writeUnits <= 2,
         ifMissed:
-          'By one write unit (3 against 2): the queue item (1), the 24-hour send receipt that makes a resend a duplicate (1), and the delete on ack (1). ' +
+          'By 1.1 write units (3.1 against 2): the queue item (1), the 24-hour send receipt that makes a resend a duplicate (1), the delete on ack (1), ' +
+          'and the send rate’s lease (0.1: one conditional update for ten sends; see Abuse limits). ' +
           'Meeting 2 means giving one up: server-side de-duplication (SPEC §4 asks for it; clients would de-duplicate by clientMsgId themselves), ' +
           'or deleting on ack (acked messages would have to be hidden by an ack watermark and left to TTL, which loses messages when two senders race ' +
           'past a watermark). An index on (sender, clientMsgId) to detect resends costs its write back on every put and every delete.',
