@@ -67,6 +67,9 @@ export const apiGatewayLimits: GatewayLimits = {
   framesInFlightPerConnection: 8,
 };
 
+/** Frames of one connection the emulator holds before it stops reading that connection for a while. */
+const maxFramesWaiting = 256;
+
 /** How long after `$connect` returns posts keep getting 410: a uniform draw between the two. */
 export interface OpeningDelay {
   minMs: number;
@@ -338,6 +341,9 @@ export class LocalWebSocketGateway {
       // API Gateway accepts text frames only.
       if (isBinary) return closeFromGateway(connection, 1003, 'Binary frames are not supported');
       connection.framesWaiting.push(toBuffer(data));
+      // Past this many waiting, reading stops until they are handled: TCP holds the client back, so a
+      // flood cannot fill this process's memory with frames it has not got to yet.
+      if (connection.framesWaiting.length >= maxFramesWaiting) socket.pause();
       this.handleWaiting(connection);
     });
     // `ws` closes by itself with 1009 when a frame exceeds maxPayload and with 1007 when a text frame
@@ -376,6 +382,7 @@ export class LocalWebSocketGateway {
     while (connection.framesInFlight < this.limits.framesInFlightPerConnection) {
       const data = connection.framesWaiting.shift();
       if (data === undefined) return;
+      if (connection.socket?.isPaused && connection.framesWaiting.length < maxFramesWaiting / 2) connection.socket.resume();
       connection.framesInFlight += 1;
       this.track(
         this.receive(connection, data).finally(() => {

@@ -111,7 +111,7 @@ describe('the per-sender cap', () => {
     expect(dropped).toEqual([{ type: 'dropped', count: 800, reason: 'overflow' }]);
     expect(messages.slice(0, 5).map((m) => m.body)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
     expect(messages.slice(5).map((m) => m.id)).toEqual(newest);
-  }, 60_000);
+  }, 120_000);
 
   it('counts a sender’s group copies with their private messages, and exempts system messages', async () => {
     await settings({ sendRatePerSecond: 10_000, sendBurst: 100_000, maxOfflineMessagesPerSender: 50 });
@@ -172,7 +172,7 @@ describe('the send rate', () => {
     const later = await malloryClient.sendAll(privateTo(dave, Array.from({ length: 30 }, (_, i) => `later ${i}`)));
     expect(later.filter((reply) => reply.type === 'sent')).toHaveLength(10);
     await Promise.all([malloryClient.client.close(), aliceClient.client.close()]);
-  });
+  }, 120_000);
 
   it('is one rate across a user’s devices, for every kind of send', async () => {
     await settings({ sendRatePerSecond: 1, sendBurst: 30 });
