@@ -26,12 +26,13 @@ const frameBytes = 32 * 1024;
 async function seed(queue: DynamoOfflineQueue, userId: string): Promise<void> {
   const newId = messageIdFactory();
   const now = new Date();
-  const batch: Array<{ recipientId: string; message: QueuedMessage }> = Array.from({ length: messages }, () => ({
+  // From ten senders, each within maxOfflineMessagesPerSender, so that every message is delivered.
+  const batch: Array<{ recipientId: string; message: QueuedMessage }> = Array.from({ length: messages }, (_, i) => ({
     recipientId: userId,
     message: {
       id: newId(now),
       type: 'private',
-      from: 'bench',
+      from: `bench-${i % 10}`,
       to: userId,
       bodyJson: JSON.stringify(bodyOfBytes(bodyBytes)),
       sentAt: now,

@@ -5,46 +5,18 @@
  * throughput and the time from send to receipt. The stack runs in its own process, as `npm start`
  * runs it, so that the clients do not share its event loop.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { issueToken } from '../lib/tokens';
 import { TestClient } from '../test/support/client';
-import { median, percentile, progress, report, round } from './support';
+import { median, percentile, progress, report, round, startStackProcess } from './support';
 
 const clients = 100;
 const messagesEach = 100;
 /** Each client waits for `sent` before its next message, as the ordering rule of SPEC §5 assumes. */
 const inFlight = 1;
-const secret = 'bench-secret-that-is-long-enough-for-hs256';
-
-async function startStack(): Promise<{ child: ChildProcess; wsUrl: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-    env: {
-      ...process.env,
-      PIGEONHOLE_WS_PORT: '0',
-      PIGEONHOLE_ADMIN_PORT: '0',
-      PIGEONHOLE_TOKEN_SECRET: secret,
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  const wsUrl = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /WebSocket\s+(ws:\/\/\S+)/.exec(output);
-      if (match?.[1] && output.includes('Press Ctrl-C')) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}:\n${output}`)));
-  });
-  // The stack logs one line per connection; nobody needs them here.
-  child.stdout?.removeAllListeners('data');
-  child.stdout?.resume();
-  return { child, wsUrl };
-}
 
 async function main(): Promise<void> {
-  const { child, wsUrl } = await startStack();
+  const { wsUrl, secret, stop } = await startStackProcess();
   try {
     const users = Array.from({ length: clients }, (_, i) => `e2e-${String(i).padStart(3, '0')}`);
     const connected = await Promise.all(
@@ -140,8 +112,7 @@ async function main(): Promise<void> {
     });
     if (seen.size !== total) process.exitCode = 1;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stop();
   }
 }
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { LocalStack } from '../local/stack';
 import type { Metered, RequestMeter } from '../local/request-meter';
 import type { TestClient } from '../test/support/client';
+import { sendRatesTable } from '../lib/tables';
 import { bodyOfBytes, connect, report, round, startBenchStack, type Table } from './support';
 
 
@@ -19,6 +20,8 @@ interface Phase {
   requests: number;
   writeUnits: number;
   readUnits: number;
+  /** Of the write units, those of the send rate's leases (the SendRates table). */
+  rateWriteUnits: number;
 }
 
 interface CaseRow {
@@ -30,19 +33,33 @@ interface CaseRow {
   phases: Record<string, Phase>;
 }
 
-const zero: Phase = { requests: 0, writeUnits: 0, readUnits: 0 };
+const zero: Phase = { requests: 0, writeUnits: 0, readUnits: 0, rateWriteUnits: 0 };
 const minus = (a: Phase, b: Phase): Phase => ({
   requests: a.requests - b.requests,
   writeUnits: a.writeUnits - b.writeUnits,
   readUnits: a.readUnits - b.readUnits,
+  rateWriteUnits: a.rateWriteUnits - b.rateWriteUnits,
 });
 const plus = (a: Phase, b: Phase): Phase => ({
   requests: a.requests + b.requests,
   writeUnits: a.writeUnits + b.writeUnits,
   readUnits: a.readUnits + b.readUnits,
+  rateWriteUnits: a.rateWriteUnits + b.rateWriteUnits,
 });
-const per = (a: Phase, n: number): Phase => ({ requests: a.requests / n, writeUnits: a.writeUnits / n, readUnits: a.readUnits / n });
-const phase = (m: Metered): Phase => ({ requests: m.requests, writeUnits: m.writeUnits, readUnits: m.readUnits });
+const per = (a: Phase, n: number): Phase => ({
+  requests: a.requests / n,
+  writeUnits: a.writeUnits / n,
+  readUnits: a.readUnits / n,
+  rateWriteUnits: a.rateWriteUnits / n,
+});
+/** The send-rate bucket table's name in the running stack. */
+let sendRatesTableName = '';
+const phase = (m: Metered): Phase => ({
+  requests: m.requests,
+  writeUnits: m.writeUnits,
+  readUnits: m.readUnits,
+  rateWriteUnits: m.byTable[sendRatesTableName]?.writeUnits ?? 0,
+});
 
 class Scenarios {
   /** What a connection costs by itself (presence write, an empty drain), to take out of the drain phase. */
@@ -171,6 +188,7 @@ class Scenarios {
 
 async function runCase(history: boolean, recent: boolean): Promise<CaseRow[]> {
   const { stack, meter } = await startBenchStack({ history, settingsCacheSeconds: 60 });
+  sendRatesTableName = stack.tableName(sendRatesTable);
   try {
     // Before any function has read the settings, so that every cache starts with these.
     await fetch(`${stack.adminUrl}/config`, {
@@ -251,20 +269,47 @@ async function main(): Promise<void> {
       .filter((r) => !r.history && !r.recent && r.bodyBytes === 200)
       .flatMap((r) => Object.entries(r.phases).map(([name, p]) => [r.scenario, name, round(p.requests), round(p.writeUnits), round(p.readUnits, 3)])),
   };
+  const rateShare: Table = {
+    title:
+      'The send rate’s share: write units per message for its leases (one conditional update takes ten tokens), and the whole ' +
+      'without and with them, history and recent conversations off, 200-byte body',
+    columns: ['scenario', 'messages from one sender', 'lease write units / message', 'write units / message without', 'with'],
+    rows: rows
+      .filter((r) => !r.history && !r.recent && r.bodyBytes === 200 && r.scenario !== 'a connection, once (connect, empty drain)')
+      .map((r) => [
+        r.scenario,
+        r.scenario.includes('100 queued') ? 100 : 1,
+        round(r.perMessage.rateWriteUnits, 3),
+        round(r.perMessage.writeUnits - r.perMessage.rateWriteUnits, 2),
+        round(r.perMessage.writeUnits, 2),
+      ]),
+  };
+  const leaseCase = rows.find((r) => r.scenario === 'offline private, 100 queued' && r.bodyBytes === 200 && !r.history && !r.recent);
+  const leasePerMessage = leaseCase?.perMessage.rateWriteUnits ?? Number.NaN;
   const floorCase = rows.find((r) => r.scenario === 'offline private, 1 message' && r.bodyBytes === 200 && !r.history && !r.recent);
-  const measured = floorCase?.perMessage ?? zero;
+  // The send rate's lease is shared by a sender's messages: counted here as the 0.1 a message that
+  // 100 messages from one sender pay, not as the whole lease that a sender's only message pays.
+  const measured = floorCase ? { ...floorCase.perMessage, writeUnits: floorCase.perMessage.writeUnits - floorCase.perMessage.rateWriteUnits + leasePerMessage } : zero;
   report({
     name: 'request-units',
     title: 'Request units per message',
-    tables: [table, phases],
+    tables: [table, phases, rateShare],
     targets: [
+      {
+        what: 'the send rate (sendRatePerSecond, sendBurst) across containers: write units added per message, 100 from one sender',
+        target: '≤ 0.1',
+        measured: String(round(leasePerMessage, 3)),
+        met: leasePerMessage <= 0.1,
+        ifMissed: 'Each lease of ten tokens is one conditional update of a small item: more than 0.1 a message means leases of fewer than ten.',
+      },
       {
         what: 'offline private message, 200 B, history and recent off: write units over its life',
         target: '≤ 2 (floor 1)',
         measured: String(round(measured.writeUnits)),
         met: measured.writeUnits <= 2,
         ifMissed:
-          'By one write unit (3 against 2): the queue item (1), the 24-hour send receipt that makes a resend a duplicate (1), and the delete on ack (1). ' +
+          'By 1.1 write units (3.1 against 2): the queue item (1), the 24-hour send receipt that makes a resend a duplicate (1), the delete on ack (1), ' +
+          'and the send rate’s lease (0.1: one conditional update for ten sends; see Abuse limits). ' +
           'Meeting 2 means giving one up: server-side de-duplication (SPEC §4 asks for it; clients would de-duplicate by clientMsgId themselves), ' +
           'or deleting on ack (acked messages would have to be hidden by an ack watermark and left to TTL, which loses messages when two senders race ' +
           'past a watermark). An index on (sender, clientMsgId) to detect resends costs its write back on every put and every delete.',
@@ -285,6 +330,8 @@ async function main(): Promise<void> {
     ],
     notes: [
       'A connection costs its own units (the presence write on connect, and a drain Query even when the queue is empty); they are counted once per connection, not per message.',
+      'Each scenario has a sender of its own, so its first send leases ten tokens (one write unit): a one-message scenario carries a whole lease, and 100 messages carry ten. ' +
+        'On AWS a container leases for itself: a sender whose messages land in a container holding none of their tokens pays a lease there, so the 0.1 holds for a sender’s messages that meet their lease, up to one unit for a message that lands alone.',
       'DynamoDB Local charges a BatchGetItem only for the items it finds; DynamoDB also charges the minimum (1 read unit, strongly consistent) for each key it does not find. The send’s lookup of sender and recipient, one of them offline, is 1 unit here and 2 on DynamoDB.',
     ],
   });

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchDir, markdownTable, resultsDir, type BenchResult } from './support';
 
-const benches = ['request-units', 'drain', 'fan-out', 'cold-start', 'end-to-end', 'client-size'];
+const benches = ['request-units', 'drain', 'fan-out', 'cold-start', 'end-to-end', 'flood', 'client-size'];
 const readme = join(benchDir, '..', 'README.md');
 const start = '<!-- bench:start -->';
 const end = '<!-- bench:end -->';

@@ -2,6 +2,7 @@
  * What every benchmark shares: starting a metered local stack, clients, statistics, tables, and the
  * result files that `bench/run.ts` turns into the README's Performance section.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,48 @@ export async function startBenchStack(options: LocalStackOptions = {}): Promise<
   const meter = new RequestMeter();
   const stack = await startLocalStack({ wsPort: 0, adminPort: 0, settingsCacheSeconds: 0, meter, ...options });
   return { stack, meter };
+}
+
+/**
+ * The local stack in a process of its own, as `npm start` runs it, so that the clients a benchmark
+ * drives do not share its event loop; with a fixed token secret and admin key, to sign and call with.
+ */
+export async function startStackProcess(): Promise<{ wsUrl: string; adminUrl: string; adminKey: string; secret: string; stop(): Promise<void> }> {
+  const secret = 'bench-secret-that-is-long-enough-for-hs256';
+  const adminKey = 'bench-admin-key';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+    env: {
+      ...process.env,
+      PIGEONHOLE_WS_PORT: '0',
+      PIGEONHOLE_ADMIN_PORT: '0',
+      PIGEONHOLE_TOKEN_SECRET: secret,
+      PIGEONHOLE_ADMIN_KEY: adminKey,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  const urls = await new Promise<{ wsUrl: string; adminUrl: string }>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const ws = /WebSocket\s+(ws:\/\/\S+)/.exec(output)?.[1];
+      const admin = /Admin API\s+(http:\/\/\S+)/.exec(output)?.[1];
+      if (ws && admin && output.includes('Press Ctrl-C')) resolve({ wsUrl: ws, adminUrl: admin });
+    });
+    child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}:\n${output}`)));
+  });
+  // The stack logs one line per connection; nobody needs them here.
+  child.stdout?.removeAllListeners('data');
+  child.stdout?.resume();
+  return {
+    ...urls,
+    adminKey,
+    secret,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
 }
 
 export async function connect(stack: LocalStack, userId: string): Promise<TestClient> {

@@ -10,6 +10,7 @@ import { ServiceMonitoring } from './monitoring';
 import { OfflineEventBus } from './offline-event-bus';
 import { assertLocalEsbuild, ServiceFunction } from './service-function';
 import { FanOutQueue } from './fan-out-queue';
+import { reservedConcurrency, reservedConcurrencyContextKey } from './protection';
 import { ServiceTables } from './service-tables';
 import { ServiceWebSocketApi } from './websocket-api';
 
@@ -49,6 +50,7 @@ export class PigeonholeStack extends Stack {
     const offlineEvents = new OfflineEventBus(this, 'OfflineEvents');
     const tracing = props.tracing ?? [true, 'true'].includes(this.node.tryGetContext('tracing') as boolean | string);
 
+    const reserved = reservedConcurrency(this.node.tryGetContext(reservedConcurrencyContextKey));
     const functions = new Map<FunctionName, ServiceFunction>();
     for (const [name, declaration] of Object.entries(functionCatalog) as Array<[FunctionName, FunctionDeclaration]>) {
       // Suffixed: CDK leaves a construct named 'Default' out of logical ids.
@@ -57,6 +59,7 @@ export class PigeonholeStack extends Stack {
         logRetention,
         timeout: Duration.seconds(declaration.timeoutSeconds ?? 29),
         tracing: tracing && Boolean(declaration.traced),
+        ...(reserved.has(name) && { reservedConcurrency: reserved.get(name) }),
       });
       for (const access of declaration.tables ?? []) service.useTable(tables.get(access.table), access);
       if (declaration.fanOutJobs) service.useFanOutQueue(fanOutJobs, declaration.fanOutJobs);
@@ -78,6 +81,7 @@ export class PigeonholeStack extends Stack {
         route: declaration.route,
         fn: fn(name),
         replies: declaration.replies ?? false,
+        ...(declaration.throttle && { throttle: declaration.throttle }),
       })),
       throttle: props.throttle ?? { rateLimit: 500, burstLimit: 1000 },
       logRetention,

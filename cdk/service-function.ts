@@ -36,6 +36,8 @@ export interface ServiceFunctionProps {
   logRetention: RetentionDays;
   /** Active X-Ray tracing and Powertools Tracer, for a function whose declaration is `traced`. */
   tracing?: boolean;
+  /** Concurrency kept for this function alone, and the most it may use (see cdk/protection.ts). */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ export class ServiceFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: 256,
       timeout: props.timeout ?? Duration.seconds(10),
+      ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
       role,
       logGroup,
       ...(props.tracing && { tracing: Tracing.ACTIVE }),

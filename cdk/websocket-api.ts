@@ -1,6 +1,6 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnStage, LogGroupLogDestination, WebSocketApi, WebSocketStage, type WebSocketRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -14,6 +14,8 @@ export interface WebSocketRouteTarget {
   fn: IFunction;
   /** Send what the function returns back on the connection. */
   replies: boolean;
+  /** This route's own limit within the stage's. */
+  throttle?: { rateLimit: number; burstLimit: number };
 }
 
 export interface ServiceWebSocketApiProps {
@@ -35,12 +37,14 @@ export class ServiceWebSocketApi extends Construct {
       identitySource: [tokenIdentitySource],
     });
     this.api = new WebSocketApi(this, 'Api', { apiName: 'pigeonhole', routeSelectionExpression });
+    const throttled: Array<{ route: WebSocketRoute; target: WebSocketRouteTarget }> = [];
     for (const target of props.routes) {
       const route = this.api.addRoute(target.route, {
         integration: new WebSocketLambdaIntegration(`${target.route}Integration`, target.fn),
         returnResponse: target.replies,
         ...(target.route === '$connect' && { authorizer }),
       });
+      if (target.throttle) throttled.push({ route, target });
       if (target.route !== '$connect') {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
@@ -79,6 +83,17 @@ export class ServiceWebSocketApi extends Construct {
       },
     });
     this.stage.node.addDependency(apiGatewayLoggingRole(this));
+
+    // A route's own throttle, within the stage's: a flood of one route leaves the others their share.
+    // The stage must come after the routes it names, or CloudFormation cannot find them.
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = Object.fromEntries(
+      throttled.map(({ target }) => [
+        target.route,
+        { ThrottlingRateLimit: target.throttle?.rateLimit, ThrottlingBurstLimit: target.throttle?.burstLimit },
+      ]),
+    );
+    for (const { route } of throttled) this.stage.node.addDependency(route);
   }
 }
 

@@ -22,6 +22,7 @@ import {
   offlineMessagesTable,
   recentConversationsTable,
   roomMembersTable,
+  sendRatesTable,
   sendReceiptsTable,
   type TableDeclaration,
 } from '../lib/tables';
@@ -79,7 +80,26 @@ export interface FunctionDeclaration {
   readonly traced?: boolean;
   /** 29 s for routes, API Gateway's integration timeout, unless set. */
   readonly timeoutSeconds?: number;
+  /**
+   * Lambda concurrency kept for this function alone (and the most it may use), so that a flood of any
+   * route cannot starve it; on AWS only, and off for an account that cannot reserve (see cdk/protection.ts).
+   */
+  readonly reservedConcurrency?: number;
+  /** Requests a second to its route across the stage, and the burst above that: a flood of one route leaves the others room. */
+  readonly throttle?: RouteThrottle;
 }
+
+export interface RouteThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * Route throttles, as shares of the stage's 500 requests a second: the routes a client fires most
+ * (send, ack) get most, a connect storm or junk frames ($default) the least.
+ */
+const busyRoute: RouteThrottle = { rateLimit: 300, burstLimit: 600 };
+const quietRoute: RouteThrottle = { rateLimit: 100, burstLimit: 200 };
 
 /** Reading settings: every function whose behaviour the settings change. */
 const readsSettings: TableAccess = { table: configTable, actions: ['GetItem'] };
@@ -95,12 +115,18 @@ export const functionCatalog = {
     entry: 'functions/authorizer.ts',
     tokenSecret: true,
     timeoutSeconds: 10,
+    // Every upgrade runs it: kept for connects whatever else floods.
+    reservedConcurrency: 10,
   },
   connect: {
     entry: 'functions/connect.ts',
     route: '$connect',
     tables: [{ table: connectionsTable, actions: ['UpdateItem'] }, readsSettings],
     invokes: ['drain'],
+    // Past maxConnectionsPerUser: the oldest connection is told `closing` (POST), then closed (DELETE).
+    connections: ['POST', 'DELETE'],
+    reservedConcurrency: 10,
+    throttle: quietRoute,
   },
   disconnect: {
     entry: 'functions/disconnect.ts',
@@ -108,17 +134,23 @@ export const functionCatalog = {
     tables: [
       { table: connectionsTable, actions: ['UpdateItem'] },
       { table: roomMembersTable, actions: ['DeleteItem'] },
+      // The closing connection's rooms: its item notes only that it joined some.
+      { table: roomMembersTable, actions: ['Query'], indexes: ['byConnection'], indexesOnly: true },
     ],
+    reservedConcurrency: 5,
   },
   default: {
     entry: 'functions/default.ts',
     route: '$default',
     replies: true,
+    // Unknown actions: junk frames, the first thing a flood of garbage reaches.
+    throttle: { rateLimit: 20, burstLimit: 40 },
   },
   ping: {
     entry: 'functions/ping.ts',
     route: 'ping',
     replies: true,
+    throttle: quietRoute,
   },
   send: {
     entry: 'functions/send.ts',
@@ -127,6 +159,8 @@ export const functionCatalog = {
     tables: [
       { table: offlineMessagesTable, actions: ['PutItem', 'DeleteItem', 'BatchWriteItem'] },
       { table: sendReceiptsTable, actions: ['PutItem', 'UpdateItem'] },
+      // Leasing send-rate tokens: conditional updates, never a read.
+      { table: sendRatesTable, actions: ['UpdateItem'] },
       findsConnections,
       readsManySettings,
       { table: historyTable, actions: ['PutItem', 'DeleteItem'] },
@@ -139,12 +173,14 @@ export const functionCatalog = {
     fanOutJobs: 'send',
     offlineEvents: true,
     traced: true,
+    throttle: busyRoute,
   },
   ack: {
     entry: 'functions/ack.ts',
     route: 'ack',
     replies: true,
     tables: [{ table: offlineMessagesTable, actions: ['DeleteItem'] }],
+    throttle: busyRoute,
   },
   sync: {
     entry: 'functions/sync.ts',
@@ -156,6 +192,7 @@ export const functionCatalog = {
       readsSettings,
     ],
     connections: ['POST'],
+    throttle: quietRoute,
   },
   history: {
     entry: 'functions/history.ts',
@@ -165,6 +202,7 @@ export const functionCatalog = {
       { table: historyTable, actions: ['Query'] },
       { table: groupMembersTable, actions: ['GetItem'] },
     ],
+    throttle: quietRoute,
   },
   recent: {
     entry: 'functions/recent.ts',
@@ -176,6 +214,7 @@ export const functionCatalog = {
       { table: groupsTable, actions: ['BatchGetItem'] },
       readsSettings,
     ],
+    throttle: quietRoute,
   },
   joinRoom: {
     entry: 'functions/join-room.ts',
@@ -185,27 +224,28 @@ export const functionCatalog = {
       { table: connectionsTable, actions: ['UpdateItem'] },
       { table: roomMembersTable, actions: ['PutItem'] },
     ],
+    throttle: quietRoute,
   },
   leaveRoom: {
     entry: 'functions/leave-room.ts',
     route: 'leaveRoom',
     replies: true,
-    tables: [
-      { table: connectionsTable, actions: ['UpdateItem'] },
-      { table: roomMembersTable, actions: ['DeleteItem'] },
-    ],
+    tables: [{ table: roomMembersTable, actions: ['DeleteItem'] }],
+    throttle: quietRoute,
   },
   getOfflineMessageDuration: {
     entry: 'functions/get-offline-message-duration.ts',
     route: 'getOfflineMessageDuration',
     replies: true,
     tables: [readsSettings],
+    throttle: quietRoute,
   },
   setOfflineMessageDuration: {
     entry: 'functions/set-offline-message-duration.ts',
     route: 'setOfflineMessageDuration',
     replies: true,
     tables: [{ table: configTable, actions: ['GetItem', 'PutItem'] }],
+    throttle: quietRoute,
   },
   drain: {
     entry: 'functions/drain.ts',
@@ -218,6 +258,8 @@ export const functionCatalog = {
     connections: [...pushes, 'GET'],
     timeoutSeconds: 60,
     traced: true,
+    // Without its drain a connection never gets its queue: kept like the connect that starts it.
+    reservedConcurrency: 10,
   },
   fanOut: {
     entry: 'functions/fan-out.ts',

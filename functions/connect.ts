@@ -4,12 +4,12 @@ import middy from '@middy/core';
 import { clock } from '../lib/clock';
 import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
-import { connectionStore, drainStarter, settingsReader } from '../lib/lambda/stores';
+import { connectionPoster, connectionStore, drainStarter, settingsReader } from '../lib/lambda/stores';
 import { callerOf, parseWebSocketEvent } from '../lib/lambda/websocket-event';
 import { openConnection } from '../lib/open-connection';
 import { connectQuerySchema, describeIssues } from '../lib/protocol';
 
-const deps = { connections: connectionStore(), settings: settingsReader(), clock };
+const deps = { connections: connectionStore(), settings: settingsReader(), clock, poster: connectionPoster(), log: logger };
 const drains = drainStarter();
 const stats = statsCounters();
 

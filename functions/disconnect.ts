@@ -27,8 +27,8 @@ export const handler = middy<unknown, { statusCode: number }>()
       logger.info('$disconnect without authorizer context: the connection record is left to expire');
       return { statusCode: 200 };
     }
-    const { rooms: joined } = await connections.remove(userId, connectionId, clock.now());
+    const { joinedRooms } = await connections.remove(userId, connectionId, clock.now());
     stats.add('connectionsClosed', 1);
-    await leaveRooms({ rooms }, connectionId, joined);
+    if (joinedRooms) await leaveRooms({ rooms }, connectionId);
     return { statusCode: 200 };
   });

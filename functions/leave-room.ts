@@ -1,9 +1,9 @@
 /** `leaveRoom`: this connection leaves a chatroom. */
 import { leaveRoom } from '../lib/chatrooms';
 import { frameRoute } from '../lib/lambda/frame-route';
-import { connectionStore, roomStore } from '../lib/lambda/stores';
+import { roomStore } from '../lib/lambda/stores';
 import { leaveRoomFrameSchema } from '../lib/protocol';
 
-const deps = { rooms: roomStore(), connections: connectionStore() };
+const deps = { rooms: roomStore() };
 
 export const handler = frameRoute(leaveRoomFrameSchema, (frame, { caller }) => leaveRoom(deps, caller, frame.room));

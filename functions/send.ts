@@ -7,7 +7,7 @@ import { sendMessage } from '../lib/send-message';
 import { countedSend } from '../lib/stats';
 
 const stats = statsCounters();
-const deps = sendDeps(stats, { chatrooms: true });
+const deps = sendDeps(stats, { asClient: true });
 // Loaded only when on; a bundle built without tracing has no tracer in it at all (cdk/bundling.ts).
 const tracing = process.env.POWERTOOLS_TRACE_ENABLED === 'true' ? await import('../lib/lambda/tracing') : undefined;
 

@@ -22,8 +22,8 @@ export interface RoomDeps {
 }
 
 export async function joinRoom(deps: Pick<RoomDeps, 'rooms' | 'connections' | 'clock'>, caller: Caller, roomId: string): Promise<Reply> {
-  // Noted on the connection first, so that its close always knows to end the membership.
-  if (!(await deps.connections.addRoom(caller.userId, caller.connectionId, roomId))) {
+  // Noted on the connection first, so that its close always knows to end its memberships.
+  if (!(await deps.connections.addRoom(caller.userId, caller.connectionId))) {
     throw new ForbiddenError('this connection is not open');
   }
   // A membership can outlive no connection: API Gateway closes every one within two hours.
@@ -31,14 +31,18 @@ export async function joinRoom(deps: Pick<RoomDeps, 'rooms' | 'connections' | 'c
   return { type: 'joined', room: roomId };
 }
 
-export async function leaveRoom(deps: Pick<RoomDeps, 'rooms' | 'connections'>, caller: Caller, roomId: string): Promise<Reply> {
+export async function leaveRoom(deps: Pick<RoomDeps, 'rooms'>, caller: Caller, roomId: string): Promise<Reply> {
   await deps.rooms.leave(roomId, caller.connectionId);
-  await deps.connections.removeRoom(caller.userId, caller.connectionId, roomId);
   return { type: 'left', room: roomId };
 }
 
-/** Ends every membership of a connection that closed. */
-export async function leaveRooms(deps: Pick<RoomDeps, 'rooms'>, connectionId: string, roomIds: readonly string[]): Promise<void> {
+/**
+ * Ends every membership of a connection that closed. The rooms come from an index, which may not yet
+ * show a join made a moment before the close: such a membership lapses with the connection's two
+ * hours, and the first message to the room after the close (410) ends it.
+ */
+export async function leaveRooms(deps: Pick<RoomDeps, 'rooms'>, connectionId: string): Promise<void> {
+  const roomIds = await deps.rooms.roomsOf(connectionId);
   await Promise.all(roomIds.map((roomId) => deps.rooms.leave(roomId, connectionId)));
 }
 

@@ -77,16 +77,26 @@ export interface Discard {
   reason: 'cleanStart' | 'expired';
 }
 
+/** What recording a connection did: the user's presence just before, and the connections it replaced, now forgotten. */
+export interface Admission {
+  before: Presence | undefined;
+  /**
+   * The user's oldest connections, past `maxConnections` or past what the user's record can hold
+   * whatever the ids: forgotten already, to be told `closing` (reason `replaced`) and closed.
+   */
+  replaced: Connection[];
+}
+
 export interface ConnectionStore {
   /**
-   * Records the connection, and the discard it starts with (or none); resolves to the user's presence
-   * as it was just before.
+   * Records the connection, and the discard it starts with (or none), replacing the user's oldest
+   * connections past `maxConnections` (SPEC §6 `maxConnectionsPerUser`); never refuses the new one.
    */
-  add(connection: Connection, expiresAt: Date, now: Date, discard?: Discard): Promise<Presence | undefined>;
+  add(connection: Connection, expiresAt: Date, now: Date, discard?: Discard, maxConnections?: number): Promise<Admission>;
   /** Records what the user's latest connection discards, for every later drain and sync to honour. */
   setDiscard(userId: string, discard: Discard): Promise<void>;
-  /** Forgets the connection, and notes that the user was last seen now; resolves to the rooms it was in. */
-  remove(userId: string, connectionId: string, now: Date): Promise<{ rooms: string[] }>;
+  /** Forgets the connection, and notes that the user was last seen now; resolves to whether it had joined a chatroom. */
+  remove(userId: string, connectionId: string, now: Date): Promise<{ joinedRooms: boolean }>;
   /**
    * Leaves a stored message to the connection's drain rather than push it: `left`. `finished`: the
    * drain is done, and the message should be pushed after all. `lapsed`: the drain's window passed
@@ -104,9 +114,8 @@ export interface ConnectionStore {
    * than the `handled` the drain has delivered (or is gone).
    */
   finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish>;
-  /** Notes a chatroom the connection is in, so that its close can end the membership; false if it is not open. */
-  addRoom(userId: string, connectionId: string, roomId: string): Promise<boolean>;
-  removeRoom(userId: string, connectionId: string, roomId: string): Promise<void>;
+  /** Notes that the connection joins a chatroom, so that its close ends its memberships; false if it is not open. */
+  addRoom(userId: string, connectionId: string): Promise<boolean>;
   /** The presence of each user who has one; open connections only. */
   lookup(userIds: readonly string[], now: Date, options?: { consistent?: boolean }): Promise<Map<string, Presence>>;
 }
@@ -116,11 +125,12 @@ export async function registerConnection(
   clock: Clock,
   connection: Omit<Connection, 'connectedAt'>,
   discard?: (connectedAt: Date) => Discard,
-): Promise<{ connection: Connection; before: Presence | undefined }> {
+  maxConnections?: number,
+): Promise<Admission & { connection: Connection }> {
   const connectedAt = clock.now();
   const record = { ...connection, connectedAt };
-  const before = await store.add(record, connectionExpiry(connectedAt), connectedAt, discard?.(connectedAt));
-  return { connection: record, before };
+  const admission = await store.add(record, connectionExpiry(connectedAt), connectedAt, discard?.(connectedAt), maxConnections);
+  return { connection: record, ...admission };
 }
 
 export function connectionExpiry(connectedAt: Date): Date {

@@ -28,17 +28,27 @@ export async function queuePolicyFor(settings: SettingsReader, userId: string, d
 type Verdict = 'deliver' | 'overflow' | 'expired' | 'discard';
 
 /**
+ * The sender whose cap (`maxOfflineMessagesPerSender`) a message counts against; none for system
+ * messages, which come from the app itself and are exempt (SPEC §6). A group message counts against
+ * its sender too, so a flood through a group pushes out only that sender's own messages.
+ */
+function cappedSender(message: QueuedMessage): string | undefined {
+  return message.type === 'system' ? undefined : message.from;
+}
+
+/**
  * Decides, message by message, what the client gets. It first observes the whole queue, oldest first,
- * to count what is deliverable (in all, and per group); then it judges the same messages in the same
- * order, spending the overflow on the oldest: per group first (`groupOfflineMaxMessages`), then over
- * the user's whole queue (`maxOfflineMessages`).
+ * noting each deliverable message's id, group and sender; then, newest first, each cap keeps the
+ * newest of what the caps before it left: per group (`groupOfflineMaxMessages`), per sender
+ * (`maxOfflineMessagesPerSender`, so no sender can push another's messages out), then over the user's
+ * whole queue (`maxOfflineMessages`). Judging then looks each message up by id, so a queue read again
+ * for delivery may have gained or lost messages meanwhile.
  */
 export class QueuePlan {
+  private observed: Array<{ id: string; group: string | undefined; sender: string | undefined }> = [];
+  private readonly overflowIds = new Set<string>();
   private deliverable = 0;
-  private readonly deliverablePerGroup = new Map<string, number>();
   private readonly counts: Record<Exclude<Verdict, 'deliver'>, number> = { overflow: 0, expired: 0, discard: 0 };
-  private userOverflowLeft = 0;
-  private readonly groupOverflowLeft = new Map<string, number>();
   private finished = false;
 
   constructor(
@@ -52,21 +62,26 @@ export class QueuePlan {
       this.counts[kind] += 1;
       return;
     }
-    this.deliverable += 1;
-    if (message.type === 'group') this.deliverablePerGroup.set(message.to, (this.deliverablePerGroup.get(message.to) ?? 0) + 1);
+    this.observed.push({ id: message.id, group: message.type === 'group' ? message.to : undefined, sender: cappedSender(message) });
   }
 
   /** Call once every message has been observed. */
   finish(): void {
-    const groupCap = this.policy.app.groupOfflineMaxMessages;
-    let afterGroupCaps = this.deliverable;
-    for (const [group, count] of this.deliverablePerGroup) {
-      const over = groupCap === null ? 0 : Math.max(0, count - groupCap);
-      this.groupOverflowLeft.set(group, over);
-      afterGroupCaps -= over;
+    const { groupOfflineMaxMessages: groupCap, maxOfflineMessagesPerSender: senderCap, maxOfflineMessages: userCap } = this.policy.app;
+    const keptPerGroup = new Map<string, number>();
+    const keptPerSender = new Map<string, number>();
+    let kept = 0;
+    for (let i = this.observed.length - 1; i >= 0; i -= 1) {
+      const { id, group, sender } = this.observed[i] as (typeof this.observed)[number];
+      if (!keep(keptPerGroup, group, groupCap) || !keep(keptPerSender, sender, senderCap) || kept >= userCap) {
+        this.overflowIds.add(id);
+        continue;
+      }
+      kept += 1;
     }
-    this.userOverflowLeft = Math.max(0, afterGroupCaps - this.policy.app.maxOfflineMessages);
-    this.counts.overflow = this.deliverable - afterGroupCaps + this.userOverflowLeft;
+    this.deliverable = this.observed.length;
+    this.counts.overflow = this.overflowIds.size;
+    this.observed = [];
     this.finished = true;
   }
 
@@ -93,21 +108,12 @@ export class QueuePlan {
     return this.deliverable - this.counts.overflow;
   }
 
-  /** Judges the next message, oldest first, in the same order as observed. */
+  /** Judges a message, oldest first, as observed. */
   judge(message: QueuedMessage): Verdict {
     if (!this.finished) throw new Error('judge() before finish()');
     const kind = this.kindOf(message);
     if (kind !== 'deliver') return kind;
-    const groupLeft = message.type === 'group' ? (this.groupOverflowLeft.get(message.to) ?? 0) : 0;
-    if (groupLeft > 0) {
-      this.groupOverflowLeft.set(message.to, groupLeft - 1);
-      return 'overflow';
-    }
-    if (this.userOverflowLeft > 0) {
-      this.userOverflowLeft -= 1;
-      return 'overflow';
-    }
-    return 'deliver';
+    return this.overflowIds.has(message.id) ? 'overflow' : 'deliver';
   }
 
   private kindOf(message: QueuedMessage): Verdict {
@@ -115,6 +121,15 @@ export class QueuePlan {
     if (effectiveExpiry(message, this.policy.app, this.policy.user) <= this.now) return 'expired';
     return 'deliver';
   }
+}
+
+/** Counts a message against its group's or sender's cap: false when that cap is already full (null: no cap). */
+function keep(kept: Map<string, number>, key: string | undefined, cap: number | null): boolean {
+  if (key === undefined || cap === null) return true;
+  const count = kept.get(key) ?? 0;
+  if (count >= cap) return false;
+  kept.set(key, count + 1);
+  return true;
 }
 
 export interface QueueReader {

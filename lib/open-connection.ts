@@ -3,33 +3,67 @@
  * `cleanStart=true`, or when the user's session expired while they were away, everything accepted
  * before this connection is discarded rather than delivered, as an MQTT broker does. The discard is
  * recorded with the user's presence, so that every drain and sync of the connection honours it.
+ *
+ * A user has at most `maxConnectionsPerUser` connections (SPEC §6): a new one past that replaces the
+ * oldest, which is told `closing` with reason `replaced` and closed. API Gateway's `@connections`
+ * DELETE sets no close code, so the frame is how its client knows not to reconnect.
  */
 import type { Clock } from './clock';
-import { registerConnection, sessionExpired, type Caller, type ConnectionStore, type Discard } from './connections';
+import { registerConnection, sessionExpired, type Caller, type Connection, type ConnectionStore, type Discard } from './connections';
+import type { ConnectionPoster, DeliveryLog } from './delivery';
 import type { DrainRequest } from './drain';
 import { firstIdAt } from './message-ids';
-import type { ConnectQuery } from './protocol';
+import type { ConnectQuery, ServerFrame } from './protocol';
 import type { SettingsReader } from './settings-reader';
 
-export async function openConnection(
-  deps: { connections: ConnectionStore; settings: SettingsReader; clock: Clock },
-  caller: Caller,
-  query: ConnectQuery,
-): Promise<DrainRequest> {
+export interface OpenConnectionDeps {
+  connections: ConnectionStore;
+  settings: SettingsReader;
+  clock: Clock;
+  poster: Pick<ConnectionPoster, 'post' | 'close'>;
+  log: DeliveryLog;
+}
+
+export async function openConnection(deps: OpenConnectionDeps, caller: Caller, query: ConnectQuery): Promise<DrainRequest> {
   const cleanStart = query.cleanStart === 'true';
   const discardFrom = (reason: Discard['reason']) => (at: Date) => ({ beforeId: firstIdAt(at), reason });
-  const { connection, before } = await registerConnection(
+  const { sessionExpiryHours, maxConnectionsPerUser } = await deps.settings.appSettings();
+  const { connection, before, replaced } = await registerConnection(
     deps.connections,
     deps.clock,
     { ...caller, ...(query.deviceId === undefined ? {} : { deviceId: query.deviceId }) },
     cleanStart ? discardFrom('cleanStart') : undefined,
+    maxConnectionsPerUser,
   );
+  await closeReplaced(deps, replaced);
   if (cleanStart) return { ...caller, discard: discardFrom('cleanStart')(connection.connectedAt) };
 
-  const { sessionExpiryHours } = await deps.settings.appSettings();
   if (!sessionExpired(before, connection.connectedAt, sessionExpiryHours)) return caller;
   // Recorded before the connection opens, so that a `sync` sent at once honours it too.
   const discard = discardFrom('expired')(connection.connectedAt);
   await deps.connections.setDiscard(caller.userId, discard);
   return { ...caller, discard };
+}
+
+const replacedFrame = JSON.stringify({ type: 'closing', reason: 'replaced' } satisfies ServerFrame);
+
+/**
+ * Tells each replaced connection, then closes it. They are already forgotten, so nothing more is
+ * pushed to them; a failure here is logged, never the new connection's refusal.
+ */
+async function closeReplaced(deps: Pick<OpenConnectionDeps, 'poster' | 'log'>, replaced: readonly Connection[]): Promise<void> {
+  await Promise.all(
+    replaced.map(async ({ connectionId }) => {
+      try {
+        if ((await deps.poster.post(connectionId, replacedFrame)) === 'gone') return;
+      } catch (error) {
+        deps.log.warn('could not tell a replaced connection', { connectionId, error });
+      }
+      try {
+        await deps.poster.close(connectionId);
+      } catch (error) {
+        deps.log.warn('could not close a replaced connection', { connectionId, error });
+      }
+    }),
+  );
 }

@@ -14,4 +14,6 @@ export interface RoomStore {
   leave(roomId: string, connectionId: string): Promise<boolean>;
   isMember(roomId: string, connectionId: string, now: Date): Promise<boolean>;
   members(roomId: string, now: Date): Promise<RoomMember[]>;
+  /** The rooms a connection is in, as an index knows them (eventually consistent: a join just made may be missing). */
+  roomsOf(connectionId: string): Promise<string[]>;
 }

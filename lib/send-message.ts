@@ -19,6 +19,7 @@ import { durationInForce, historyExpiry, messageExpiry } from './retention';
 import type { RoomStore } from './rooms';
 import { claimMessageId, fingerprintOf, type SendReceipts } from './send-receipts';
 import { sendToRoom } from './chatrooms';
+import { rateRuleOf, type SendRateLimiter } from './send-rate';
 import { sendToGroup } from './send-group';
 import type { SettingsReader } from './settings-reader';
 
@@ -35,6 +36,8 @@ export interface SendDeps extends PushDeps, FanOutDeps {
   /** Undefined in a function that serves no chatrooms (the backend's `POST /v1/messages`). */
   rooms: RoomStore | undefined;
   jobs: FanOutQueue;
+  /** The per-user send rate, across the user's devices (SPEC §6); none for the app's backend. */
+  rate?: Pick<SendRateLimiter, 'admit'>;
 }
 
 export async function sendMessage(deps: SendDeps, caller: Sender, frame: SendFrame): Promise<Reply> {
@@ -42,6 +45,9 @@ export async function sendMessage(deps: SendDeps, caller: Sender, frame: SendFra
   if (Buffer.byteLength(bodyJson) > limits.bodyMaxBytes) {
     throw new TooLargeError(`body is larger than ${limits.bodyMaxBytes / 1024} KB once serialized`);
   }
+  // Before anything is claimed, stored or pushed: a refused send leaves no trace, so a resend after
+  // `retryAfterMs` starts afresh. Every try counts, a resend of the same clientMsgId too.
+  if (deps.rate) await deps.rate.admit(caller.userId, rateRuleOf(await deps.settings.appSettings()));
   switch (frame.type) {
     case 'private':
       return sendPrivate(deps, caller, frame, bodyJson);

@@ -18,7 +18,7 @@ export interface SettingSpec<T> {
 
 /** A whole number from min to max; with `nullable`, null too (meaning: fall back to the line above). */
 function wholeNumber(meaning: string, min: number, max: number, fallback: number): SettingSpec<number>;
-function wholeNumber(meaning: string, min: number, max: number, fallback: null, nullable: true): SettingSpec<number | null>;
+function wholeNumber(meaning: string, min: number, max: number, fallback: number | null, nullable: true): SettingSpec<number | null>;
 function wholeNumber(meaning: string, min: number, max: number, fallback: number | null, nullable = false): SettingSpec<number | null> {
   const upper = max === Number.MAX_SAFE_INTEGER ? 'or more' : `to ${max}`;
   return {
@@ -56,6 +56,13 @@ export const appSettingSpecs = {
     true,
   ),
   maxOfflineMessages: wholeNumber('Per user: keep only the newest N undelivered; older ones are dropped.', 1, 100_000, 1000),
+  maxOfflineMessagesPerSender: wholeNumber(
+    'Per user and sender: keep only the newest N undelivered from one sender, applied before maxOfflineMessages, so no sender can push others’ messages out; system messages are exempt; empty (null) for no cap.',
+    1,
+    100_000,
+    200,
+    true,
+  ),
   userLevelSettingsEnabled: flag('May users set their own offline-message duration.', false),
   historyDays: wholeNumber('Days of roaming history kept for private conversations.', 1, 365, 7),
   groupHistoryDays: wholeNumber('Days of roaming history kept for groups.', 1, 365, 7),
@@ -67,6 +74,9 @@ export const appSettingSpecs = {
     8760,
     0,
   ),
+  sendRatePerSecond: wholeNumber('Per user, across devices: sends a second, on average; past it a send gets RATE_LIMITED.', 1, 10_000, 20),
+  sendBurst: wholeNumber('Per user, across devices: sends at once above the rate, after a quiet spell.', 1, 100_000, 100),
+  maxConnectionsPerUser: wholeNumber('Per user: open connections; a new one past this closes the oldest (reason replaced).', 1, 1000, 50),
 } as const;
 
 export type AppSettingKey = keyof typeof appSettingSpecs;

@@ -67,6 +67,19 @@ export const sendReceiptKey = (senderId: string, clientMsgId: string) =>
   ({ senderId, clientMsgId }) satisfies KeyOf<typeof sendReceiptsTable>;
 
 /**
+ * Each user's send-rate bucket (SPEC §6 `sendRatePerSecond`, `sendBurst`): one small item, so that a
+ * conditional update of it costs one write unit; it expires once the bucket would be full again.
+ */
+export const sendRatesTable = {
+  name: 'SendRates',
+  envVar: 'SEND_RATES_TABLE',
+  partitionKey: 'userId',
+  timeToLiveAttribute: 'expiresAt',
+} as const satisfies TableDeclaration;
+
+export const sendRateKey = (userId: string) => ({ userId }) satisfies KeyOf<typeof sendRatesTable>;
+
+/**
  * Settings, as plain items an admin can also edit in the DynamoDB console: `app` for the app's
  * settings, `user:<id>` for a user's own.
  */
@@ -127,13 +140,18 @@ export const recentConversationsTable = {
 export const recentConversationKey = (userId: string, conversationId: string) =>
   ({ userId, conversationId }) satisfies KeyOf<typeof recentConversationsTable>;
 
-/** Chatroom membership, per connection: it ends when the connection leaves the room or closes. */
+/**
+ * Chatroom membership, per connection: it ends when the connection leaves the room or closes. The
+ * `byConnection` index finds a closing connection's rooms, which the user's connection item does not
+ * hold (a connection may join any number of rooms; that item must stay small).
+ */
 export const roomMembersTable = {
   name: 'RoomMembers',
   envVar: 'ROOM_MEMBERS_TABLE',
   partitionKey: 'roomId',
   sortKey: 'connectionId',
   timeToLiveAttribute: 'expiresAt',
+  globalIndexes: [{ indexName: 'byConnection', partitionKey: 'connectionId', sortKey: 'roomId' }],
 } as const satisfies TableDeclaration;
 
 export const roomMemberKey = (roomId: string, connectionId: string) =>
@@ -143,6 +161,7 @@ export const tables: readonly TableDeclaration[] = [
   connectionsTable,
   offlineMessagesTable,
   sendReceiptsTable,
+  sendRatesTable,
   configTable,
   groupMembersTable,
   groupsTable,

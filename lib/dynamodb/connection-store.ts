@@ -1,7 +1,16 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import { maxDrainSeconds, type Connection, type ConnectionStore, type Discard, type DrainClaim, type DrainFinish, type Presence } from '../connections';
+import {
+  maxDrainSeconds,
+  type Admission,
+  type Connection,
+  type ConnectionStore,
+  type Discard,
+  type DrainClaim,
+  type DrainFinish,
+  type Presence,
+} from '../connections';
 import { connectionKey, connectionsTable } from '../tables';
 import { batchGetAll } from './batch';
 
@@ -21,8 +30,11 @@ interface ConnectionEntry {
   /** The smallest id pushes left to the drain since it last looked, and how many they were in all. */
   leftFrom?: string;
   leftCount?: number;
-  /** The chatrooms the connection is in (a string set). */
-  rooms?: Set<string>;
+  /**
+   * The connection has joined a chatroom: its close looks its rooms up (RoomMembers' byConnection
+   * index) rather than keep them here, where a connection in many rooms would grow the user's item.
+   */
+  inRooms?: boolean;
 }
 
 type PresenceItem = Record<string, unknown> & {
@@ -36,15 +48,18 @@ export class DynamoConnectionStore implements ConnectionStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** The user's item is kept under this; tests make it small to meet it sooner. */
+    private readonly maxItemBytes = maxPresenceBytes,
   ) {}
 
-  async add(connection: Connection, expiresAt: Date, now: Date, discard?: Discard): Promise<Presence | undefined> {
+  async add(connection: Connection, expiresAt: Date, now: Date, discard?: Discard, maxConnections = maxConnectionsPerItem): Promise<Admission> {
     const entry: ConnectionEntry = {
       ...(connection.deviceId === undefined ? {} : { deviceId: connection.deviceId }),
       connectedAt: connection.connectedAt.toISOString(),
       expiresAt: epochSeconds(expiresAt),
       drainingUntil: epochSeconds(now) + maxDrainSeconds,
     };
+    const name = `${connectionPrefix}${connection.connectionId}`;
     const result = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -54,7 +69,7 @@ export class DynamoConnectionStore implements ConnectionStore {
           ? 'SET #connection = :entry, #expires = :itemExpires, #discardBefore = :before, #discardReason = :reason'
           : 'SET #connection = :entry, #expires = :itemExpires REMOVE #discardBefore, #discardReason',
         ExpressionAttributeNames: {
-          '#connection': `${connectionPrefix}${connection.connectionId}`,
+          '#connection': name,
           '#expires': connectionsTable.timeToLiveAttribute,
           '#discardBefore': 'discardBefore',
           '#discardReason': 'discardReason',
@@ -64,13 +79,19 @@ export class DynamoConnectionStore implements ConnectionStore {
           ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds,
           ...(discard && { ':before': discard.beforeId, ':reason': discard.reason }),
         },
+        // The item as it was: with this entry added, it is the item as it is now.
         ReturnValues: 'ALL_OLD',
       }),
     );
     const before = result.Attributes as PresenceItem | undefined;
-    if (!before) return undefined;
-    await this.pruneExpired(before, now);
-    return toPresence(before, now);
+    if (!before) return { before: undefined, replaced: [] };
+    const expired = entries(before).filter(([other, old]) => other !== name && old.expiresAt <= epochSeconds(now));
+    const replaced = replacedBy(before, [name, entry], now, maxConnections, this.maxItemBytes);
+    await this.removeEntries(before.userId, [...expired, ...replaced].map(([other]) => other));
+    return {
+      before: toPresence(before, now),
+      replaced: replaced.map(([other, old]) => toConnection(before.userId, other, old, epochSeconds(now))),
+    };
   }
 
   async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed' | 'gone'> {
@@ -204,7 +225,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     );
   }
 
-  async remove(userId: string, connectionId: string, now: Date): Promise<{ rooms: string[] }> {
+  async remove(userId: string, connectionId: string, now: Date): Promise<{ joinedRooms: boolean }> {
     try {
       const result = await this.db.send(
         new UpdateCommand({
@@ -220,43 +241,26 @@ export class DynamoConnectionStore implements ConnectionStore {
             '#expires': connectionsTable.timeToLiveAttribute,
           },
           ExpressionAttributeValues: { ':now': now.toISOString(), ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds },
-          // The removed entry comes back with the write: the rooms its connection leaves.
+          // The removed entry comes back with the write: whether its connection has rooms to leave.
           ReturnValues: 'UPDATED_OLD',
         }),
       );
       const entry = result.Attributes?.[`${connectionPrefix}${connectionId}`] as ConnectionEntry | undefined;
-      return { rooms: [...(entry?.rooms ?? [])] };
+      return { joinedRooms: entry?.inRooms === true };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { rooms: [] };
+      return { joinedRooms: false };
     }
   }
 
-  async addRoom(userId: string, connectionId: string, roomId: string): Promise<boolean> {
+  async addRoom(userId: string, connectionId: string): Promise<boolean> {
     return this.updateIf({
       Key: connectionKey(userId),
-      UpdateExpression: 'ADD #connection.rooms :room',
+      UpdateExpression: 'SET #connection.inRooms = :yes',
       ConditionExpression: 'attribute_exists(#connection)',
       ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
-      ExpressionAttributeValues: { ':room': new Set([roomId]) },
+      ExpressionAttributeValues: { ':yes': true },
     });
-  }
-
-  async removeRoom(userId: string, connectionId: string, roomId: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: connectionKey(userId),
-          UpdateExpression: 'DELETE #connection.rooms :room',
-          ConditionExpression: 'attribute_exists(#connection)',
-          ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
-          ExpressionAttributeValues: { ':room': new Set([roomId]) },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
   }
 
   async lookup(userIds: readonly string[], now: Date, options: { consistent?: boolean } = {}): Promise<Map<string, Presence>> {
@@ -276,22 +280,21 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   /**
-   * Entries whose `$disconnect` never came are removed when their user next connects, a bounded number
-   * to a request (an update expression may be at most 4 KB). Best effort: readers already ignore
-   * expired entries, so a failed prune costs nothing but a retry at the next connect, and can never
-   * refuse that connect.
+   * Removes entries by name, a bounded number to a request (an update expression may be at most 4 KB):
+   * those whose `$disconnect` never came, and those a new connection replaced. Best effort: readers
+   * already ignore expired entries, and a replaced connection is closed anyway, so a failed removal
+   * costs nothing but a retry at the next connect, and can never refuse that connect.
    */
-  private async pruneExpired(item: PresenceItem, now: Date): Promise<void> {
-    const expired = entries(item).filter(([, entry]) => entry.expiresAt <= epochSeconds(now));
-    for (let i = 0; i < expired.length; i += pruneBatch) {
-      const batch = expired.slice(i, i + pruneBatch);
+  private async removeEntries(userId: string, names: readonly string[]): Promise<void> {
+    for (let i = 0; i < names.length; i += pruneBatch) {
+      const batch = names.slice(i, i + pruneBatch);
       try {
         await this.db.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: connectionKey(item.userId),
+            Key: connectionKey(userId),
             UpdateExpression: `REMOVE ${batch.map((_, j) => `#c${j}`).join(', ')}`,
-            ExpressionAttributeNames: Object.fromEntries(batch.map(([name], j) => [`#c${j}`, name])),
+            ExpressionAttributeNames: Object.fromEntries(batch.map((name, j) => [`#c${j}`, name])),
           }),
         );
       } catch {
@@ -308,6 +311,16 @@ function entries(item: PresenceItem): Array<[string, ConnectionEntry]> {
   return Object.entries(item).filter((pair): pair is [string, ConnectionEntry] => pair[0].startsWith(connectionPrefix));
 }
 
+function toConnection(userId: string, name: string, entry: ConnectionEntry, nowSeconds: number): Connection {
+  return {
+    userId,
+    connectionId: name.slice(connectionPrefix.length),
+    ...(entry.deviceId === undefined ? {} : { deviceId: entry.deviceId }),
+    connectedAt: new Date(entry.connectedAt),
+    ...(entry.drainingUntil !== undefined && (entry.drainingUntil > nowSeconds ? { draining: true } : { drainLapsed: true })),
+  };
+}
+
 function toPresence(item: PresenceItem, now: Date): Presence {
   const nowSeconds = epochSeconds(now);
   const connections: Connection[] = [];
@@ -319,13 +332,7 @@ function toPresence(item: PresenceItem, now: Date): Presence {
       lastSeen = Math.max(lastSeen ?? 0, entry.expiresAt * 1000);
       continue;
     }
-    connections.push({
-      userId: item.userId,
-      connectionId: name.slice(connectionPrefix.length),
-      ...(entry.deviceId === undefined ? {} : { deviceId: entry.deviceId }),
-      connectedAt: new Date(entry.connectedAt),
-      ...(entry.drainingUntil !== undefined && (entry.drainingUntil > nowSeconds ? { draining: true } : { drainLapsed: true })),
-    });
+    connections.push(toConnection(item.userId, name, entry, nowSeconds));
   }
   connections.sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.connectionId.localeCompare(b.connectionId));
   return {
@@ -334,4 +341,64 @@ function toPresence(item: PresenceItem, now: Date): Presence {
     ...(lastSeen === undefined ? {} : { lastSeenAt: new Date(lastSeen) }),
     ...(item.discardBefore && item.discardReason ? { discard: { beforeId: item.discardBefore, reason: item.discardReason } } : {}),
   };
+}
+
+/**
+ * The user's item is kept under this many bytes, whatever the ids (128-character device ids, a
+ * thousand connections): half DynamoDB's 400 KB item limit, so that connects racing each other and the
+ * drain's own fields can never reach it (an update past it would fail with 500). Every update of the
+ * item costs a write unit per KB of it, so a small item is a cheap one too.
+ */
+export const maxPresenceBytes = 200 * 1024;
+/** Without a setting: as many as the bytes allow. */
+const maxConnectionsPerItem = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The connections a new one replaces (SPEC §6 `maxConnectionsPerUser`), oldest first: once the new one
+ * is counted, the newest are kept while both the count and the item's size allow, and all older ones
+ * go. The new connection itself is never replaced: a connect is never refused for lack of room.
+ */
+function replacedBy(
+  before: PresenceItem,
+  [addedName, added]: [string, ConnectionEntry],
+  now: Date,
+  maxConnections: number,
+  maxItemBytes: number,
+): Array<[string, ConnectionEntry]> {
+  const nowSeconds = epochSeconds(now);
+  const others = entries(before)
+    .filter(([name, entry]) => name !== addedName && entry.expiresAt > nowSeconds)
+    // Newest first (ISO times sort as text), as toPresence orders them, reversed.
+    .sort(([nameA, a], [nameB, b]) => b.connectedAt.localeCompare(a.connectedAt) || nameB.localeCompare(nameA));
+  let bytes = Object.entries(before)
+    .filter(([name]) => !name.startsWith(connectionPrefix))
+    .reduce((sum, [name, value]) => sum + attributeBytes(name, value), attributeBytes(addedName, added));
+  let kept = 1;
+  const replaced: Array<[string, ConnectionEntry]> = [];
+  for (const [name, entry] of others) {
+    const size = attributeBytes(name, entry);
+    if (replaced.length === 0 && kept < maxConnections && bytes + size <= maxItemBytes) {
+      kept += 1;
+      bytes += size;
+    } else {
+      replaced.push([name, entry]);
+    }
+  }
+  return replaced.reverse();
+}
+
+/** An attribute's size as DynamoDB counts it (its name and value; a map's overhead of 3 bytes and 1 per element), a little over rather than under. */
+export function attributeBytes(name: string, value: unknown): number {
+  return Buffer.byteLength(name) + valueBytes(value);
+}
+
+function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).length / 2) + 1;
+  if (value instanceof Set) return [...(value as Set<unknown>)].reduce<number>((sum, member) => sum + valueBytes(member), 0);
+  if (Array.isArray(value)) return 3 + value.reduce<number>((sum, member) => sum + valueBytes(member) + 1, 0);
+  if (typeof value === 'object' && value !== null) {
+    return 3 + Object.entries(value).reduce((sum, [key, member]) => sum + attributeBytes(key, member) + 1, 0);
+  }
+  return 1;
 }

@@ -3,6 +3,8 @@ import { epochSeconds } from '../clock';
 import type { RoomMember, RoomStore } from '../rooms';
 import { roomMemberKey, roomMembersTable } from '../tables';
 
+const [byConnection] = roomMembersTable.globalIndexes;
+
 export class DynamoRoomStore implements RoomStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -47,5 +49,21 @@ export class DynamoRoomStore implements RoomStore {
       for (const item of page.Items ?? []) members.push({ userId: item.userId as string, connectionId: item.connectionId as string });
     }
     return members;
+  }
+
+  async roomsOf(connectionId: string): Promise<string[]> {
+    const rooms: string[] = [];
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.tableName,
+        IndexName: byConnection.indexName,
+        KeyConditionExpression: '#connection = :connection',
+        ExpressionAttributeNames: { '#connection': byConnection.partitionKey },
+        ExpressionAttributeValues: { ':connection': connectionId },
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) rooms.push(item.roomId as string);
+    return rooms;
   }
 }

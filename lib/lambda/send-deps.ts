@@ -1,6 +1,8 @@
 /**
  * What a `send` needs, for both functions that send as a user: the WebSocket route, and `POST
- * /v1/messages`, which serves no chatrooms (their members are connections), so has no room table.
+ * /v1/messages`, which serves no chatrooms (their members are connections), so has no room table,
+ * and is not held to a user's send rate: the app's backend holds the admin key, and the admin API has
+ * throttles of its own.
  */
 import { clock } from '../clock';
 import { messageIdFactory } from '../message-ids';
@@ -17,11 +19,12 @@ import {
   offlineQueue,
   recentConversationStore,
   roomStore,
+  sendRateLimiter,
   sendReceipts,
   settingsReader,
 } from './stores';
 
-export function sendDeps(stats: StatsCounters, options: { chatrooms: boolean }): SendDeps {
+export function sendDeps(stats: StatsCounters, options: { asClient: boolean }): SendDeps {
   return {
     queue: offlineQueue(),
     receipts: sendReceipts(),
@@ -31,7 +34,8 @@ export function sendDeps(stats: StatsCounters, options: { chatrooms: boolean }):
     history: historyStore(),
     recent: recentConversationStore(),
     groups: groupStore(),
-    rooms: options.chatrooms ? roomStore() : undefined,
+    rooms: options.asClient ? roomStore() : undefined,
+    rate: options.asClient ? sendRateLimiter() : undefined,
     jobs: fanOutQueue(),
     events: offlineEventBus(),
     clock,

@@ -28,6 +28,8 @@ import { createDocumentClient } from '../dynamodb/client';
 import { DynamoConnectionStore } from '../dynamodb/connection-store';
 import { DynamoOfflineQueue } from '../dynamodb/offline-queue-store';
 import { DynamoSendReceipts } from '../dynamodb/send-receipt-store';
+import { DynamoSendRateStore } from '../dynamodb/send-rate-store';
+import { SendRateLimiter } from '../send-rate';
 import type { OfflineQueue } from '../offline-queue';
 import type { SendReceipts } from '../send-receipts';
 import { clock } from '../clock';
@@ -42,6 +44,7 @@ import {
   offlineMessagesTable,
   recentConversationsTable,
   roomMembersTable,
+  sendRatesTable,
   sendReceiptsTable,
 } from '../tables';
 import { logger } from './logger';
@@ -71,6 +74,11 @@ export function offlineQueue(): OfflineQueue {
 
 export function sendReceipts(): SendReceipts {
   return new DynamoSendReceipts(sharedDocumentClient(), requiredEnv(sendReceiptsTable.envVar));
+}
+
+/** One per container: the tokens it has leased for each user live in it (see lib/send-rate.ts). */
+export function sendRateLimiter(): SendRateLimiter {
+  return new SendRateLimiter(new DynamoSendRateStore(sharedDocumentClient(), requiredEnv(sendRatesTable.envVar)), clock);
 }
 
 export function settingsStore(): SettingsStore {

@@ -46,9 +46,16 @@ export interface GatewayLimits {
   maxMessageBytes: number;
   /** The authorizer's `context`, serialized. */
   maxAuthorizerContextBytes: number;
+  /**
+   * Frames of one connection handled at once; the rest wait their turn, in order of arrival. Not an
+   * AWS quota: on AWS each invocation has a container of its own, so a connection that floods cannot
+   * take the machine from the others. Here every handler shares one process, and this keeps a
+   * flooding connection to its share of it.
+   */
+  framesInFlightPerConnection: number;
 }
 
-/** API Gateway's quotas for WebSocket APIs, none of which can be raised. */
+/** API Gateway's quotas for WebSocket APIs, none of which can be raised, and the emulator's share of the machine per connection. */
 export const apiGatewayLimits: GatewayLimits = {
   idleTimeoutMs: 10 * 60 * 1000,
   maxConnectionMs: 2 * 60 * 60 * 1000,
@@ -57,7 +64,11 @@ export const apiGatewayLimits: GatewayLimits = {
   maxFrameBytes: 32 * 1024,
   maxMessageBytes: 128 * 1024,
   maxAuthorizerContextBytes: 8 * 1024,
+  framesInFlightPerConnection: 8,
 };
+
+/** Frames of one connection the emulator holds before it stops reading that connection for a while. */
+const maxFramesWaiting = 256;
 
 /** How long after `$connect` returns posts keep getting 410: a uniform draw between the two. */
 export interface OpeningDelay {
@@ -123,6 +134,9 @@ interface LocalConnection extends ConnectionFacts {
   acceptsPostsAt: number;
   lastActiveAt: number;
   timers: NodeJS.Timeout[];
+  /** Frames being handled, and those waiting their turn (see GatewayLimits.framesInFlightPerConnection). */
+  framesInFlight: number;
+  framesWaiting: Buffer[];
 }
 
 export class LocalWebSocketGateway {
@@ -215,6 +229,8 @@ export class LocalWebSocketGateway {
       acceptsPostsAt: Infinity,
       lastActiveAt: Date.now(),
       timers: [],
+      framesInFlight: 0,
+      framesWaiting: [],
     };
     // A client may leave at any moment of the upgrade. While the authorizer or `$connect` runs, that is
     // noted and acted on once they return; after that, until the socket is handed to `ws`, it is closed
@@ -324,7 +340,11 @@ export class LocalWebSocketGateway {
       idle.refresh();
       // API Gateway accepts text frames only.
       if (isBinary) return closeFromGateway(connection, 1003, 'Binary frames are not supported');
-      this.track(this.receive(connection, toBuffer(data)));
+      connection.framesWaiting.push(toBuffer(data));
+      // Past this many waiting, reading stops until they are handled: TCP holds the client back, so a
+      // flood cannot fill this process's memory with frames it has not got to yet.
+      if (connection.framesWaiting.length >= maxFramesWaiting) socket.pause();
+      this.handleWaiting(connection);
     });
     // `ws` closes by itself with 1009 when a frame exceeds maxPayload and with 1007 when a text frame
     // is not UTF-8, as API Gateway does, and reports it here.
@@ -354,6 +374,22 @@ export class LocalWebSocketGateway {
     } catch (error) {
       this.log(`${selected} failed: ${(error as Error).message}`);
       this.sendToClient(connection, gatewayError('Internal server error', connection, event.requestContext.requestId));
+    }
+  }
+
+  /** Starts the connection's waiting frames, as many as may be in flight at once, each in turn. */
+  private handleWaiting(connection: LocalConnection): void {
+    while (connection.framesInFlight < this.limits.framesInFlightPerConnection) {
+      const data = connection.framesWaiting.shift();
+      if (data === undefined) return;
+      if (connection.socket?.isPaused && connection.framesWaiting.length < maxFramesWaiting / 2) connection.socket.resume();
+      connection.framesInFlight += 1;
+      this.track(
+        this.receive(connection, data).finally(() => {
+          connection.framesInFlight -= 1;
+          this.handleWaiting(connection);
+        }),
+      );
     }
   }
 

@@ -174,9 +174,9 @@ describe('the tables', () => {
   );
 });
 
-it('expires messages, receipts, history, recent conversations and memberships by TTL, and never settings or groups', () => {
+it('expires messages, receipts, send-rate buckets, history, recent conversations and memberships by TTL, and never settings or groups', () => {
   const withTtl = tables.filter((table) => table.timeToLiveAttribute).map((table) => table.name);
-  expect(withTtl).toEqual(['Connections', 'OfflineMessages', 'SendReceipts', 'History', 'RecentConversations', 'RoomMembers']);
+  expect(withTtl).toEqual(['Connections', 'OfflineMessages', 'SendReceipts', 'SendRates', 'History', 'RecentConversations', 'RoomMembers']);
   const [, config] = resources('AWS::DynamoDB::GlobalTable').find(([id]) => id.includes('Config')) as [string, Resource];
   expect(config.Properties.TimeToLiveSpecification).toBeUndefined();
 });
@@ -243,6 +243,8 @@ describe('the functions', () => {
     const [[apiId]] = resources('AWS::ApiGatewayV2::Api') as [[string, Resource]];
     const managing = Object.entries(functionCatalog).filter(([, declaration]) => 'connections' in declaration) as Array<[string, FunctionDeclaration]>;
     expect(Object.fromEntries(managing.map(([name, declaration]) => [name, declaration.connections]))).toEqual({
+      // A connection past maxConnectionsPerUser replaces the oldest: told `closing`, then closed.
+      connect: ['POST', 'DELETE'],
       send: ['POST', 'DELETE'],
       // sync only posts: it never closes a connection.
       sync: ['POST'],
@@ -484,6 +486,66 @@ describe('tracing', () => {
     }
     const report = new AwsSolutionsChecks().validateScope(traced);
     expect(report.violations.flatMap((violation) => violation.violatingResources.map((resource) => `${violation.ruleName} ${resource.resourceLogicalId}`))).toEqual([]);
+  });
+});
+
+describe('protection of the shared parts', () => {
+  const reservedOf = (t: Template) =>
+    Object.fromEntries(
+      Object.keys(functionCatalog).map((name) => {
+        const prefix = `${name.charAt(0).toUpperCase()}${name.slice(1)}Handler`;
+        const [, fn] = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(prefix)) as [string, Resource];
+        return [name, fn.Properties.ReservedConcurrentExecutions];
+      }),
+    );
+  const synth = (context: Record<string, unknown>) =>
+    Template.fromStack(new PigeonholeStack(new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }), 'Pigeonhole'));
+
+  it('reserves concurrency for what every connection needs, and for nothing else, by default', () => {
+    const reserved = reservedOf(template);
+    expect(Object.fromEntries(Object.entries(reserved).filter(([, value]) => value !== undefined))).toEqual({
+      authorizer: 10,
+      connect: 10,
+      disconnect: 5,
+      drain: 10,
+    });
+    // Far from what an account of the default 1,000 must keep unreserved (100).
+    expect(Object.values(reserved).reduce((sum: number, value) => sum + ((value as number | undefined) ?? 0), 0)).toBeLessThanOrEqual(100);
+  });
+
+  it('reserves none with -c reservedConcurrency=off, for an account whose limit is still 10', () => {
+    expect(Object.values(reservedOf(synth({ reservedConcurrency: 'off' }))).every((value) => value === undefined)).toBe(true);
+  });
+
+  it('takes changes to the reservations as JSON, 0 for none, and refuses what it cannot use', () => {
+    const reserved = reservedOf(synth({ reservedConcurrency: '{"drain":25,"disconnect":0,"send":40}' }));
+    expect(reserved).toMatchObject({ authorizer: 10, connect: 10, drain: 25, send: 40 });
+    expect(reserved.disconnect).toBeUndefined();
+    expect(() => synth({ reservedConcurrency: '{"nope":1}' })).toThrow('no function named nope');
+    expect(() => synth({ reservedConcurrency: '{"drain":-1}' })).toThrow('drain must be a whole number');
+    expect(() => synth({ reservedConcurrency: 'lots' })).toThrow('must be off, on, or a JSON object');
+  });
+
+  it('throttles each route within the stage, after the routes exist', () => {
+    const [[stageId, stage]] = resources('AWS::ApiGatewayV2::Stage').filter(([, r]) => r.Properties.ApiId.Ref === apiId('WEBSOCKET')) as [[string, Resource]];
+    const throttled = routeFunctions().filter(([, declaration]) => declaration.throttle);
+    expect(Object.keys(stage.Properties.RouteSettings).sort()).toEqual(throttled.map(([, declaration]) => declaration.route).sort());
+    expect(stage.Properties.RouteSettings).toMatchObject({
+      send: { ThrottlingRateLimit: 300, ThrottlingBurstLimit: 600 },
+      $connect: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      $default: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+    });
+    // Each route's limit is within the stage's.
+    for (const settings of Object.values(stage.Properties.RouteSettings) as Array<{ ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>) {
+      expect(settings.ThrottlingRateLimit).toBeLessThanOrEqual(stage.Properties.DefaultRouteSettings.ThrottlingRateLimit);
+      expect(settings.ThrottlingBurstLimit).toBeLessThanOrEqual(stage.Properties.DefaultRouteSettings.ThrottlingBurstLimit);
+    }
+    const dependsOn = (template.toJSON().Resources[stageId] as { DependsOn?: string[] }).DependsOn ?? [];
+    const routeIds = resources('AWS::ApiGatewayV2::Route')
+      .filter(([, route]) => route.Properties.ApiId.Ref === apiId('WEBSOCKET') && Object.hasOwn(stage.Properties.RouteSettings, route.Properties.RouteKey))
+      .map(([id]) => id);
+    expect(routeIds).toHaveLength(throttled.length);
+    expect(dependsOn).toEqual(expect.arrayContaining(routeIds));
   });
 });
 

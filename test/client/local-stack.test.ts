@@ -8,6 +8,8 @@ import { PigeonholeError, type ConnectionState, type PigeonholeClient } from 'pi
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { startTestStack } from '../support/local-stack';
+import WebSocket from 'ws';
+import { defaultAppSettings } from '../../lib/settings';
 import { clientFor, collect, nextEvent, watchConnections } from './helpers';
 
 let stack: LocalStack;
@@ -41,6 +43,8 @@ async function sendMany(sender: PigeonholeClient, target: string, bodies: readon
 
 describe('the client against the local stack', () => {
   it('hands a backlog of 500 to the app once each, in order, and acks it', async () => {
+    // The send rate and the sender cap out of the way: this is about the backlog (the rate has its own test below).
+    await admin(stack, 'PATCH', '/config', { sendBurst: 1000, maxOfflineMessagesPerSender: null });
     const [senderId, readerId] = [id('ann'), id('ben')];
     const sender = await clientOf(senderId);
     await sender.connect();
@@ -57,6 +61,7 @@ describe('the client against the local stack', () => {
     expect(handed.map((m) => m.id)).toEqual([...sentIds].sort());
     expect(new Set(handed.map((m) => m.id)).size).toBe(500);
     expect(await queued(readerId)).toBe(0);
+    await admin(stack, 'PATCH', '/config', { sendBurst: defaultAppSettings.sendBurst, maxOfflineMessagesPerSender: defaultAppSettings.maxOfflineMessagesPerSender });
   }, 120_000);
 
   it('leaves a message whose listener threw unacked, and hands it over again when it comes again', async () => {
@@ -151,6 +156,53 @@ describe('the client against the local stack', () => {
     await expect(alice.setOfflineMessageDuration(9)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
     await expect(alice.sync()).resolves.toBe(0);
     await alice.close();
+  });
+
+  it('waits out the server’s RATE_LIMITED and gets every send accepted, once each', async () => {
+    await admin(stack, 'PATCH', '/config', { sendBurst: 10, sendRatePerSecond: 20 });
+    const refusals: number[] = [];
+    /** `ws`, telling the test what the server refused. */
+    class Watching extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        this.on('message', (data) => {
+          const frame = JSON.parse(data.toString()) as { code?: string; retryAfterMs?: number };
+          if (frame.code === 'RATE_LIMITED') refusals.push(frame.retryAfterMs ?? 0);
+        });
+      }
+    }
+    const [senderId, readerId] = [id('pat'), id('quin')];
+    const sender = await clientOf(senderId, { WebSocket: Watching as unknown as typeof WebSocket });
+    await sender.connect();
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, n) => sender.send({ type: 'private', target: readerId, body: { n } })));
+    await sender.close();
+    await admin(stack, 'PATCH', '/config', { sendBurst: defaultAppSettings.sendBurst, sendRatePerSecond: defaultAppSettings.sendRatePerSecond });
+
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((ms) => ms > 0)).toBe(true);
+    expect(replies.every((reply) => reply.status === 'accepted')).toBe(true);
+    expect(new Set(replies.map((reply) => reply.id)).size).toBe(40);
+    expect(await queued(readerId)).toBe(40);
+  }, 60_000);
+
+  it('stops for good, without reconnecting, when a newer connection of the user replaces it', async () => {
+    await admin(stack, 'PATCH', '/config', { maxConnectionsPerUser: 2 });
+    const userId = id('rex');
+    const [oldest, middle, newest] = [await clientOf(userId), await clientOf(userId), await clientOf(userId)];
+    await oldest.connect();
+    await middle.connect();
+    const replaced = nextEvent(oldest, 'error', (error) => error.code === 'REPLACED');
+    const closed = nextEvent(oldest, 'state', (state) => state === 'closed');
+    await newest.connect();
+    await Promise.all([replaced, closed]);
+    // The two left still work, and the replaced one opened no connection since.
+    const opened = connections.openedBy(userId);
+    await expect(middle.sync()).resolves.toBe(0);
+    await expect(newest.sync()).resolves.toBe(0);
+    expect(oldest.state).toBe('closed');
+    expect(connections.openedBy(userId)).toBe(opened);
+    await Promise.all([oldest.close(), middle.close(), newest.close()]);
+    await admin(stack, 'PATCH', '/config', { maxConnectionsPerUser: defaultAppSettings.maxConnectionsPerUser });
   });
 
   it('refuses a message too large for one API Gateway frame before sending it', async () => {

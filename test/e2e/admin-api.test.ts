@@ -1,5 +1,6 @@
 /** The admin API (SPEC §7) on the local stack: keys, validation, settings, users, queues and tokens. */
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../lib/lambda/logger';
@@ -36,6 +37,66 @@ describe('the admin key', () => {
       expect(answer).toEqual({ status, body: { error: { code, message: expect.any(String) } } });
     }
     expect((await admin(stack, 'GET', '/config')).body).toEqual(before);
+  });
+});
+
+describe('bounded requests', () => {
+  /**
+   * Starts a POST that claims a body of `declaredBytes` and sends it in 64 KB chunks while the server
+   * lets it; resolves with the answer and how much had been sent when it came.
+   */
+  function bigPost(path: string, headers: Record<string, string>, declaredBytes: number | undefined) {
+    return new Promise<{ status: number; body: string; sentWhenAnswered: number }>((resolve, reject) => {
+      const { hostname, port, pathname } = new URL(`${stack.adminUrl}${path}`);
+      let sent = 0;
+      const request = httpRequest({
+        hostname,
+        port,
+        path: pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers, ...(declaredBytes !== undefined && { 'content-length': String(declaredBytes) }) },
+      });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (sent < (declaredBytes ?? 300 * 1024 * 1024) && !request.destroyed) {
+          sent += chunk.length;
+          if (!request.write(chunk)) return void request.once('drain', pump);
+        }
+      };
+      request.on('error', () => undefined);
+      request.on('response', (response) => {
+        const sentWhenAnswered = sent;
+        let body = '';
+        response.on('data', (data: Buffer) => (body += data.toString()));
+        response.on('end', () => {
+          request.destroy();
+          resolve({ status: response.statusCode ?? 0, body, sentWhenAnswered });
+        });
+        response.on('error', reject);
+      });
+      pump();
+    });
+  }
+
+  it('answers a 300 MB POST without the key at once, having read none of it', async () => {
+    const answer = await bigPost('/messages/system', {}, 300 * 1024 * 1024);
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+    // What the socket buffers took before the answer, not the 300 MB.
+    expect(answer.sentWhenAnswered).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('refuses a body over 1 MB with 413, by its length or, without one, as it arrives', async () => {
+    const authorization = `Bearer ${stack.adminKey}`;
+    const declared = await bigPost('/messages/system', { authorization }, 1024 * 1024 + 1);
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body)).toEqual({ error: { code: 'TOO_LARGE', message: 'the request body is larger than 1 MB' } });
+    const chunked = await bigPost('/messages/system', { authorization }, undefined);
+    expect(chunked.status).toBe(413);
+    expect(chunked.sentWhenAnswered).toBeLessThan(16 * 1024 * 1024);
+    // Up to 1 MB is read, and judged by the route (here: not JSON).
+    const within = await admin(stack, 'POST', '/messages/system', undefined, { rawBody: ' '.repeat(1024 * 1024 - 10) + '{' });
+    expect(within.status).toBe(400);
   });
 });
 

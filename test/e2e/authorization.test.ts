@@ -93,7 +93,9 @@ const tokenActors: Array<[string, () => Promise<string | undefined>]> = [
     async () => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'bob', exp: now() + 3600 })).toString('base64url')}.`,
   ],
   ['a token without exp', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bob').sign(secret())],
-  ['a token whose sub is not a user id', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bob smith').setExpirationTime(now() + 3600).sign(secret())],
+  ['a token whose sub is not a user id', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bob smith').setIssuedAt(now()).setExpirationTime(now() + 3600).sign(secret())],
+  ['a token without iat', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bob').setExpirationTime(now() + 3600).sign(secret())],
+  ['a token for a year', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bob').setIssuedAt(now()).setExpirationTime(now() + 365 * 86_400).sign(secret())],
 ];
 
 describe.each(tokenActors)('%s', (_actor, token) => {

@@ -36,7 +36,23 @@ describe('pigeonhole config', () => {
     await pigeonhole(['config', 'set', 'maxOfflineMessages=1000', 'userLevelSettingsEnabled=false']);
   });
 
+  it('sets the abuse limits (send rate, burst, connections, sender cap), null where allowed', async () => {
+    const run = await pigeonhole(['config', 'set', 'sendRatePerSecond=50', 'sendBurst=200', 'maxConnectionsPerUser=10', 'maxOfflineMessagesPerSender=null']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^sendRatePerSecond\s+50$/m);
+    expect(run.stdout).toMatch(/^maxOfflineMessagesPerSender\s+null$/m);
+    expect(JSON.parse((await pigeonhole(['config', 'get', '--json'])).stdout)).toMatchObject({
+      sendRatePerSecond: 50,
+      sendBurst: 200,
+      maxConnectionsPerUser: 10,
+      maxOfflineMessagesPerSender: null,
+    });
+    await pigeonhole(['config', 'set', 'sendRatePerSecond=20', 'sendBurst=100', 'maxConnectionsPerUser=50', 'maxOfflineMessagesPerSender=200']);
+  });
+
   it.each([
+    [['config', 'set', 'sendRatePerSecond=0'], 'sendRatePerSecond must be a whole number 1 to 10000 (got 0); nothing was changed (HTTP 400)'],
+    [['config', 'set', 'maxConnectionsPerUser=5000'], 'maxConnectionsPerUser must be a whole number 1 to 1000 (got 5000)'],
     [['config', 'set', 'offlineMessageDurationDays=9'], 'offlineMessageDurationDays must be a whole number 1 to 7 (got 9); nothing was changed (HTTP 400)'],
     [['config', 'set', 'offlineMessageDurationDays=x'], '(got "x")'],
     [['config', 'set', 'colour=red'], 'unknown app setting: colour'],

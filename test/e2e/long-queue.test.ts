@@ -24,10 +24,11 @@ afterAll(() => stack?.stop());
 async function seed(userId: string, count: number, bodyJson: string): Promise<string[]> {
   const newId = messageIdFactory();
   const now = new Date();
-  const messages: QueuedMessage[] = Array.from({ length: count }, () => ({
+  // From ten senders, each well within maxOfflineMessagesPerSender: all of them are to be delivered.
+  const messages: QueuedMessage[] = Array.from({ length: count }, (_, i) => ({
     id: newId(now),
     type: 'private',
-    from: 'seeder',
+    from: `seeder-${i % 10}`,
     to: userId,
     bodyJson,
     sentAt: now,

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connectionsOf, registerConnection, sessionExpired } from '../../lib/connections';
-import { DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
+import { attributeBytes, DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
 import { connectionsTable } from '../../lib/tables';
 import { FaultInjector } from '../../local/faults';
 import { createTestTables, localDocumentClient, localDynamoDbClient } from '../support/local-stack';
@@ -185,6 +185,65 @@ describe('DynamoConnectionStore', () => {
     expect(presences.size).toBe(125);
     expect(presences.get('many-248')?.connections.map((c) => c.connectionId)).toEqual(['c-many-248']);
     expect(presences.has('many-1')).toBe(false);
+  });
+});
+
+describe('connections per user (maxConnectionsPerUser)', () => {
+  const itemOf = async (userId: string) =>
+    (await localDocumentClient().send(new GetCommand({ TableName: tableName, Key: { userId }, ConsistentRead: true }))).Item ?? {};
+  const connectionNames = (item: Record<string, unknown>) => Object.keys(item).filter((key) => key.startsWith('connection:'));
+  const itemBytes = (item: Record<string, unknown>) => Object.entries(item).reduce((sum, [name, value]) => sum + attributeBytes(name, value), 0);
+
+  it('replaces the oldest past the cap, forgetting them, and never the new one', async () => {
+    const replaced: string[][] = [];
+    for (let i = 1; i <= 5; i += 1) {
+      const opened = await registerConnection(store, at(`2030-01-15T10:0${i}:00Z`), { userId: 'kim', connectionId: `k${i}` }, undefined, 3);
+      replaced.push(opened.replaced.map((c) => c.connectionId));
+    }
+    expect(replaced).toEqual([[], [], [], ['k1'], ['k2']]);
+    expect(connectionNames(await itemOf('kim')).sort()).toEqual(['connection:k3', 'connection:k4', 'connection:k5']);
+    // A cap lowered to one: the next connection replaces every other.
+    const lowered = await registerConnection(store, at('2030-01-15T10:09:00Z'), { userId: 'kim', connectionId: 'k6' }, undefined, 1);
+    expect(lowered.replaced.map((c) => c.connectionId)).toEqual(['k3', 'k4', 'k5']);
+    expect(connectionNames(await itemOf('kim'))).toEqual(['connection:k6']);
+  });
+
+  it('keeps the item within its size whatever the ids: 128-character device ids and a cap the item cannot hold', { timeout: 60_000 }, async () => {
+    // 20 KB here, for speed: the service's 200 KB holds about 600 such connections, so a cap of 1,000
+    // with ids this long meets the size first, as 100 do here.
+    const small = new DynamoConnectionStore(localDocumentClient(), tableName, 20 * 1024);
+    const deviceId = (i: number) => `device-${i}-`.padEnd(128, 'x');
+    const replaced = new Set<string>();
+    for (let i = 0; i < 300; i += 10) {
+      const wave = await Promise.all(
+        Array.from({ length: 10 }, (_, j) =>
+          registerConnection(small, at('2030-01-15T10:00:00Z'), { userId: 'lou', connectionId: `L${String(i + j).padStart(14, '0')}=`, deviceId: deviceId(i + j) }, undefined, 1000),
+        ),
+      );
+      for (const opened of wave) for (const connection of opened.replaced) replaced.add(connection.connectionId);
+    }
+    const item = await itemOf('lou');
+    // Every connection is recorded or was replaced (and forgotten), oldest first; none was refused.
+    const kept = connectionNames(item).map((name) => name.slice('connection:'.length));
+    expect(kept.length + replaced.size).toBe(300);
+    expect(Math.max(...[...replaced].map((id) => Number(id.slice(1, 15))))).toBeLessThan(Math.min(...kept.map((id) => Number(id.slice(1, 15)))) + 10);
+    // Connects that race may each add theirs before any replaces: a wave's worth over, no more.
+    expect(itemBytes(item)).toBeLessThanOrEqual(20 * 1024 + 10 * 300);
+    expect(kept.length).toBeGreaterThan(50);
+    // The newest still take a drain, and a drain is left a message.
+    const newest = kept.sort().at(-1) as string;
+    expect(await small.claimDrain('lou', newest, 'a-drainer-id-as-long-as-a-uuid-0000000', new Date('2030-01-15T10:00:01Z'))).toBe('claimed');
+    expect(await small.leaveToDrain('lou', newest, '01J00000000000000000000000', new Date('2030-01-15T10:00:01Z'))).toBe('left');
+  });
+
+  it('notes that a connection joined a room, and says so when it is removed', async () => {
+    const clock = at('2030-01-15T10:00:00Z');
+    await registerConnection(store, clock, { userId: 'max', connectionId: 'm1' });
+    await registerConnection(store, clock, { userId: 'max', connectionId: 'm2' });
+    expect(await store.addRoom('max', 'm1')).toBe(true);
+    expect(await store.addRoom('max', 'gone')).toBe(false);
+    expect(await store.remove('max', 'm1', clock.now())).toEqual({ joinedRooms: true });
+    expect(await store.remove('max', 'm2', clock.now())).toEqual({ joinedRooms: false });
   });
 });
 

@@ -374,6 +374,37 @@ describe('the @connections API', () => {
 });
 
 describe('messages', () => {
+  it('handles at most framesInFlightPerConnection of one connection at a time, in order, while another connection is answered at once', async () => {
+    let running = 0;
+    let peak = 0;
+    const release: Array<() => void> = [];
+    const echo = probe('echo', async (event) => {
+      const { n } = JSON.parse(event.body as string) as { n: number };
+      if (n < 0) return { statusCode: 200, body: JSON.stringify({ n }) };
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise<void>((resolve) => release.push(resolve));
+      running -= 1;
+      return { statusCode: 200, body: JSON.stringify({ n }) };
+    });
+    const gw = await startGateway({ echo }, { framesInFlightPerConnection: 3 });
+    const [flooder, other] = await Promise.all([TestClient.connect(gw.url), TestClient.connect(gw.url)]);
+    for (let n = 0; n < 10; n += 1) flooder.send({ action: 'echo', n });
+    await expect.poll(() => echo.events.length).toBe(3);
+    // The other connection's frame does not wait behind the flooder's seven.
+    other.send({ action: 'echo', n: -1 });
+    expect(await other.next()).toEqual({ n: -1 });
+    expect(echo.events.map((e) => (JSON.parse(e.body as string) as { n: number }).n)).toEqual([0, 1, 2, -1]);
+    while (echo.events.length < 11 || release.length > 0) {
+      release.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const replies = await Promise.all(Array.from({ length: 10 }, () => flooder.next()));
+    expect(replies.map((r) => r.n).sort((a, b) => (a as number) - (b as number))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(peak).toBe(3);
+    await Promise.all([flooder.close(), other.close()]);
+  });
+
   it('routes on $request.body.action, falls back to $default, and replies only for routes that return a response', async () => {
     const echo = probe('echo', reply('{"from":"echo"}'));
     const silent = probe('silent', reply('{"from":"silent"}'));

@@ -2,16 +2,30 @@ import type { Clock } from '../../lib/clock';
 
 /**
  * A clock that tests move forward. It starts at the real now: DynamoDB Local runs TTL deletion, so
- * items dated in the real past would vanish under a test.
+ * items dated in the real past would vanish under a test. It runs with real time unless frozen.
  */
 export class TestClock implements Clock {
   private offsetMs = 0;
+  private frozenAt: number | undefined;
 
   now(): Date {
-    return new Date(Date.now() + this.offsetMs);
+    return new Date(this.frozenAt ?? Date.now() + this.offsetMs);
   }
 
   advance(ms: number): void {
-    this.offsetMs += ms;
+    if (this.frozenAt === undefined) this.offsetMs += ms;
+    else this.frozenAt += ms;
+  }
+
+  /** Stops the clock where it is, so that a test can count what happens "at once" (a rate, a burst). */
+  freeze(): void {
+    this.frozenAt ??= Date.now() + this.offsetMs;
+  }
+
+  /** Lets it run again from where it stood. */
+  thaw(): void {
+    if (this.frozenAt === undefined) return;
+    this.offsetMs = this.frozenAt - Date.now();
+    this.frozenAt = undefined;
   }
 }

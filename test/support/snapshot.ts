@@ -3,7 +3,7 @@
  * items of one partition. Read consistently, as a test must see every write it waited for.
  */
 import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { connectionsTable, tables, type TableDeclaration } from '../../lib/tables';
+import { connectionsTable, sendRatesTable, tables, type TableDeclaration } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { localDocumentClient } from './local-stack';
 
@@ -11,8 +11,11 @@ export type Snapshot = Record<string, string[]>;
 
 const db = localDocumentClient();
 
-/** Every table's items; connections are left out by default, as opening and closing them is no change. */
-export async function snapshot(stack: LocalStack, except: readonly TableDeclaration[] = [connectionsTable]): Promise<Snapshot> {
+/**
+ * Every table's items. Left out by default: connections, as opening and closing them is no change, and
+ * send-rate buckets, as every send is counted against its sender's rate, a refused one too.
+ */
+export async function snapshot(stack: LocalStack, except: readonly TableDeclaration[] = [connectionsTable, sendRatesTable]): Promise<Snapshot> {
   const result: Snapshot = {};
   for (const table of tables.filter((t) => !except.includes(t))) {
     const items: string[] = [];

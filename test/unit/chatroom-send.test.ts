@@ -25,6 +25,7 @@ describe('a chatroom send', () => {
           },
           isMember: async () => true,
           members: async () => members,
+          roomsOf: async () => [],
         },
         poster: {
           isOpen: async () => true,

@@ -124,6 +124,64 @@ describe('the queue plan', () => {
     expect(dropped).toEqual([{ reason: 'overflow', count: 4 }]);
   });
 
+  it('caps each sender before the whole queue: a flood from one sender pushes out only its own older messages', () => {
+    const alice = Array.from({ length: 5 }, (_, i) => message(`alice-${i}`, { from: 'alice' }));
+    const flood = Array.from({ length: 30 }, (_, i) => message(`mallory-${i}`, { from: 'mallory' }));
+    const messages = [...alice, ...flood];
+    const { verdicts, dropped } = judge(messages, policy({ maxOfflineMessagesPerSender: 10, maxOfflineMessages: 20 }));
+    // Mallory keeps her newest 10; alice's 5 and those 10 fit the queue's 20.
+    expect(verdicts.slice(0, 5)).toEqual(Array(5).fill('deliver'));
+    expect(verdicts.slice(5)).toEqual([...Array(20).fill('overflow'), ...Array(10).fill('deliver')]);
+    expect(dropped).toEqual([{ reason: 'overflow', count: 20 }]);
+  });
+
+  it('counts a sender’s group copies against the same sender cap, and applies the user cap to what the caps leave', () => {
+    const messages = [
+      message('p1', { from: 'mallory' }),
+      message('g1', { from: 'mallory', type: 'group', to: 'team' }),
+      message('a1', { from: 'alice' }),
+      message('p2', { from: 'mallory' }),
+      message('g2', { from: 'mallory', type: 'group', to: 'team' }),
+      message('a2', { from: 'alice' }),
+    ];
+    const { verdicts } = judge(messages, policy({ maxOfflineMessagesPerSender: 2, maxOfflineMessages: 3 }));
+    // Mallory's newest two are p2 and g2; of p2, g2, a1 and a2 the user cap keeps the newest three.
+    expect(verdicts).toEqual(['overflow', 'overflow', 'overflow', 'deliver', 'deliver', 'deliver']);
+  });
+
+  it('does not count what the group cap dropped against the sender cap', () => {
+    const messages = [
+      message('p1', { from: 'mallory' }),
+      message('g1', { from: 'mallory', type: 'group', to: 'team' }),
+      message('g2', { from: 'mallory', type: 'group', to: 'team' }),
+    ];
+    const { verdicts } = judge(messages, policy({ groupOfflineMaxMessages: 1, maxOfflineMessagesPerSender: 2 }));
+    // The group keeps g2; g1 is the group's overflow, so mallory's two are g2 and p1.
+    expect(verdicts).toEqual(['deliver', 'overflow', 'deliver']);
+  });
+
+  it('exempts system messages from the sender cap, and has no sender cap when it is null', () => {
+    const system = Array.from({ length: 4 }, (_, i) => message(`notice-${i}`, { type: 'system', from: 'system' }));
+    expect(judge(system, policy({ maxOfflineMessagesPerSender: 1 })).verdicts).toEqual(Array(4).fill('deliver'));
+    const many = Array.from({ length: 300 }, (_, i) => message(i, { from: 'mallory' }));
+    expect(judge(many, policy({ maxOfflineMessagesPerSender: null })).dropped).toEqual([]);
+    expect(judge(many, policy()).dropped).toEqual([{ reason: 'overflow', count: 100 }]);
+  });
+
+  it('judges by id, so a message that came after the plan is delivered and one gone meanwhile shifts nothing', () => {
+    const messages = Array.from({ length: 4 }, (_, i) => message(i, { from: 'mallory' }));
+    const plan = new QueuePlan(policy({ maxOfflineMessagesPerSender: 2 }), now);
+    for (const m of messages) plan.observe(m);
+    plan.finish();
+    const later = message('later', { from: 'mallory' });
+    expect([messages[1], messages[2], messages[3], later].map((m) => plan.judge(m as QueuedMessage))).toEqual([
+      'overflow',
+      'deliver',
+      'deliver',
+      'deliver',
+    ]);
+  });
+
   it('discards what came before a clean start, and announces it as such', () => {
     const before = message('before');
     const after = message('after');
@@ -163,7 +221,7 @@ describe('deliverQueue', () => {
 
 function connectionsWith(recorded: () => boolean, events: string[] = []): ConnectionStore {
   return {
-    add: async () => undefined,
+    add: async () => ({ before: undefined, replaced: [] }),
     setDiscard: async () => undefined,
     leaveToDrain: async () => 'left' as const,
     claimDrain: async () => 'claimed',
@@ -174,10 +232,9 @@ function connectionsWith(recorded: () => boolean, events: string[] = []): Connec
     },
     remove: async (_userId, connectionId) => {
       events.push(`remove ${connectionId}`);
-      return { rooms: [] };
+      return { joinedRooms: false };
     },
     addRoom: async () => true,
-    removeRoom: async () => undefined,
     lookup: async () =>
       new Map(recorded() ? [['b', { userId: 'b', connections: [{ userId: 'b', connectionId: 'c1', connectedAt: now } as Connection] }]] : []),
   };

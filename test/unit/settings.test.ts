@@ -23,8 +23,12 @@ describe('validating a change to app settings', () => {
         groupHistoryDays: 1,
         recentConversationsEnabled: false,
         sessionExpiryHours: 0,
+        maxOfflineMessagesPerSender: null,
+        sendRatePerSecond: 10_000,
+        sendBurst: 1,
+        maxConnectionsPerUser: 1000,
       }),
-    ).toMatchObject({ maxOfflineMessages: 100_000, groupOfflineMessageDurationDays: null });
+    ).toMatchObject({ maxOfflineMessages: 100_000, groupOfflineMessageDurationDays: null, maxOfflineMessagesPerSender: null });
   });
 
   it.each([
@@ -37,6 +41,14 @@ describe('validating a change to app settings', () => {
     [{ maxOfflineMessages: null }, BadRequestError, 'maxOfflineMessages must be a whole number 1 to 100000 (got null)'],
     [{ userLevelSettingsEnabled: 'yes' }, BadRequestError, 'userLevelSettingsEnabled must be true or false'],
     [{ sessionExpiryHours: 8761 }, OutOfRangeError, 'sessionExpiryHours must be a whole number 0 to 8760'],
+    [{ maxOfflineMessagesPerSender: 0 }, OutOfRangeError, 'maxOfflineMessagesPerSender must be a whole number 1 to 100000, or null (got 0)'],
+    [{ sendRatePerSecond: 0 }, OutOfRangeError, 'sendRatePerSecond must be a whole number 1 to 10000 (got 0)'],
+    [{ sendRatePerSecond: 10_001 }, OutOfRangeError, 'sendRatePerSecond must be a whole number 1 to 10000 (got 10001)'],
+    [{ sendRatePerSecond: null }, BadRequestError, 'sendRatePerSecond must be a whole number 1 to 10000 (got null)'],
+    [{ sendBurst: 100_001 }, OutOfRangeError, 'sendBurst must be a whole number 1 to 100000 (got 100001)'],
+    [{ sendBurst: 1.5 }, BadRequestError, 'sendBurst must be a whole number 1 to 100000 (got 1.5)'],
+    [{ maxConnectionsPerUser: 1001 }, OutOfRangeError, 'maxConnectionsPerUser must be a whole number 1 to 1000 (got 1001)'],
+    [{ maxConnectionsPerUser: '50' }, BadRequestError, 'maxConnectionsPerUser must be a whole number 1 to 1000 (got "50")'],
     [{ maxOfflineMessage: 5 }, BadRequestError, 'unknown app setting: maxOfflineMessage'],
     [{ __proto__: 5, constructor: 1 }, BadRequestError, 'unknown app setting'],
   ])('refuses %j, saying why', (change, kind, message) => {

@@ -47,10 +47,34 @@ describe('client tokens', () => {
     await expect(verifyToken(secret, noSub, now)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
+  it('refuses a token without iat', async () => {
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('1h').sign(key);
+    await expect(verifyToken(secret, token, now)).rejects.toThrow('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it('takes a token of exactly 30 days, and refuses one a second longer, however it was signed', async () => {
+    const iat = Math.floor(now.getTime() / 1000);
+    const signed = (exp: number, issuedAt = iat) =>
+      new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt(issuedAt).setExpirationTime(exp).sign(key);
+    await expect(verifyToken(secret, await signed(iat + 30 * 86_400), now)).resolves.toEqual({ userId: 'alice' });
+    await expect(verifyToken(secret, await signed(iat + 30 * 86_400 + 1), now)).rejects.toThrow('ERR_TOKEN_LIFETIME_OVER_30_DAYS');
+    await expect(verifyToken(secret, await signed(iat + 10 * 365 * 86_400), now)).rejects.toThrow('ERR_TOKEN_LIFETIME_OVER_30_DAYS');
+  });
+
+  it('refuses a token issued in the future, which would outlive 30 days from now', async () => {
+    const later = Math.floor(now.getTime() / 1000) + 20 * 86_400;
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt(later).setExpirationTime(later + 86_400).sign(key);
+    await expect(verifyToken(secret, token, now)).rejects.toThrow('ERR_TOKEN_ISSUED_IN_THE_FUTURE');
+    const skewed = Math.floor(now.getTime() / 1000) + 30;
+    const fine = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt(skewed).setExpirationTime(skewed + 60).sign(key);
+    await expect(verifyToken(secret, fine, now)).resolves.toEqual({ userId: 'alice' });
+  });
+
   it('refuses a validly signed token whose subject is not a user id', async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('not a user/id')
+      .setIssuedAt(Math.floor(now.getTime() / 1000))
       .setExpirationTime(Math.floor(now.getTime() / 1000) + 60)
       .sign(key);
     await expect(verifyToken(secret, token, now)).rejects.toThrow('ERR_SUBJECT_NOT_A_USER_ID');
