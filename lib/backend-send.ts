@@ -36,7 +36,7 @@ export function backendSend(body: unknown, newClientMsgId: () => string): { send
   if (!parsed.success) throw new BadRequestError(describeIssues(parsed.error));
   const { from, clientMsgId, ttlSeconds, ...message } = parsed.data;
   return {
-    sender: { userId: from },
+    sender: { userId: from, byBackend: true },
     frame: {
       action: 'send',
       ...message,

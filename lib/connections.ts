@@ -18,7 +18,11 @@ export type Caller = {
 };
 
 /** Who sends a message: a caller on a connection, or the app's backend on a user's behalf, on none of theirs. */
-export type Sender = Pick<Caller, 'userId'> & { connectionId?: string };
+/**
+ * Who sends: a user on a connection, or the app's backend on a user's behalf (`POST /v1/messages`),
+ * whose messages count against no sender's cap (SPEC §6).
+ */
+export type Sender = Pick<Caller, 'userId'> & { connectionId?: string; byBackend?: true };
 
 /** A sender on a connection, for what only a connection can do (a chatroom's members are connections). */
 export function onConnection(sender: Sender): Caller {

@@ -29,11 +29,12 @@ type Verdict = 'deliver' | 'overflow' | 'expired' | 'discard';
 
 /**
  * The sender whose cap (`maxOfflineMessagesPerSender`) a message counts against; none for system
- * messages, which come from the app itself and are exempt (SPEC §6). A group message counts against
- * its sender too, so a flood through a group pushes out only that sender's own messages.
+ * messages and what the app's backend sent (`POST /v1/messages`), which come from the app itself and
+ * are exempt (SPEC §6). A group message counts against its sender too, so a flood through a group
+ * pushes out only that sender's own messages.
  */
 function cappedSender(message: QueuedMessage): string | undefined {
-  return message.type === 'system' ? undefined : message.from;
+  return message.type === 'system' || message.byBackend ? undefined : message.from;
 }
 
 /**

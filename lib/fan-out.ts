@@ -24,6 +24,7 @@ export interface MessageDraft {
   bodyJson: string;
   sentAt: Date;
   ttlSeconds?: number;
+  byBackend?: true;
 }
 
 /** Recipients past this many go to the fan-out queue, in jobs of this many. */

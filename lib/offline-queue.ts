@@ -13,6 +13,8 @@ export interface QueuedMessage {
   sentAt: Date;
   expiresAt: Date;
   qos: 0 | 1;
+  /** Sent by the app's backend on `from`'s behalf: exempt from `maxOfflineMessagesPerSender`. Never on the wire. */
+  byBackend?: true;
 }
 
 export interface OfflineQueue {

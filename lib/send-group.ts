@@ -31,7 +31,14 @@ export async function sendToGroup(deps: GroupSendDeps, caller: Sender, frame: Se
   }
   const now = deps.clock.now();
   const app = await deps.settings.appSettings();
-  const base = { type: 'group' as const, from: caller.userId, to: groupId, bodyJson, ...(frame.ttlSeconds !== undefined && { ttlSeconds: frame.ttlSeconds }) };
+  const base = {
+    type: 'group' as const,
+    from: caller.userId,
+    to: groupId,
+    bodyJson,
+    ...(frame.ttlSeconds !== undefined && { ttlSeconds: frame.ttlSeconds }),
+    ...(caller.byBackend && { byBackend: true as const }),
+  };
 
   if ((frame.qos ?? 1) === 0) {
     const copy = { ...base, id: deps.newId(now), sentAt: now, expiresAt: now, qos: 0 as const };

@@ -82,6 +82,7 @@ async function sendPrivate(deps: SendDeps, caller: Sender, frame: SendFrame, bod
     sentAt,
     expiresAt: messageExpiry(sentAt, frame.ttlSeconds, durationInForce('private', app, user).days),
     qos,
+    ...(caller.byBackend && { byBackend: true }),
   };
 
   const except = caller.connectionId;

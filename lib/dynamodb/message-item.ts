@@ -19,6 +19,8 @@ export interface MessageAttributes {
   /** Epoch seconds; DynamoDB TTL deletes the item some time after. */
   expiresAt: number;
   qos: 0 | 1;
+  /** Only on a message the app's backend sent. */
+  byBackend?: true;
 }
 
 export function toMessageAttributes(message: QueuedMessage): MessageAttributes {
@@ -31,6 +33,7 @@ export function toMessageAttributes(message: QueuedMessage): MessageAttributes {
     sentAt: message.sentAt.toISOString(),
     expiresAt: epochSeconds(message.expiresAt),
     qos: message.qos,
+    ...(message.byBackend && { byBackend: true }),
   };
 }
 
@@ -44,5 +47,6 @@ export function fromMessageAttributes(item: MessageAttributes): QueuedMessage {
     sentAt: new Date(item.sentAt),
     expiresAt: new Date(item.expiresAt * 1000),
     qos: item.qos,
+    ...(item.byBackend && { byBackend: true }),
   };
 }

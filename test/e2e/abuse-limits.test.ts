@@ -137,6 +137,27 @@ describe('the per-sender cap', () => {
     expect(messages.slice(2).map((m) => m.id)).toEqual(replies.map((reply) => reply.id as string).sort().slice(13));
     expect(messages.slice(-3).map((m) => m.body)).toEqual(['p0', 'p1', 'p2']);
   });
+
+  it('exempts what the app’s backend sends on a user’s behalf (POST /v1/messages)', async () => {
+    await settings({ maxOfflineMessagesPerSender: 2 });
+    const [mallory, dave] = [user('mallory'), user('dave')];
+    const team = user('team');
+    expect((await admin(stack, 'PUT', `/groups/${team}`, { members: [mallory, dave] })).status).toBe(200);
+    const byBackend = [
+      { type: 'private', target: dave, body: 'backend 1' },
+      { type: 'group', target: team, body: 'backend 2' },
+      { type: 'private', target: dave, body: 'backend 3' },
+    ];
+    for (const message of byBackend) expect((await admin(stack, 'POST', '/messages', { from: mallory, ...message })).status).toBe(201);
+    const malloryClient = await flooder(mallory);
+    await malloryClient.sendInOrder(privateTo(dave, ['own 1', 'own 2', 'own 3']));
+    await malloryClient.client.close();
+
+    // Mallory's own three are held to her cap of 2; the backend's three count against no one.
+    const { dropped, messages } = await whatArrives(dave, 5);
+    expect(dropped).toEqual([{ type: 'dropped', count: 1, reason: 'overflow' }]);
+    expect(messages.map((m) => m.body)).toEqual(['backend 1', 'backend 2', 'backend 3', 'own 2', 'own 3']);
+  });
 });
 
 describe('the send rate', () => {
@@ -213,6 +234,20 @@ describe('the send rate', () => {
       expect((await admin(stack, 'POST', '/messages/system', { to: [dave], body: `notice ${i}` })).status).toBe(202);
     }
     expect((await admin(stack, 'GET', `/users/${dave}/offline`)).body.count).toBe(5);
+  });
+
+  it('does not limit what the app’s backend sends as a user, nor count it against the user’s rate', async () => {
+    await settings({ sendRatePerSecond: 1, sendBurst: 1 });
+    const [mallory, dave] = [user('mallory'), user('dave')];
+    clock.freeze();
+    for (let i = 0; i < 5; i += 1) {
+      expect((await admin(stack, 'POST', '/messages', { from: mallory, type: 'private', target: dave, body: `backend ${i}` })).status).toBe(201);
+    }
+    const malloryClient = await flooder(mallory);
+    const replies = await malloryClient.sendInOrder(privateTo(dave, ['own 1', 'own 2']));
+    expect(replies.map((reply) => reply.type === 'sent' ? reply.status : reply.code)).toEqual(['accepted', 'RATE_LIMITED']);
+    await malloryClient.client.close();
+    expect((await admin(stack, 'GET', `/users/${dave}/offline`)).body.count).toBe(6);
   });
 });
 
