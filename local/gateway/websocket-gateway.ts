@@ -64,7 +64,7 @@ export const apiGatewayLimits: GatewayLimits = {
   maxFrameBytes: 32 * 1024,
   maxMessageBytes: 128 * 1024,
   maxAuthorizerContextBytes: 8 * 1024,
-  framesInFlightPerConnection: 8,
+  framesInFlightPerConnection: 2,
 };
 
 /** Frames of one connection the emulator holds before it stops reading that connection for a while. */
