@@ -68,7 +68,8 @@ export async function offlineSummary(
 ): Promise<OfflineSummaryResponse> {
   const app = await getConfig(deps);
   const user = app.userLevelSettingsEnabled ? readUserSettings(await deps.settings.getUser(userId), deps.log) : undefined;
-  const { plan, messages } = await planQueue(deps, userId, { app, user });
+  // Strongly consistent: an admin (or `npm run smoke`) looking right after a send sees what it stored.
+  const { plan, messages } = await planQueue(deps, userId, { app, user }, { consistent: true });
   const summary: OfflineSummaryResponse = {
     userId,
     count: 0,

@@ -55,6 +55,9 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
       { client: this.db },
       {
         TableName: this.membersTable,
+        // Strongly consistent: a member added a moment ago gets the next message, one removed does
+        // not, and a change of members is worked out from the members as they are.
+        ConsistentRead: true,
         KeyConditionExpression: '#group = :group',
         ProjectionExpression: '#member',
         ExpressionAttributeNames: { '#group': groupMembersTable.partitionKey, '#member': groupMembersTable.sortKey },
@@ -86,7 +89,8 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
   }
 
   async isMember(groupId: string, userId: string): Promise<boolean> {
-    const result = await this.db.send(new GetCommand({ TableName: this.membersTable, Key: groupMemberKey(groupId, userId) }));
+    // Strongly consistent: a member added a moment ago may send at once.
+    const result = await this.db.send(new GetCommand({ TableName: this.membersTable, Key: groupMemberKey(groupId, userId), ConsistentRead: true }));
     return result.Item !== undefined;
   }
 

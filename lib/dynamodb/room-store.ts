@@ -28,7 +28,8 @@ export class DynamoRoomStore implements RoomStore {
   }
 
   async isMember(roomId: string, connectionId: string, now: Date): Promise<boolean> {
-    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: roomMemberKey(roomId, connectionId) }));
+    // Strongly consistent: a connection that has just joined may speak at once.
+    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: roomMemberKey(roomId, connectionId), ConsistentRead: true }));
     return result.Item !== undefined && (result.Item.expiresAt as number) > epochSeconds(now);
   }
 
@@ -38,6 +39,8 @@ export class DynamoRoomStore implements RoomStore {
       { client: this.db },
       {
         TableName: this.tableName,
+        // Strongly consistent: who has just joined hears the next message, and who has just left does not.
+        ConsistentRead: true,
         KeyConditionExpression: '#room = :room',
         // A membership whose connection has passed API Gateway's two hours is over.
         FilterExpression: '#expires > :now',

@@ -14,6 +14,7 @@ import type { LocalStack } from '../../local/stack';
 import { StaleReads } from '../../local/stale-reads';
 import { runChaosOnStack } from '../chaos/on-local-stack';
 import { ChaosTrace } from '../chaos/trace';
+import { admin } from '../support/admin';
 import { TestClient } from '../support/client';
 import { startTestStack } from '../support/local-stack';
 
@@ -126,6 +127,27 @@ describe('under AWS timing', () => {
     // (alice stayed connected, so at-least-once gives her no reason for a second copy).
     expect(arrivals).toEqual(sent);
     await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('shows an admin a message stored a moment ago in the user’s queue, though every eventually consistent read is stale', async () => {
+    staleReads.rate = 1;
+    const [aliceId, bobId] = [id('alice'), id('bob')];
+    const alice = await connect(aliceId);
+    await send(alice, bobId, 'just now');
+    expect((await admin(stack, 'GET', `/users/${bobId}/offline`)).body).toMatchObject({ count: 1 });
+    await alice.close();
+  });
+
+  it('lets a connection that has just joined a chatroom speak in it at once', async () => {
+    const room = id('room');
+    const alice = await connect(id('alice'));
+    staleReads.rate = 1;
+    expect(await alice.request({ action: 'joinRoom', room })).toMatchObject({ type: 'joined' });
+    expect(await alice.request({ action: 'send', type: 'chatroom', target: room, clientMsgId: randomUUID(), body: 'hi' })).toMatchObject({
+      type: 'sent',
+      status: 'accepted',
+    });
+    await alice.close();
   });
 
   it('loses nothing and keeps each sender’s order under 5 % faults with the opening delay, stale reads and late or double drains', { timeout: 480_000 }, async () => {
