@@ -1,7 +1,8 @@
 /**
- * What the local stack does not do (yet), or not on demand: RATE_LIMITED, INTERNAL, CONFLICT, replies
- * out of order, a silent connection, a `closing` frame. A tiny `ws` server on loopback answers as a
- * test tells it to, and keeps every frame the client sent.
+ * What the local stack does not do on demand, or not at an exact moment: RATE_LIMITED with a chosen
+ * retryAfterMs (local-stack.test.ts meets the real one), INTERNAL, CONFLICT, replies out of order, a
+ * silent connection, a `closing` frame. A tiny `ws` server on loopback answers as a test tells it to,
+ * and keeps every frame the client sent.
  */
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
