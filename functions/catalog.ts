@@ -251,8 +251,9 @@ export const functionCatalog = {
     entry: 'functions/drain.ts',
     tables: [
       { table: offlineMessagesTable, actions: ['Query', 'BatchWriteItem'] },
-      // Claiming, renewing and finishing the drain, and forgetting a connection it cut off, are updates.
-      { table: connectionsTable, actions: ['BatchGetItem', 'UpdateItem'] },
+      // Claiming, renewing and finishing the drain, and forgetting a connection it cut off, are updates;
+      // whether a connection it closes was replaced is a GetItem.
+      { table: connectionsTable, actions: ['BatchGetItem', 'GetItem', 'UpdateItem'] },
       readsSettings,
     ],
     connections: [...pushes, 'GET'],

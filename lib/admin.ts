@@ -68,8 +68,7 @@ export async function offlineSummary(
 ): Promise<OfflineSummaryResponse> {
   const app = await getConfig(deps);
   const user = app.userLevelSettingsEnabled ? readUserSettings(await deps.settings.getUser(userId), deps.log) : undefined;
-  // Strongly consistent: an admin (or `npm run smoke`) looking right after a send sees what it stored.
-  const { plan, messages } = await planQueue(deps, userId, { app, user }, { consistent: true });
+  const { plan, messages } = await planQueue(deps, userId, { app, user });
   const summary: OfflineSummaryResponse = {
     userId,
     count: 0,

@@ -4,6 +4,7 @@
  */
 import type { Clock } from './clock';
 import { ForbiddenError } from './errors';
+import type { ServerFrame } from './protocol';
 
 /**
  * API Gateway closes every WebSocket after two hours, and `$disconnect` is best-effort, so a record
@@ -91,6 +92,9 @@ export interface Admission {
   replaced: Connection[];
 }
 
+/** Told to a connection a newer one of the same user replaced (SPEC §4, §6): its client does not reconnect. */
+export const replacedFrame = JSON.stringify({ type: 'closing', reason: 'replaced' } satisfies ServerFrame);
+
 export interface ConnectionStore {
   /**
    * Records the connection, and the discard it starts with (or none), replacing the user's oldest
@@ -109,6 +113,8 @@ export interface ConnectionStore {
    * still be opening): not to be pushed to either.
    */
   leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed' | 'gone'>;
+  /** Whether a new connection replaced this one within the last minute (SPEC §6 `maxConnectionsPerUser`). */
+  wasReplaced(userId: string, connectionId: string, now: Date): Promise<boolean>;
   /** Takes the connection's drain on for one invocation (`drainer`), renewing its window. */
   claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim>;
   /** Renews the drain's window while it runs; false when it is no longer this drainer's. */

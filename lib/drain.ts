@@ -6,7 +6,7 @@
  * frames, and removed; the rest, only ever the newest N, is delivered oldest first.
  */
 import type { Clock } from './clock';
-import { connectionsOf, maxDrainSeconds, type ConnectionStore, type Discard } from './connections';
+import { connectionsOf, maxDrainSeconds, replacedFrame, type ConnectionStore, type Discard } from './connections';
 import { cutOff, FramePacker, type ConnectionPoster, type DeliveryLog } from './delivery';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
 import type { DroppedReason } from './protocol';
@@ -162,11 +162,10 @@ export async function planQueue(
   return { plan, messages: kept ?? messagesOf(deps.queue, userId, span) };
 }
 
-/** The part of a queue a delivery covers; all of it, read eventually consistent, by default. */
+/** The part of a queue a delivery covers; all of it by default. */
 export interface QueueSpan {
   /** Only this message and later ones. */
   from?: string;
-  consistent?: boolean;
   /** Messages an earlier pass of the same drain sent: left out, and those sent now are added. */
   sent?: Set<string>;
 }
@@ -175,8 +174,7 @@ export interface QueueSpan {
 const inMemoryQueueBytes = 4 * 1024 * 1024;
 
 async function* messagesOf(queue: OfflineQueue, userId: string, span: QueueSpan): AsyncIterable<QueuedMessage> {
-  const options = { ...(span.from !== undefined && { from: span.from }), ...(span.consistent && { consistent: true }) };
-  for await (const page of queue.pages(userId, options)) {
+  for await (const page of queue.pages(userId, span.from)) {
     for (const message of page) if (!span.sent?.has(message.id)) yield message;
   }
 }
@@ -337,8 +335,7 @@ export async function drainOnConnect(
       return opening.post(connectionId, data);
     };
     const posting = { ...deps, poster: { post } };
-    // Consistent: a message stored a moment before the connection was recorded must not be missed.
-    let span: QueueSpan | undefined = { consistent: true, sent };
+    let span: QueueSpan | undefined = { sent };
     let handled = 0;
     for (;;) {
       if (span) {
@@ -354,7 +351,7 @@ export async function drainOnConnect(
       const finish = await deps.connections.finishDrain(request.userId, request.connectionId, handled);
       if (finish.done) break;
       handled = finish.leftCount;
-      span = finish.leftFrom === undefined ? undefined : { from: finish.leftFrom, consistent: true, sent };
+      span = finish.leftFrom === undefined ? undefined : { from: finish.leftFrom, sent };
     }
     // API Gateway said 410 (closed, or never opened in time), or it was forgotten meanwhile: its
     // drain is not done, so no push may reach it should its socket be open after all.
@@ -376,10 +373,16 @@ export async function drainOnConnect(
 /**
  * Cuts the connection off, trying the close again while API Gateway answers 410, up to `openWaitMs`:
  * a connection cut off before its socket opened would otherwise open with no record, and get nothing
- * until its client reconnected. One that has really closed answers 410 all along.
+ * until its client reconnected. One that has really closed answers 410 all along. One that a newer
+ * connection replaced while it was opening (`$connect` could not tell it then) is told `replaced`
+ * first, so that its client does not reconnect and replace another in turn.
  */
 async function cutOffOnceOpen(deps: DrainDeps, request: DrainRequest): Promise<void> {
+  const replaced = await deps.connections.wasReplaced(request.userId, request.connectionId, deps.clock.now()).catch(() => false);
+  let told = !replaced;
   await whileOpening(deps, async (tries) => {
+    told ||= (await deps.poster.post(request.connectionId, replacedFrame).catch(() => 'gone' as const)) === 'delivered';
+    if (!told) return false;
     const closing = tries === 0 ? await cutOff(deps, request) : await deps.poster.close(request.connectionId).catch(() => 'failed' as const);
     return closing !== 'gone';
   });
@@ -387,17 +390,18 @@ async function cutOffOnceOpen(deps: DrainDeps, request: DrainRequest): Promise<v
 
 /**
  * Tries `attempt` until it succeeds, pausing longer each time, while the connection may still be
- * opening: up to `openWaitMs` in all, and only as long as `worthWaiting` says so.
+ * opening: up to `budgetMs` in all, and only as long as `worthWaiting` says so.
  */
-async function whileOpening(
+export async function whileOpening(
   deps: Pick<OpeningDeps, 'sleep'>,
   attempt: (tries: number) => Promise<boolean>,
   worthWaiting: () => Promise<boolean> = async () => true,
+  budgetMs = openWaitMs,
 ): Promise<boolean> {
   let waited = 0;
   for (let tries = 0; ; tries += 1) {
     if (await attempt(tries)) return true;
-    if (!(await worthWaiting()) || waited >= openWaitMs) return false;
+    if (!(await worthWaiting()) || waited >= budgetMs) return false;
     const delay = Math.min(25 * 2 ** tries, 1000);
     await deps.sleep(delay);
     waited += delay;

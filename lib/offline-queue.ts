@@ -31,9 +31,10 @@ export interface OfflineQueue {
   removeGroupMessages(recipientId: string, groupId: string, fromUserId: string): Promise<number>;
   /**
    * The recipient's stored messages in id order, a page at a time, expired ones included; only those
-   * from the message `from` on if given, and with a strongly consistent read if asked.
+   * from the message `from` on if given. Always strongly consistent: every reader must see a message
+   * stored a moment ago (a drain started just after it, a `sync`, an admin or `npm run smoke` looking).
    */
-  pages(recipientId: string, options?: { from?: string; consistent?: boolean }): AsyncIterable<QueuedMessage[]>;
+  pages(recipientId: string, from?: string): AsyncIterable<QueuedMessage[]>;
 }
 
 /**

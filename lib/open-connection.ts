@@ -9,11 +9,11 @@
  * DELETE sets no close code, so the frame is how its client knows not to reconnect.
  */
 import type { Clock } from './clock';
-import { registerConnection, sessionExpired, type Caller, type Connection, type ConnectionStore, type Discard } from './connections';
+import { registerConnection, replacedFrame, sessionExpired, type Caller, type Connection, type ConnectionStore, type Discard } from './connections';
 import type { ConnectionPoster, DeliveryLog } from './delivery';
 import type { DrainRequest } from './drain';
 import { firstIdAt } from './message-ids';
-import type { ConnectQuery, ServerFrame } from './protocol';
+import type { ConnectQuery } from './protocol';
 import type { SettingsReader } from './settings-reader';
 
 export interface OpenConnectionDeps {
@@ -45,8 +45,6 @@ export async function openConnection(deps: OpenConnectionDeps, caller: Caller, q
   return { ...caller, discard };
 }
 
-const replacedFrame = JSON.stringify({ type: 'closing', reason: 'replaced' } satisfies ServerFrame);
-
 /**
  * Tells each replaced connection, then closes it. They are already forgotten, so nothing more is
  * pushed to them; a failure here is logged, never the new connection's refusal.
@@ -55,6 +53,7 @@ async function closeReplaced(deps: Pick<OpenConnectionDeps, 'poster' | 'log'>, r
   await Promise.all(
     replaced.map(async ({ connectionId }) => {
       try {
+        // 410: closed already, or still opening; then its drain tells it once it opens (see cutOffOnceOpen).
         if ((await deps.poster.post(connectionId, replacedFrame)) === 'gone') return;
       } catch (error) {
         deps.log.warn('could not tell a replaced connection', { connectionId, error });

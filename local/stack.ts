@@ -94,6 +94,8 @@ export interface LocalStack {
   fanOutJobs: LocalQueueService;
   /** The stand-in for the stack's EventBridge bus, which POSTs events to `events.url`. */
   eventBus: LocalEventBus;
+  /** The stale-read mode it was started with, if any. */
+  staleReads?: StaleReads;
   tableName(table: TableDeclaration): string;
   issueToken(userId: string, ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
@@ -240,6 +242,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       lambda,
       fanOutJobs,
       eventBus,
+      ...(options.staleReads && { staleReads: options.staleReads }),
       tableName: (table) => localTableName(tablePrefix, table),
       issueToken: async (userId, ttlSeconds = day) =>
         (await issueToken(tokenSecret, { userId, ttlSeconds, now: (options.clock ?? systemClock).now() })).token,

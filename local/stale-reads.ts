@@ -44,7 +44,7 @@ export class StaleReads {
   private readonly history = new Map<string, Replaced[]>();
   /** From the options; tests may change it as they go. */
   rate: number;
-  private readonly windowMs: number;
+  readonly windowMs: number;
   private readonly random: () => number;
 
   constructor(options: StaleReadOptions) {

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
 import {
   maxDrainSeconds,
@@ -16,6 +16,15 @@ import { batchGetAll } from './batch';
 
 /** One attribute per open connection on the user's item, e.g. `connection:L0SM9cOFvHcCIhw=`. */
 const connectionPrefix = 'connection:';
+/**
+ * A connection replaced a moment ago, noted for a minute (the value is when the note lapses, epoch
+ * seconds): one still opening when it was replaced cannot be told at once, and whoever closes it once
+ * it opens reads this to tell it `replaced` (SPEC §4), so that its client does not reconnect.
+ */
+const replacedPrefix = 'replaced:';
+const replacedNoteSeconds = 60;
+/** The newest notes kept: enough for any user opening connections at a human pace, bounded for a flood. */
+const replacedNotesKept = 20;
 /** The presence item outlives the longest session expiry (8,760 h) after the user's last activity. */
 const presenceLifetimeSeconds = 366 * 24 * 60 * 60;
 
@@ -87,11 +96,28 @@ export class DynamoConnectionStore implements ConnectionStore {
     if (!before) return { before: undefined, replaced: [] };
     const expired = entries(before).filter(([other, old]) => other !== name && old.expiresAt <= epochSeconds(now));
     const replaced = replacedBy(before, [name, entry], now, maxConnections, this.maxItemBytes);
-    await this.removeEntries(before.userId, [...expired, ...replaced].map(([other]) => other));
+    const notes = replacedNotes(before, replaced, now);
+    await this.removeEntries(before.userId, [...expired.map(([other]) => other), ...replaced.map(([other]) => other), ...notes.lapsed], notes.added);
     return {
       before: toPresence(before, now),
       replaced: replaced.map(([other, old]) => toConnection(before.userId, other, old, epochSeconds(now))),
     };
+  }
+
+  async wasReplaced(userId: string, connectionId: string, now: Date): Promise<boolean> {
+    const name = `${replacedPrefix}${connectionId}`;
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: connectionKey(userId),
+        // Strongly consistent: the note was written by a `$connect` a moment ago.
+        ConsistentRead: true,
+        ProjectionExpression: '#note',
+        ExpressionAttributeNames: { '#note': name },
+      }),
+    );
+    const lapsesAt = result.Item?.[name] as number | undefined;
+    return lapsesAt !== undefined && lapsesAt > epochSeconds(now);
   }
 
   async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed' | 'gone'> {
@@ -285,16 +311,23 @@ export class DynamoConnectionStore implements ConnectionStore {
    * already ignore expired entries, and a replaced connection is closed anyway, so a failed removal
    * costs nothing but a retry at the next connect, and can never refuse that connect.
    */
-  private async removeEntries(userId: string, names: readonly string[]): Promise<void> {
+  private async removeEntries(userId: string, names: readonly string[], notes: ReadonlyArray<[string, number]> = []): Promise<void> {
     for (let i = 0; i < names.length; i += pruneBatch) {
       const batch = names.slice(i, i + pruneBatch);
+      // The notes of connections replaced now go with the first removal (at most replacedNotesKept of them).
+      const noting = i === 0 ? notes : [];
       try {
         await this.db.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: connectionKey(userId),
-            UpdateExpression: `REMOVE ${batch.map((_, j) => `#c${j}`).join(', ')}`,
-            ExpressionAttributeNames: Object.fromEntries(batch.map((name, j) => [`#c${j}`, name])),
+            UpdateExpression:
+              `REMOVE ${batch.map((_, j) => `#c${j}`).join(', ')}` + (noting.length > 0 ? ` SET ${noting.map((_, j) => `#n${j} = :n${j}`).join(', ')}` : ''),
+            ExpressionAttributeNames: {
+              ...Object.fromEntries(batch.map((name, j) => [`#c${j}`, name])),
+              ...Object.fromEntries(noting.map(([name], j) => [`#n${j}`, name])),
+            },
+            ...(noting.length > 0 && { ExpressionAttributeValues: Object.fromEntries(noting.map(([, until], j) => [`:n${j}`, until])) }),
           }),
         );
       } catch {
@@ -306,6 +339,30 @@ export class DynamoConnectionStore implements ConnectionStore {
 
 /** Entries pruned per update: 100 names keep the expression well under DynamoDB's 4 KB. */
 const pruneBatch = 100;
+
+/**
+ * The notes to add for the connections replaced now, and those to remove: lapsed ones, and the oldest
+ * past the newest `replacedNotesKept`, so that a flood of connects cannot grow the item with them.
+ */
+function replacedNotes(
+  before: PresenceItem,
+  replaced: ReadonlyArray<[string, ConnectionEntry]>,
+  now: Date,
+): { added: Array<[string, number]>; lapsed: string[] } {
+  const nowSeconds = epochSeconds(now);
+  const until = nowSeconds + replacedNoteSeconds;
+  // Newest first: `replaced` is oldest first.
+  const added = replaced
+    .slice(-replacedNotesKept)
+    .reverse()
+    .map(([name]): [string, number] => [`${replacedPrefix}${name.slice(connectionPrefix.length)}`, until]);
+  const existing = Object.entries(before)
+    .filter((pair): pair is [string, number] => pair[0].startsWith(replacedPrefix) && !added.some(([name]) => name === pair[0]))
+    .sort(([, a], [, b]) => b - a);
+  const room = Math.max(0, replacedNotesKept - added.length);
+  const lapsed = existing.filter(([, lapsesAt], i) => lapsesAt <= nowSeconds || i >= room).map(([name]) => name);
+  return { added, lapsed };
+}
 
 function entries(item: PresenceItem): Array<[string, ConnectionEntry]> {
   return Object.entries(item).filter((pair): pair is [string, ConnectionEntry] => pair[0].startsWith(connectionPrefix));

@@ -69,15 +69,15 @@ export class DynamoOfflineQueue implements OfflineQueue {
     return ids.length;
   }
 
-  async *pages(recipientId: string, options: { from?: string; consistent?: boolean } = {}): AsyncIterable<QueuedMessage[]> {
+  async *pages(recipientId: string, from?: string): AsyncIterable<QueuedMessage[]> {
     const pages = paginateQuery(
       { client: this.db, ...(this.pageSize ? { pageSize: this.pageSize } : {}) },
       {
         TableName: this.tableName,
-        KeyConditionExpression: options.from ? '#user = :user AND #id >= :from' : '#user = :user',
-        ExpressionAttributeNames: { '#user': offlineMessagesTable.partitionKey, ...(options.from && { '#id': offlineMessagesTable.sortKey }) },
-        ExpressionAttributeValues: { ':user': recipientId, ...(options.from && { ':from': options.from }) },
-        ConsistentRead: options.consistent ?? false,
+        KeyConditionExpression: from ? '#user = :user AND #id >= :from' : '#user = :user',
+        ExpressionAttributeNames: { '#user': offlineMessagesTable.partitionKey, ...(from && { '#id': offlineMessagesTable.sortKey }) },
+        ExpressionAttributeValues: { ':user': recipientId, ...(from && { ':from': from }) },
+        ConsistentRead: true,
       },
     );
     for await (const page of pages) {

@@ -54,6 +54,9 @@ export class DynamoRecentConversationStore implements RecentConversationStore {
       { client: this.db },
       {
         TableName: this.tableName,
+        // Strongly consistent: the list is pruned past the hundredth by what it reads, and an entry read
+        // as it was before its latest message would be ranked too low and pruned.
+        ConsistentRead: true,
         KeyConditionExpression: '#user = :user',
         ExpressionAttributeNames: { '#user': recentConversationsTable.partitionKey },
         ExpressionAttributeValues: { ':user': userId },

@@ -26,7 +26,7 @@ const trace = new ChaosTrace();
 beforeAll(async () => {
   // Injected faults are logged as warnings by the handlers; the assertions say what happened.
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  stack = await startTestStack({ staleReads, faults: injector, plugins: [trace.plugin] });
+  stack = await startTestStack({ staleReads, faults: injector, plugins: [trace.plugin], settingsCacheSeconds: 0 });
 });
 afterAll(() => stack?.stop());
 afterEach(() => {
@@ -148,6 +148,21 @@ describe('under AWS timing', () => {
       status: 'accepted',
     });
     await alice.close();
+  });
+
+  it('tells a replaced connection that is itself still opening that it was replaced, then closes it', async () => {
+    expect((await admin(stack, 'PATCH', '/config', { maxConnectionsPerUser: 1 })).status).toBe(200);
+    try {
+      stack.gateway.openingDelay = { minMs: 500, maxMs: 500 };
+      const aliceId = id('alice');
+      const first = await connect(aliceId);
+      const second = await connect(aliceId);
+      await first.closed;
+      expect(first.received.filter((frame) => frame.type === 'closing')).toEqual([{ type: 'closing', reason: 'replaced' }]);
+      await second.close();
+    } finally {
+      await admin(stack, 'PATCH', '/config', { maxConnectionsPerUser: 50 });
+    }
   });
 
   it('loses nothing and keeps each sender’s order under 5 % faults with the opening delay, stale reads and late or double drains', { timeout: 480_000 }, async () => {

@@ -5,7 +5,7 @@ import type { Message } from '../../lib/protocol';
 import { historyTable, offlineMessagesTable, roomMembersTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { TestClient } from '../support/client';
-import { startTestStack } from '../support/local-stack';
+import { startTestStack, untilSettled } from '../support/local-stack';
 import { itemsOf } from '../support/snapshot';
 
 let stack: LocalStack;
@@ -33,6 +33,7 @@ describe('chatrooms', () => {
     const [speaker, listener] = await Promise.all([connect(speakerId), connect(listenerId)]);
     expect(await speaker.request({ action: 'joinRoom', room })).toMatchObject({ type: 'joined', room });
     expect(await listener.request({ action: 'joinRoom', room })).toMatchObject({ type: 'joined', room });
+    await untilSettled(stack); // Nothing of a room is stored: it reaches connections that accept posts.
 
     const sent = await say(speaker, room, 'hello room', { qos: 1 });
     expect(sent).toMatchObject({ type: 'sent', status: 'accepted' });
@@ -49,6 +50,7 @@ describe('chatrooms', () => {
     const room = id('cafe');
     const [speaker, stayer, leaver] = await Promise.all([connect(id('sam')), connect(id('sta')), connect(id('lev'))]);
     for (const client of [speaker, stayer, leaver]) await client.request({ action: 'joinRoom', room });
+    await untilSettled(stack);
     expect(await leaver.request({ action: 'leaveRoom', room })).toMatchObject({ type: 'left', room });
 
     await say(speaker, room, 'after you left');

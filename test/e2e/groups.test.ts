@@ -7,7 +7,7 @@ import { RequestMeter } from '../../local/request-meter';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { TestClient } from '../support/client';
-import { startTestStack, untilPostsAccepted } from '../support/local-stack';
+import { startTestStack, untilSettled } from '../support/local-stack';
 import { itemsOf } from '../support/snapshot';
 
 let stack: LocalStack;
@@ -109,7 +109,7 @@ describe('sending to a group', () => {
     const [sender, online, away] = [id('sue'), id('ola'), id('abe')];
     const groupId = await makeGroup([sender, online, away]);
     const [phone, laptop, onlineClient] = await Promise.all([connect(sender), connect(sender), connect(online)]);
-    await untilPostsAccepted(stack);
+    await untilSettled(stack);
 
     const sent = await sendToGroup(phone, groupId, { text: 'hello team' });
     expect(sent).toMatchObject({ type: 'sent', status: 'accepted' });
@@ -162,7 +162,7 @@ describe('sending to a group', () => {
     const [sender, online, away] = [id('quin'), id('ria'), id('ted')];
     const groupId = await makeGroup([sender, online, away]);
     const [client, onlineClient] = await Promise.all([connect(sender), connect(online)]);
-    await untilPostsAccepted(stack);
+    await untilSettled(stack);
     const sent = await sendToGroup(client, groupId, 'fleeting', { qos: 0 });
     expect((await onlineClient.messages(1)).map((m: Message) => [m.id, m.qos])).toEqual([[sent.id, 0]]);
     expect(await queued(away)).toEqual([]);

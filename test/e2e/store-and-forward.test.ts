@@ -10,7 +10,7 @@ import { FaultInjector } from '../../local/faults';
 import type { LocalStack } from '../../local/stack';
 import { TestClient } from '../support/client';
 import { TestClock } from '../support/clock';
-import { localDocumentClient, startTestStack } from '../support/local-stack';
+import { localDocumentClient, startTestStack, untilSettled } from '../support/local-stack';
 import { itemsOf } from '../support/snapshot';
 import { admin } from '../support/admin';
 
@@ -134,6 +134,7 @@ describe('several devices', () => {
     const [aliceId, carolId] = [user('alice'), user('carol')];
     const phone = await connect(aliceId, 'phone');
     const laptop = await connect(aliceId, 'laptop');
+    await untilSettled(stack); // The laptop's copy is not stored for it: it needs a socket that accepts posts.
     const sent = await send(phone, carolId, 'from my phone');
 
     const [seen] = await laptop.messages(1);
@@ -207,6 +208,7 @@ describe('delivery semantics', () => {
     expect(await queued(eveId)).toEqual([]);
 
     const finn = await connect(finnId);
+    await untilSettled(stack);
     const sent = await send(alice, finnId, 'live only', { qos: 0 });
     expect(await finn.messages(1)).toEqual([expect.objectContaining({ id: sent.id, body: 'live only', qos: 0 })]);
     expect(await queued(finnId)).toEqual([]);

@@ -208,6 +208,23 @@ describe('connections per user (maxConnectionsPerUser)', () => {
     expect(connectionNames(await itemOf('kim'))).toEqual(['connection:k6']);
   });
 
+  it('notes the connections it replaced for a minute, the newest twenty at most, so that their drains tell them', async () => {
+    for (let i = 1; i <= 30; i += 1) {
+      await registerConnection(store, at(`2030-01-15T10:00:${String(i).padStart(2, '0')}Z`), { userId: 'mo', connectionId: `m${i}` }, undefined, 1);
+    }
+    const replacedAt = new Date('2030-01-15T10:00:30Z');
+    expect(await store.wasReplaced('mo', 'm29', replacedAt)).toBe(true);
+    expect(await store.wasReplaced('mo', 'm10', replacedAt)).toBe(true);
+    // Past the newest twenty, and never replaced:
+    expect(await store.wasReplaced('mo', 'm9', replacedAt)).toBe(false);
+    expect(await store.wasReplaced('mo', 'm30', replacedAt)).toBe(false);
+    expect(Object.keys(await itemOf('mo')).filter((name) => name.startsWith('replaced:'))).toHaveLength(20);
+    // A minute on, the notes have lapsed, and the next connect removes them.
+    expect(await store.wasReplaced('mo', 'm29', new Date('2030-01-15T10:01:30Z'))).toBe(false);
+    await registerConnection(store, at('2030-01-15T10:05:00Z'), { userId: 'mo', connectionId: 'm31' }, undefined, 1);
+    expect(Object.keys(await itemOf('mo')).filter((name) => name.startsWith('replaced:'))).toEqual(['replaced:m30']);
+  });
+
   it('keeps the item within its size whatever the ids: 128-character device ids and a cap the item cannot hold', { timeout: 60_000 }, async () => {
     // 20 KB here, for speed: the service's 200 KB holds about 600 such connections, so a cap of 1,000
     // with ids this long meets the size first, as 100 do here.

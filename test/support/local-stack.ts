@@ -57,10 +57,13 @@ export async function createTestTables(declarations: readonly TableDeclaration[]
 }
 
 /**
- * Waits out the opening delay of connections opened just now (under AWS timing; nothing otherwise):
- * what is pushed but not stored (a qos-0 message, a copy for the sender's other devices) reaches only
- * connections API Gateway already accepts posts on.
+ * Waits out AWS's "a moment later" (under AWS timing; nothing otherwise): the opening delay of
+ * connections opened just now, since what is pushed but not stored (a qos-0 message, a copy for the
+ * sender's other devices) reaches only connections API Gateway already accepts posts on; and the
+ * window in which an eventually consistent read may not see a write yet (an app setting changed just
+ * now is in force everywhere within 60 s, SPEC §6, and read without a cache in the tests).
  */
-export function untilPostsAccepted(stack: LocalStack): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, stack.gateway.openingDelay?.maxMs ?? 0));
+export function untilSettled(stack: LocalStack): Promise<void> {
+  const staleMs = stack.staleReads && stack.staleReads.rate > 0 ? stack.staleReads.windowMs : 0;
+  return new Promise((resolve) => setTimeout(resolve, Math.max(stack.gateway.openingDelay?.maxMs ?? 0, staleMs)));
 }

@@ -23,8 +23,7 @@ function memoryQueue(messages: QueuedMessage[], pageSize = 2): OfflineQueue & { 
     remove: async () => false,
     removeMany: async (_userId, ids) => void removed.push(...ids),
     removeGroupMessages: async () => 0,
-    async *pages(_userId, range = {}) {
-      const start = range.from;
+    async *pages(_userId, start) {
       const span = start === undefined ? [...messages] : messages.filter((m) => m.id >= start);
       for (let i = 0; i < span.length; i += pageSize) yield span.slice(i, i + pageSize);
     },
@@ -224,6 +223,7 @@ function connectionsWith(recorded: () => boolean, events: string[] = []): Connec
     add: async () => ({ before: undefined, replaced: [] }),
     setDiscard: async () => undefined,
     leaveToDrain: async () => 'left' as const,
+    wasReplaced: async () => false,
     claimDrain: async () => 'claimed',
     extendDrain: async () => true,
     finishDrain: async (_userId, _connectionId, handled) => {
