@@ -10,6 +10,13 @@ export default defineConfig({
     globalSetup: ['test/support/global-dynamodb.ts', 'test/support/global-client-build.ts'],
     // A process per file: the local stack configures handlers through process.env, as Lambda does.
     pool: 'forks',
+    // Quiet by default: what a test logs (the handlers' logs, warnings that fault injection provokes on
+    // purpose) is printed only when that test fails. PIGEONHOLE_TEST_LOGS=1 prints everything.
+    silent: process.env.PIGEONHOLE_TEST_LOGS === '1' ? false : 'passed-only',
+    env: {
+      // Powertools then logs through the global console, which Vitest captures per test.
+      POWERTOOLS_DEV: 'true',
+    },
     testTimeout: 20_000,
     hookTimeout: 60_000,
   },

@@ -23,8 +23,11 @@ const connectionPrefix = 'connection:';
  */
 const replacedPrefix = 'replaced:';
 const replacedNoteSeconds = 60;
-/** The newest notes kept: enough for any user opening connections at a human pace, bounded for a flood. */
-const replacedNotesKept = 20;
+/**
+ * The newest notes kept: more than a user's connections at the default cap opening at once (connects
+ * racing each other each prune the oldest), and a bound (about 4 KB) for a flood of connects.
+ */
+const replacedNotesKept = 100;
 /** The presence item outlives the longest session expiry (8,760 h) after the user's last activity. */
 const presenceLifetimeSeconds = 366 * 24 * 60 * 60;
 

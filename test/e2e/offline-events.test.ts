@@ -13,7 +13,7 @@ import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { TestClient } from '../support/client';
 import { EventReceiver } from '../support/event-receiver';
-import { startTestStack, untilSettled } from '../support/local-stack';
+import { startTestStack } from '../support/local-stack';
 import { itemsOf } from '../support/snapshot';
 
 let stack: LocalStack;
@@ -42,7 +42,6 @@ const id = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
 async function setEvents(enabled: boolean): Promise<void> {
   expect((await admin(stack, 'PATCH', '/config', { offlineEventsEnabled: enabled })).status).toBe(200);
-  await untilSettled(stack);
 }
 
 async function connect(userId: string): Promise<TestClient> {

@@ -208,21 +208,23 @@ describe('connections per user (maxConnectionsPerUser)', () => {
     expect(connectionNames(await itemOf('kim'))).toEqual(['connection:k6']);
   });
 
-  it('notes the connections it replaced for a minute, the newest twenty at most, so that their drains tell them', async () => {
-    for (let i = 1; i <= 30; i += 1) {
-      await registerConnection(store, at(`2030-01-15T10:00:${String(i).padStart(2, '0')}Z`), { userId: 'mo', connectionId: `m${i}` }, undefined, 1);
+  it('notes the connections it replaced for a minute, the newest hundred at most, so that their drains tell them', async () => {
+    // Two connects a second, off the second's edge: a note lapses in whole seconds, and the oldest go first.
+    const second = (i: number) => new Date(Date.parse('2030-01-15T10:00:00Z') + i * 500 + 250).toISOString();
+    for (let i = 1; i <= 110; i += 1) {
+      await registerConnection(store, at(second(i)), { userId: 'mo', connectionId: `m${i}` }, undefined, 1);
     }
-    const replacedAt = new Date('2030-01-15T10:00:30Z');
-    expect(await store.wasReplaced('mo', 'm29', replacedAt)).toBe(true);
-    expect(await store.wasReplaced('mo', 'm10', replacedAt)).toBe(true);
-    // Past the newest twenty, and never replaced:
-    expect(await store.wasReplaced('mo', 'm9', replacedAt)).toBe(false);
-    expect(await store.wasReplaced('mo', 'm30', replacedAt)).toBe(false);
-    expect(Object.keys(await itemOf('mo')).filter((name) => name.startsWith('replaced:'))).toHaveLength(20);
+    const replacedAt = new Date(second(110));
+    expect(await store.wasReplaced('mo', 'm109', replacedAt)).toBe(true);
+    expect(await store.wasReplaced('mo', 'm11', replacedAt)).toBe(true);
+    // Past the newest hundred, and never replaced:
+    expect(await store.wasReplaced('mo', 'm10', replacedAt)).toBe(false);
+    expect(await store.wasReplaced('mo', 'm110', replacedAt)).toBe(false);
+    expect(Object.keys(await itemOf('mo')).filter((name) => name.startsWith('replaced:'))).toHaveLength(100);
     // A minute on, the notes have lapsed, and the next connect removes them.
-    expect(await store.wasReplaced('mo', 'm29', new Date('2030-01-15T10:01:30Z'))).toBe(false);
-    await registerConnection(store, at('2030-01-15T10:05:00Z'), { userId: 'mo', connectionId: 'm31' }, undefined, 1);
-    expect(Object.keys(await itemOf('mo')).filter((name) => name.startsWith('replaced:'))).toEqual(['replaced:m30']);
+    expect(await store.wasReplaced('mo', 'm109', new Date('2030-01-15T10:03:00Z'))).toBe(false);
+    await registerConnection(store, at('2030-01-15T10:05:00Z'), { userId: 'mo', connectionId: 'm111' }, undefined, 1);
+    expect(Object.keys(await itemOf('mo')).filter((name) => name.startsWith('replaced:'))).toEqual(['replaced:m110']);
   });
 
   it('keeps the item within its size whatever the ids: 128-character device ids and a cap the item cannot hold', { timeout: 60_000 }, async () => {

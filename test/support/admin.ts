@@ -1,4 +1,5 @@
 import type { LocalStack } from '../../local/stack';
+import { untilSettled } from './local-stack';
 
 export interface AdminAnswer {
   status: number;
@@ -20,5 +21,8 @@ export async function admin(
     ...(options.rawBody !== undefined ? { body: options.rawBody } : body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();
+  // An app setting is in force everywhere within 60 s (SPEC §6): under AWS timing, read by the next
+  // request straight from the table, it still takes the stale-read window to be seen.
+  if (method === 'PATCH' && path === '/config' && response.ok) await untilSettled(stack);
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }

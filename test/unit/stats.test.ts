@@ -89,7 +89,10 @@ describe('on AWS', () => {
       lines.push(String(chunk));
       return true;
     });
+    // As on Lambda: the test run's POWERTOOLS_DEV would send the lines through the console, pretty-printed.
+    vi.stubEnv('POWERTOOLS_DEV', 'false');
     const stats = new PowertoolsStats();
+    vi.unstubAllEnvs();
     stats.add('messagesDropped.overflow', 2);
     stats.add('messagesAcked', 0);
     stats.add('drainSize', 0);
