@@ -180,6 +180,8 @@ export class PigeonholeClient {
   /** The dispatch under way, if any: resolves once the message in hand has been through every listener. */
   private dispatching: Promise<void> | undefined;
   private readonly acksDue = new Set<string>();
+  /** Ack frames sent and not yet answered: close() waits for them rather than cut them off. */
+  private readonly acksInFlight = new Set<Promise<unknown>>();
   private ackTimer: Timer | undefined;
 
   constructor(options: ClientOptions) {
@@ -331,6 +333,8 @@ export class PigeonholeClient {
     // would otherwise wait for itself.
     if (this.dispatching) await within(this.dispatching, 2000);
     if (this.current?.socket.readyState === OPEN) await this.flushAcks();
+    // Acks sent earlier and still unanswered too: settled as closed, the server might not have them.
+    await within(Promise.all(this.acksInFlight), 5000);
     const closing = [...this.connections].map((connection) => this.retire(connection));
     const closed = new PigeonholeError('CLOSED', 'the client was closed');
     for (const request of this.pending.values()) this.settle(request, undefined, closed);
@@ -557,7 +561,11 @@ export class PigeonholeClient {
     this.acksDue.clear();
     const frames: Array<Promise<unknown>> = [];
     for (let i = 0; i < ids.length; i += ackMaxIds) {
-      frames.push(this.request({ action: 'ack', ids: ids.slice(i, i + ackMaxIds) }, 'acked').catch(() => undefined));
+      const frame = this.request({ action: 'ack', ids: ids.slice(i, i + ackMaxIds) }, 'acked')
+        .catch(() => undefined)
+        .finally(() => this.acksInFlight.delete(frame));
+      this.acksInFlight.add(frame);
+      frames.push(frame);
     }
     return Promise.all(frames);
   }

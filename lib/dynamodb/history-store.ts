@@ -30,6 +30,8 @@ export class DynamoHistoryStore implements HistoryStore {
           ExpressionAttributeNames: { '#c': historyTable.partitionKey, ...(options.before && { '#id': historyTable.sortKey }) },
           ExpressionAttributeValues: { ':c': conversationId, ...(options.before && { ':before': options.before }) },
           ScanIndexForward: false,
+          // Strongly consistent: a conversation opened on another device shows what was sent a moment ago.
+          ConsistentRead: true,
           // One more than asked for, to know whether older messages remain.
           Limit: options.limit + 1 - found.length,
           ExclusiveStartKey: startKey,

@@ -170,6 +170,29 @@ describe('the client against a scripted server', () => {
     expect(ackFrames.flat().filter((id) => id === backlog[0]?.id)).toHaveLength(2);
   });
 
+  it('waits in close() for the replies to acks already sent, rather than close the socket under them', async () => {
+    const backlog = Array.from({ length: 100 }, (_, n) => message(n));
+    const answeredOnOpenSocket: boolean[] = [];
+    const server = await fakeServer((frame, socket) => {
+      if (frame.action === 'ping') socket.send(JSON.stringify({ type: 'messages', messages: backlog }));
+      // A slow ack, as a busy route is: answered only if the client is still there to hear it.
+      if (frame.action === 'ack') {
+        setTimeout(() => {
+          answeredOnOpenSocket.push(socket.readyState === WebSocket.OPEN);
+          reply(socket, frame, { type: 'acked', ids: frame.ids });
+        }, 300);
+      }
+    });
+    const client = clientFor(server.url, 'token', { pingIntervalMs: 50 });
+    const inbox = collect(client);
+    await client.connect();
+    await inbox.until(100);
+    // The hundredth message sent its ack frame at once; close() comes while it is unanswered.
+    await server.received((f) => f.action === 'ack');
+    await client.close();
+    expect(answeredOnOpenSocket).toEqual([true]);
+  });
+
   it('remembers only so many ids: one forgotten is handed over again if it comes again', async () => {
     const server = await fakeServer((frame, socket, connection) => {
       if (frame.action === 'ack') reply(socket, frame, { type: 'acked', ids: frame.ids });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PigeonholeError, type ConnectionState, type PigeonholeClient } from 'pigeonhole/client';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
-import { startTestStack } from '../support/local-stack';
+import { startTestStack, untilSettled } from '../support/local-stack';
 import WebSocket from 'ws';
 import { defaultAppSettings } from '../../lib/settings';
 import { clientFor, collect, nextEvent, watchConnections } from './helpers';
@@ -132,6 +132,8 @@ describe('the client against the local stack', () => {
     await connections.drop(listenerId);
     // 'open' comes once the rooms are joined again.
     await reopened;
+    // Nothing of a room is stored: a message reaches the new connection once API Gateway accepts posts on it.
+    await untilSettled(stack);
     await speaker.send({ type: 'chatroom', target: room, body: 'after the reconnect' });
     expect((await inbox.until(1)).map((m) => [m.type, m.body])).toEqual([['chatroom', 'after the reconnect']]);
     await Promise.all([listener.close(), speaker.close()]);
