@@ -2,7 +2,8 @@
  * `npm start` as a newcomer meets it: the whole service from one command, with its own DynamoDB Local,
  * usable with the token it prints, and gone without a trace on Ctrl-C or SIGTERM.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -214,7 +215,7 @@ describe('npm start', () => {
     }
   }, 60_000);
 
-  it("turns on AWS's timing when asked, and says so", async () => {
+  it("turns on AWS's timing when asked, says so, and npm run smoke holds against it", async () => {
     const started = await npmStart(['--opening-delay', '0-300ms', '--stale-reads', '10%'], { PIGEONHOLE_ASYNC_INVOCATIONS: 'late=0.1,twice=5%' });
     const group = started.child.pid as number;
     try {
@@ -224,12 +225,21 @@ describe('npm start', () => {
       const client = await TestClient.connect(`${started.wsUrl}/?token=${started.aliceToken}`);
       expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'pong' });
       await client.close();
+
+      // What a user runs after `cdk deploy`, here against `npm start` under AWS's timing.
+      const adminUrl = /Admin API\s+(http:\/\/\S+)/.exec(started.output())?.[1] ?? '';
+      const adminKey = /Admin key\s+(ph_\S+)/.exec(started.output())?.[1] ?? '';
+      const smoke = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'smoke/run.ts', '--ws', started.wsUrl, '--admin', adminUrl], {
+        env: { ...process.env, PIGEONHOLE_ADMIN_KEY: adminKey },
+        timeout: 60_000,
+      });
+      expect(smoke.stdout.trim().split('\n').at(-1)).toBe('7 of 7 held.');
     } finally {
       started.child.kill('SIGTERM');
       await exited(started.child);
       killGroup(group, started.dynamoPort);
     }
-  }, 60_000);
+  }, 120_000);
 
   it.each([
     ['--opening-delay', 'soon', "--opening-delay: 'soon' is not an opening delay: use 0-300ms (a range) or 100ms"],

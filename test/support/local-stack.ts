@@ -22,9 +22,11 @@ export function uniqueTablePrefix(): string {
 }
 
 /**
- * The local stack on free ports, with tables of its own in the shared DynamoDB Local; with
- * PIGEONHOLE_TEST_AWS_TIMING=1, every such stack keeps AWS's timing (awsTiming), so that
- * `PIGEONHOLE_TEST_AWS_TIMING=1 npx vitest run test/e2e` runs the e2e suite under it.
+ * The local stack on free ports, with tables of its own in the shared DynamoDB Local. API Gateway's
+ * opening delay is always on (posts get 410 for up to 200 ms after `$connect`), as on AWS; with
+ * PIGEONHOLE_TEST_AWS_TIMING=1, every such stack keeps the whole of AWS's timing (awsTiming: stale
+ * reads, late and double drain events too), so that `PIGEONHOLE_TEST_AWS_TIMING=1 npx vitest run
+ * test/e2e` runs the e2e suite under it.
  */
 export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   return startLocalStack({
@@ -32,6 +34,7 @@ export function startTestStack(options: LocalStackOptions = {}): Promise<LocalSt
     adminPort: 0,
     dynamodbEndpoint: localDynamoDbEndpoint(),
     tablePrefix: uniqueTablePrefix(),
+    openingDelay: { minMs: 0, maxMs: 200 },
     ...(process.env.PIGEONHOLE_TEST_AWS_TIMING === '1' && awsTiming()),
     ...options,
   });
