@@ -59,7 +59,11 @@ export const maxDrainSeconds = 30;
  * Whether the drain could finish. If not: how many messages were left to it in all (to hand back
  * next time), and the smallest id among those left since it last looked, to read again from.
  */
-export type DrainFinish = { done: true } | { done: false; leftCount: number; leftFrom?: string };
+/**
+ * `done`: pushes go straight to the connection from now on; `gone` with it when its entry was removed
+ * meanwhile (closed, cut off, or replaced while it was opening), so that no push will reach it.
+ */
+export type DrainFinish = { done: true; gone?: true } | { done: false; leftCount: number; leftFrom?: string };
 
 /**
  * `claimed`: this drain is the connection's. `taken`: another invocation of it is (a repeated event).
@@ -121,7 +125,7 @@ export interface ConnectionStore {
   extendDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<boolean>;
   /**
    * Ends the connection's drain, so that pushes go straight to it, unless more messages were left to it
-   * than the `handled` the drain has delivered (or is gone).
+   * than the `handled` the drain has delivered, or it is gone.
    */
   finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish>;
   /** Notes that the connection joins a chatroom, so that its close ends its memberships; false if it is not open. */

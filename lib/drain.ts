@@ -337,6 +337,7 @@ export async function drainOnConnect(
     const posting = { ...deps, poster: { post } };
     let span: QueueSpan | undefined = { sent };
     let handled = 0;
+    let openWait = openWaitMs;
     for (;;) {
       if (span) {
         const report = await deliverQueue(posting, request.userId, request.connectionId, policy, span);
@@ -349,13 +350,20 @@ export async function drainOnConnect(
       }
       await window.renew();
       const finish = await deps.connections.finishDrain(request.userId, request.connectionId, handled);
+      if (finish.done && finish.gone) {
+        // Forgotten while its drain ran: no push will ever reach it. Its socket was open a moment
+        // ago (confirmed above), so a 410 to the close means it has closed: nothing to wait for.
+        reports.push(none(true));
+        openWait = 0;
+        break;
+      }
       if (finish.done) break;
       handled = finish.leftCount;
       span = finish.leftFrom === undefined ? undefined : { from: finish.leftFrom, sent };
     }
     // API Gateway said 410 (closed, or never opened in time), or it was forgotten meanwhile: its
     // drain is not done, so no push may reach it should its socket be open after all.
-    if (reports.at(-1)?.connectionGone) await cutOffOnceOpen(deps, request);
+    if (reports.at(-1)?.connectionGone) await cutOffOnceOpen(deps, request, openWait);
   } catch (error) {
     deps.log.warn('drain failed; closing the connection so that it drains again', { connectionId: request.connectionId, error });
     await cutOffOnceOpen(deps, request);
@@ -377,15 +385,20 @@ export async function drainOnConnect(
  * connection replaced while it was opening (`$connect` could not tell it then) is told `replaced`
  * first, so that its client does not reconnect and replace another in turn.
  */
-async function cutOffOnceOpen(deps: DrainDeps, request: DrainRequest): Promise<void> {
+async function cutOffOnceOpen(deps: DrainDeps, request: DrainRequest, openWait = openWaitMs): Promise<void> {
   const replaced = await deps.connections.wasReplaced(request.userId, request.connectionId, deps.clock.now()).catch(() => false);
   let told = !replaced;
-  await whileOpening(deps, async (tries) => {
-    told ||= (await deps.poster.post(request.connectionId, replacedFrame).catch(() => 'gone' as const)) === 'delivered';
-    if (!told) return false;
-    const closing = tries === 0 ? await cutOff(deps, request) : await deps.poster.close(request.connectionId).catch(() => 'failed' as const);
-    return closing !== 'gone';
-  });
+  await whileOpening(
+    deps,
+    async (tries) => {
+      told ||= (await deps.poster.post(request.connectionId, replacedFrame).catch(() => 'gone' as const)) === 'delivered';
+      if (!told) return false;
+      const closing = tries === 0 ? await cutOff(deps, request) : await deps.poster.close(request.connectionId).catch(() => 'failed' as const);
+      return closing !== 'gone';
+    },
+    undefined,
+    openWait,
+  );
 }
 
 /**

@@ -219,7 +219,7 @@ export class DynamoConnectionStore implements ConnectionStore {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         // The item comes back unconverted: { "connection:…": { M: { leftFrom: { S }, leftCount: { N } } } }.
         const entry = error.Item?.[name]?.M;
-        if (!entry) return { done: true };
+        if (!entry) return { done: true, gone: true };
         const leftCount = Number(entry.leftCount?.N ?? 0);
         const leftFrom = entry.leftFrom?.S;
         const from = [tried, leftFrom].filter((id) => id !== undefined).sort()[0];

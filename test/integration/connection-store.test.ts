@@ -152,7 +152,7 @@ describe('DynamoConnectionStore', () => {
     expect((await connectionsOf(store, ['gus'], later))[0]?.draining).toBeUndefined();
     // A push that still saw it draining must not post to it: its queue may not be out.
     expect(await store.leaveToDrain('gus', 'g1', 'M1', later)).toBe('lapsed');
-    expect(await store.finishDrain('gus', 'nobody', 0)).toEqual({ done: true });
+    expect(await store.finishDrain('gus', 'nobody', 0)).toEqual({ done: true, gone: true });
     // Removed since a push looked it up (cut off while its socket was still opening, say): not to be pushed to.
     await registerConnection(store, clock, { userId: 'gus', connectionId: 'g2' });
     await store.remove('gus', 'g2', clock.now());

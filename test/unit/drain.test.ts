@@ -283,6 +283,28 @@ describe('drainOnConnect', () => {
     expect(d.slept).toEqual([25, 50]);
   });
 
+  it('closes a connection forgotten while its drain ran, telling it first when a newer one replaced it', async () => {
+    for (const replaced of [false, true]) {
+      const poster = scriptedPoster();
+      const connections = {
+        ...connectionsWith(() => true),
+        finishDrain: async () => ({ done: true, gone: true }) as const,
+        wasReplaced: async () => replaced,
+      };
+      const d = deps({ poster, connections });
+      // Its queue went out, but nothing will ever be pushed to it: it must not stay open, unnoticed.
+      expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ delivered: 3, connectionGone: true });
+      expect(poster.posted.slice(1)).toEqual(replaced ? [{ type: 'closing', reason: 'replaced' }] : []);
+      expect(poster.closed).toEqual(['c1']);
+    }
+    // Closed by its client meanwhile (the close answers 410): its socket was open a moment ago, so the
+    // drain does not wait for it to open.
+    const poster = scriptedPoster(['delivered', 'gone']);
+    const d = deps({ poster, connections: { ...connectionsWith(() => true), finishDrain: async () => ({ done: true, gone: true }) as const } });
+    expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ connectionGone: true });
+    expect(d.slept).toEqual([]);
+  });
+
   it('gives up after waiting its limit for the connection to open', async () => {
     const d = deps({ poster: scriptedPoster(Array(100).fill('gone')) });
     expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ delivered: 0, connectionGone: true });
