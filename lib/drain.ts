@@ -405,7 +405,7 @@ async function cutOffOnceOpen(deps: DrainDeps, request: DrainRequest, openWait =
  * Tries `attempt` until it succeeds, pausing longer each time, while the connection may still be
  * opening: up to `budgetMs` in all, and only as long as `worthWaiting` says so.
  */
-export async function whileOpening(
+async function whileOpening(
   deps: Pick<OpeningDeps, 'sleep'>,
   attempt: (tries: number) => Promise<boolean>,
   worthWaiting: () => Promise<boolean> = async () => true,
