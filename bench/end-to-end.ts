@@ -6,7 +6,7 @@
  * runs it, so that the clients do not share its event loop.
  */
 import { randomUUID } from 'node:crypto';
-import { issueToken } from '../lib/tokens';
+import { issueToken } from '../lib/connecting/tokens';
 import { TestClient } from '../test/support/client';
 import { median, percentile, progress, report, round, startStackProcess } from './support';
 

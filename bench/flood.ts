@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { issueToken } from '../lib/tokens';
+import { issueToken } from '../lib/connecting/tokens';
 import { TestClient } from '../test/support/client';
 import { median, percentile, report, round, startStackProcess } from './support';
 

@@ -14,7 +14,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { droppedReasons } from '../lib/protocol';
-import { metricOf, statsNamespace, statsService, type StatName } from '../lib/stats';
+import { metricOf, statsNamespace, statsService, type StatName } from '../lib/admin/stats';
 import type { ServiceAlarms } from './alarms';
 
 const period = Duration.minutes(5);
@@ -31,7 +31,7 @@ export interface MonitoringProps {
   drainFailures: IQueue;
 }
 
-/** A metric the functions emit (lib/stats.ts names them), summed unless told otherwise. */
+/** A metric the functions emit (lib/admin/stats.ts names them), summed unless told otherwise. */
 export function serviceMetric(name: StatName, statistic = 'Sum', label?: string): Metric {
   const { metricName, dimensions } = metricOf(name);
   return new Metric({

@@ -5,7 +5,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { adminBasePath, type AdminRoute } from '../lib/admin-api';
+import { adminBasePath, type AdminRoute } from '../lib/admin/admin-api';
 
 export type AdminAuth = { kind: 'bearer'; adminKey: string } | { kind: 'sigv4'; region: string };
 

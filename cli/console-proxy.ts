@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminBasePath } from '../lib/admin-api';
+import { adminBasePath } from '../lib/admin/admin-api';
 import { serveStatic } from '../local/static-files';
 import { AdminApiError, AdminClient, type AdminAuth } from './admin-client';
 

@@ -11,11 +11,11 @@ import {
   type StatsResponse,
   type TokenResponse,
   type UserConfigResponse,
-} from '../lib/admin-api';
-import type { GroupResponse } from '../lib/admin-groups';
-import type { BackendMessageResponse } from '../lib/backend-send';
-import { appSettingSpecs } from '../lib/settings';
-import type { SystemMessageResponse } from '../lib/system-messages';
+} from '../lib/admin/admin-api';
+import type { GroupResponse } from '../lib/groups/admin-groups';
+import type { BackendMessageResponse } from '../lib/sending/backend-send';
+import { appSettingSpecs } from '../lib/retention/settings';
+import type { SystemMessageResponse } from '../lib/sending/system-messages';
 import { AdminClient, AdminSetupError, adminAuthFor, type AdminAuth } from './admin-client';
 import { serveConsole } from './console-proxy';
 

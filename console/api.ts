@@ -1,6 +1,6 @@
 /**
  * The console's client for the admin API (SPEC §7), typed by the same response types the handlers
- * return (`lib/admin-api.ts`), so a renamed field fails to compile here too. Calls go to `/v1` on
+ * return (`lib/admin/admin-api.ts`), so a renamed field fails to compile here too. Calls go to `/v1` on
  * the page's own origin: the local admin server, or `pigeonhole console`'s signing proxy.
  */
 import type {
@@ -10,9 +10,9 @@ import type {
   StatsResponse,
   TokenResponse,
   UserConfigResponse,
-} from '../lib/admin-api';
-import type { GroupResponse } from '../lib/admin-groups';
-import type { SystemMessageResponse } from '../lib/system-messages';
+} from '../lib/admin/admin-api';
+import type { GroupResponse } from '../lib/groups/admin-groups';
+import type { SystemMessageResponse } from '../lib/sending/system-messages';
 
 /** What the API answered instead of success: its code and its reason, for the person at the console. */
 export class ApiError extends Error {

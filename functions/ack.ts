@@ -2,7 +2,7 @@
 import { frameRoute } from '../lib/lambda/frame-route';
 import { statsCounters } from '../lib/lambda/stats';
 import { offlineQueue } from '../lib/lambda/stores';
-import { acknowledge } from '../lib/offline-queue';
+import { acknowledge } from '../lib/delivery/offline-queue';
 import { ackFrameSchema } from '../lib/protocol';
 
 const queue = offlineQueue();

@@ -8,7 +8,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { clock } from '../lib/clock';
 import { logger } from '../lib/lambda/logger';
 import { tokenSecret } from '../lib/lambda/token-secret';
-import { InvalidTokenError, verifyToken } from '../lib/tokens';
+import { InvalidTokenError, verifyToken } from '../lib/connecting/tokens';
 
 export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -12,7 +12,7 @@ export {
   offlineEventBusEnvVar,
   tracingEnvVar,
 } from '../lib/lambda/env';
-import { adminRoutes } from '../lib/admin-api';
+import { adminRoutes } from '../lib/admin/admin-api';
 import {
   configTable,
   connectionsTable,

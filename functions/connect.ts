@@ -6,7 +6,7 @@ import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, drainStarter, settingsReader } from '../lib/lambda/stores';
 import { callerOf, parseWebSocketEvent } from '../lib/lambda/websocket-event';
-import { openConnection } from '../lib/open-connection';
+import { openConnection } from '../lib/connecting/open-connection';
 import { connectQuerySchema, describeIssues } from '../lib/protocol';
 
 const deps = { connections: connectionStore(), settings: settingsReader(), clock, poster: connectionPoster(), log: logger };

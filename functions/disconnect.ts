@@ -4,7 +4,7 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { leaveRooms } from '../lib/chatrooms';
+import { leaveRooms } from '../lib/conversations/chatrooms';
 import { clock } from '../lib/clock';
 import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';

@@ -6,10 +6,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { removeFromQueues } from '../lib/admin-groups';
+import { removeFromQueues } from '../lib/groups/admin-groups';
 import { decodeFanOutJob } from '../lib/aws/fan-out-queue';
 import { clock } from '../lib/clock';
-import { deliverCopies, type FanOutDeps } from '../lib/fan-out';
+import { deliverCopies, type FanOutDeps } from '../lib/sending/fan-out';
 import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineEventBus, offlineQueue, settingsReader } from '../lib/lambda/stores';

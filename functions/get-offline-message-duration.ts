@@ -1,7 +1,7 @@
 /** `getOfflineMessageDuration`: the duration in force for the caller, and whether it is their own. */
 import { frameRoute } from '../lib/lambda/frame-route';
 import { settingsReader } from '../lib/lambda/stores';
-import { getOfflineMessageDuration } from '../lib/offline-message-duration';
+import { getOfflineMessageDuration } from '../lib/retention/offline-message-duration';
 import { getOfflineMessageDurationFrameSchema } from '../lib/protocol';
 
 const settings = settingsReader();

@@ -3,7 +3,7 @@ import { clock } from '../lib/clock';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { groupMembership, historyStore } from '../lib/lambda/stores';
 import { historyFrameSchema } from '../lib/protocol';
-import { readHistory } from '../lib/read-history';
+import { readHistory } from '../lib/conversations/history';
 
 const deps = { history: historyStore(), groups: groupMembership(), clock };
 

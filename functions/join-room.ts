@@ -1,5 +1,5 @@
 /** `joinRoom`: this connection joins a chatroom, until it leaves or closes. */
-import { joinRoom } from '../lib/chatrooms';
+import { joinRoom } from '../lib/conversations/chatrooms';
 import { clock } from '../lib/clock';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { connectionStore, roomStore } from '../lib/lambda/stores';

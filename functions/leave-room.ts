@@ -1,5 +1,5 @@
 /** `leaveRoom`: this connection leaves a chatroom. */
-import { leaveRoom } from '../lib/chatrooms';
+import { leaveRoom } from '../lib/conversations/chatrooms';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { roomStore } from '../lib/lambda/stores';
 import { leaveRoomFrameSchema } from '../lib/protocol';

@@ -4,7 +4,7 @@ import { frameRoute } from '../lib/lambda/frame-route';
 import { logger } from '../lib/lambda/logger';
 import { groupStore, recentConversationStore, settingsReader } from '../lib/lambda/stores';
 import { recentFrameSchema } from '../lib/protocol';
-import { listRecentConversations } from '../lib/recent-conversations';
+import { listRecentConversations } from '../lib/conversations/recent-conversations';
 
 const deps = { recent: recentConversationStore(), groups: groupStore(), settings: settingsReader(), clock, log: logger };
 

@@ -3,8 +3,8 @@ import { frameRoute } from '../lib/lambda/frame-route';
 import { sendDeps } from '../lib/lambda/send-deps';
 import { statsCounters } from '../lib/lambda/stats';
 import { sendFrameSchema } from '../lib/protocol';
-import { sendMessage } from '../lib/send-message';
-import { countedSend } from '../lib/stats';
+import { sendMessage } from '../lib/sending/send-message';
+import { countedSend } from '../lib/admin/stats';
 
 const stats = statsCounters();
 const deps = sendDeps(stats, { asClient: true });

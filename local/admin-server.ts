@@ -6,7 +6,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminBasePath } from '../lib/admin-api';
+import { adminBasePath } from '../lib/admin/admin-api';
 import { invoke, localAccountId, type LocalFunction } from './lambda-runtime';
 import { serveStatic, type StaticMounts } from './static-files';
 

@@ -18,12 +18,12 @@ import {
   type FunctionDeclaration,
   type FunctionName,
 } from '../functions/catalog';
-import { adminBasePath } from '../lib/admin-api';
+import { adminBasePath } from '../lib/admin/admin-api';
 import { registerClientPlugin, type ClientPlugin } from '../lib/aws/client-plugins';
 import { inProcessStats, statsSourceEnvVar } from '../lib/lambda/stats';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
-import { issueToken, minSecretLength } from '../lib/tokens';
+import { issueToken, minSecretLength } from '../lib/connecting/tokens';
 import { startAdminServer, type HttpRouteTarget } from './admin-server';
 import { quietSdkNodeVersionWarning, startDynamoDbLocal } from './dynamodb-local';
 import type { FaultInjector } from './faults';

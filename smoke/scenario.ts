@@ -9,8 +9,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { adminRoutes, type OfflineSummaryResponse, type TokenResponse, type UserConfigResponse } from '../lib/admin-api';
-import type { GroupResponse } from '../lib/admin-groups';
+import { adminRoutes, type OfflineSummaryResponse, type TokenResponse, type UserConfigResponse } from '../lib/admin/admin-api';
+import type { GroupResponse } from '../lib/groups/admin-groups';
 import type { AdminClient } from '../cli/admin-client';
 
 export interface SmokeOptions {

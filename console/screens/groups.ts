@@ -4,8 +4,8 @@
  */
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { GroupListResponse } from '../../lib/admin-api';
-import type { GroupResponse } from '../../lib/admin-groups';
+import type { GroupListResponse } from '../../lib/admin/admin-api';
+import type { GroupResponse } from '../../lib/groups/admin-groups';
 import { parseIds, type AdminApi } from '../api';
 import { describeError, fieldValue, OutcomeLine, plural, useAction } from '../ui';
 

@@ -1,7 +1,7 @@
 /** Overview: the `GET /v1/stats` counters (SPEC §7). */
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { StatsResponse } from '../../lib/admin-api';
+import type { StatsResponse } from '../../lib/admin/admin-api';
 import type { AdminApi } from '../api';
 import { describeError, formatTime } from '../ui';
 

@@ -6,8 +6,8 @@
  */
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { ConfigResponse } from '../../lib/admin-api';
-import { appSettingSpecs, type AppSettingKey, type SettingSpec } from '../../lib/settings';
+import type { ConfigResponse } from '../../lib/admin/admin-api';
+import { appSettingSpecs, type AppSettingKey, type SettingSpec } from '../../lib/retention/settings';
 import { ApiError, type AdminApi } from '../api';
 import { describeError, OutcomeLine, useAction } from '../ui';
 

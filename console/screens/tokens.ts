@@ -1,7 +1,7 @@
 /** Tokens: issue a client token for a user (`POST /v1/tokens`) and copy it. */
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import type { TokenResponse } from '../../lib/admin-api';
+import type { TokenResponse } from '../../lib/admin/admin-api';
 import type { AdminApi } from '../api';
 import { fieldValue, OutcomeLine, useAction } from '../ui';
 

@@ -1,8 +1,8 @@
 /** Users: one user's duration in force and its source, their own setting, and their queue. */
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import type { OfflineSummaryResponse, UserConfigResponse } from '../../lib/admin-api';
-import { appSettingSpecs } from '../../lib/settings';
+import type { OfflineSummaryResponse, UserConfigResponse } from '../../lib/admin/admin-api';
+import { appSettingSpecs } from '../../lib/retention/settings';
 import type { AdminApi } from '../api';
 import { fieldValue, formatTime, OutcomeLine, plural, useAction } from '../ui';
 

@@ -6,7 +6,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EndpointDisabledException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { EventBridgeEvent } from 'aws-lambda';
-import type { OfflineMessageStored } from '../../lib/offline-events';
+import type { OfflineMessageStored } from '../../lib/events/offline-events';
 
 const dynamodb = new DynamoDBClient({});
 const sns = new SNSClient({});

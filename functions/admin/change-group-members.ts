@@ -1,5 +1,5 @@
 /** `POST /v1/groups/{id}/members` `{add, remove}`: changes the members of a group that exists. */
-import { changeGroupMembers, checkGroupId } from '../../lib/admin-groups';
+import { changeGroupMembers, checkGroupId } from '../../lib/groups/admin-groups';
 import { clock } from '../../lib/clock';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { groupStore } from '../../lib/lambda/stores';

@@ -1,6 +1,6 @@
 /** `POST /v1/tokens`: a client token for a user, for the app's backend to hand out. */
-import { createToken } from '../../lib/admin';
-import { tokenRequestSchema } from '../../lib/admin-api';
+import { createToken } from '../../lib/admin/admin';
+import { tokenRequestSchema } from '../../lib/admin/admin-api';
 import { clock } from '../../lib/clock';
 import { BadRequestError } from '../../lib/errors';
 import { httpRoute } from '../../lib/lambda/http-route';

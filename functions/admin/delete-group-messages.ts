@@ -1,6 +1,6 @@
 /** `DELETE /v1/groups/{id}/messages?from={userId}`: a member's messages leave the history and every undelivered queue. */
-import { checkUserId } from '../../lib/admin';
-import { checkGroupId, deleteGroupMessages } from '../../lib/admin-groups';
+import { checkUserId } from '../../lib/admin/admin';
+import { checkGroupId, deleteGroupMessages } from '../../lib/groups/admin-groups';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { fanOutQueue, groupStore, historyStore, offlineQueue } from '../../lib/lambda/stores';
 

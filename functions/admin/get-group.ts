@@ -1,5 +1,5 @@
 /** `GET /v1/groups/{id}`: the group and its members. */
-import { checkGroupId, getGroup } from '../../lib/admin-groups';
+import { checkGroupId, getGroup } from '../../lib/groups/admin-groups';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { groupStore } from '../../lib/lambda/stores';
 

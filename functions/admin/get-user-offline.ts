@@ -1,5 +1,5 @@
 /** `GET /v1/users/{id}/offline`: the user's queue as the next drain would see it. */
-import { checkUserId, offlineSummary } from '../../lib/admin';
+import { checkUserId, offlineSummary } from '../../lib/admin/admin';
 import { clock } from '../../lib/clock';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { logger } from '../../lib/lambda/logger';

@@ -1,5 +1,5 @@
 /** `GET /v1/groups?cursor=`: one page of groups, each with its member count. */
-import { listGroups } from '../../lib/admin-groups';
+import { listGroups } from '../../lib/groups/admin-groups';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { groupLister } from '../../lib/lambda/stores';
 

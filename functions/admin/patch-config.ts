@@ -1,5 +1,5 @@
 /** `PATCH /v1/config`: changes the named settings; one bad key and nothing changes. */
-import { changeConfig } from '../../lib/admin';
+import { changeConfig } from '../../lib/admin/admin';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { logger } from '../../lib/lambda/logger';
 import { settingsStore } from '../../lib/lambda/stores';

@@ -1,5 +1,5 @@
 /** `PUT /v1/groups/{id}`: creates the group, or makes its members exactly those given. */
-import { checkGroupId, putGroup } from '../../lib/admin-groups';
+import { checkGroupId, putGroup } from '../../lib/groups/admin-groups';
 import { clock } from '../../lib/clock';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { groupStore } from '../../lib/lambda/stores';

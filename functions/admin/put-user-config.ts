@@ -1,5 +1,5 @@
 /** `PUT /v1/users/{id}/config`: sets the user's duration, whatever users may set themselves. */
-import { checkUserId, setUserConfig } from '../../lib/admin';
+import { checkUserId, setUserConfig } from '../../lib/admin/admin';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { logger } from '../../lib/lambda/logger';
 import { settingsStore } from '../../lib/lambda/stores';

@@ -1,11 +1,11 @@
 /** `POST /v1/messages`: a message sent on a user's behalf by the app's backend, through the client's own `send`. */
 import { randomUUID } from 'node:crypto';
-import { backendSend, backendSendResult } from '../../lib/backend-send';
+import { backendSend, backendSendResult } from '../../lib/sending/backend-send';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { sendDeps } from '../../lib/lambda/send-deps';
 import { statsCounters } from '../../lib/lambda/stats';
-import { sendMessage } from '../../lib/send-message';
-import { countedSend } from '../../lib/stats';
+import { sendMessage } from '../../lib/sending/send-message';
+import { countedSend } from '../../lib/admin/stats';
 
 const stats = statsCounters();
 const deps = sendDeps(stats, { asClient: false });

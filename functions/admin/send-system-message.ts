@@ -4,9 +4,9 @@ import { httpRoute } from '../../lib/lambda/http-route';
 import { logger } from '../../lib/lambda/logger';
 import { statsCounters } from '../../lib/lambda/stats';
 import { connectionPoster, connectionStore, fanOutQueue, offlineEventBus, offlineQueue, sendReceipts, settingsReader } from '../../lib/lambda/stores';
-import { countedOutcome } from '../../lib/stats';
-import { messageIdFactory } from '../../lib/message-ids';
-import { sendSystemMessage } from '../../lib/system-messages';
+import { countedOutcome } from '../../lib/admin/stats';
+import { messageIdFactory } from '../../lib/sending/message-ids';
+import { sendSystemMessage } from '../../lib/sending/system-messages';
 
 const deps = {
   queue: offlineQueue(),

@@ -3,9 +3,9 @@
  * as SQS last reported it, in one GetMetricData call a page.
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import type { StatsResponse } from '../admin-api';
+import type { StatsResponse } from '../admin/admin-api';
 import type { Clock } from '../clock';
-import { allStatNames, metricOf, statsFromTotals, statsNamespace, statsService, type StatName, type StatsReader } from '../stats';
+import { allStatNames, metricOf, statsFromTotals, statsNamespace, statsService, type StatName, type StatsReader } from '../admin/stats';
 
 /** The window summed: a day, so that the console shows recent traffic rather than all time. */
 export const statsWindowMs = 24 * 60 * 60 * 1000;

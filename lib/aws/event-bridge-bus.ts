@@ -4,7 +4,7 @@
  * 200 even when it refuses some entries: those have an `ErrorCode`, in the order they were sent.
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { emitDeadlineMs, maxEventsPerPut, offlineEventDetailType, offlineEventSource, type OfflineEventBus, type OfflineMessageStored } from '../offline-events';
+import { emitDeadlineMs, maxEventsPerPut, offlineEventDetailType, offlineEventSource, type OfflineEventBus, type OfflineMessageStored } from '../events/offline-events';
 
 export class EventBridgeOfflineEvents implements OfflineEventBus {
   constructor(

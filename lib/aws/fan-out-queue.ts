@@ -1,5 +1,5 @@
 import { SendMessageCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FanOutDeadLetters, FanOutJob, FanOutQueue, MessageDraft } from '../fan-out';
+import type { FanOutDeadLetters, FanOutJob, FanOutQueue, MessageDraft } from '../sending/fan-out';
 
 /** A fan-out job as SQS carries it: JSON, dates as ISO strings. */
 export type FanOutJobBody =

@@ -7,7 +7,7 @@
  * has still counted what it did, and no handler needs a flushing middleware.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { metricOf, statsNamespace, statsService, type StatName, type StatsCounters } from '../stats';
+import { metricOf, statsNamespace, statsService, type StatName, type StatsCounters } from '../admin/stats';
 
 export class PowertoolsStats implements StatsCounters {
   constructor(private readonly metrics: Metrics = new Metrics({ namespace: statsNamespace, serviceName: statsService, singleMetric: true })) {}

@@ -10,7 +10,7 @@ import {
   type DrainClaim,
   type DrainFinish,
   type Presence,
-} from '../connections';
+} from '../connecting/connections';
 import { connectionKey, connectionsTable } from '../tables';
 import { batchGetAll } from './batch';
 

@@ -8,7 +8,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { Group, GroupLister, GroupStore, LastMessage } from '../groups';
+import type { Group, GroupLister, GroupStore, LastMessage } from '../groups/groups';
 import type { Message } from '../protocol';
 import { groupKey, groupMemberKey, groupMembersTable } from '../tables';
 import { batchGetAll, batchWriteAll } from './batch';

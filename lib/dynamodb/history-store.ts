@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand, QueryCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { HistoryPage, HistoryStore } from '../history';
-import type { QueuedMessage } from '../offline-queue';
+import type { HistoryPage, HistoryStore } from '../conversations/history';
+import type { QueuedMessage } from '../delivery/offline-queue';
 import { historyKey, historyTable, type KeyOf } from '../tables';
 import { batchWriteAll } from './batch';
 import { fromMessageAttributes, toMessageAttributes, type MessageAttributes } from './message-item';

@@ -3,7 +3,7 @@
  * history both keep messages this way.
  */
 import { epochSeconds } from '../clock';
-import type { QueuedMessage } from '../offline-queue';
+import type { QueuedMessage } from '../delivery/offline-queue';
 
 export interface MessageAttributes {
   id: string;

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
 import type { Message } from '../protocol';
-import type { RecentConversationStore, RecentEntry } from '../recent-conversations';
+import type { RecentConversationStore, RecentEntry } from '../conversations/recent-conversations';
 import { recentConversationKey, recentConversationsTable, type KeyOf } from '../tables';
 import { batchWriteAll } from './batch';
 

@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { RoomMember, RoomStore } from '../rooms';
+import type { RoomMember, RoomStore } from '../conversations/chatrooms';
 import { roomMemberKey, roomMembersTable } from '../tables';
 
 const [byConnection] = roomMembersTable.globalIndexes;

@@ -1,11 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { BucketState, SendRateStore } from '../send-rate';
+import type { BucketState, SendRateStore } from '../sending/send-rate';
 import { sendRateKey, sendRatesTable } from '../tables';
 
 /**
- * The send-rate buckets (see lib/send-rate.ts): each change is one conditional UpdateItem on a small
+ * The send-rate buckets (see lib/sending/send-rate.ts): each change is one conditional UpdateItem on a small
  * item, with no read before it; a refusal hands the bucket back (ReturnValuesOnConditionCheckFailure),
  * so the next try is made on what is there rather than on a guess.
  */

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import type { ClaimResult, SendReceipt, SendReceipts } from '../send-receipts';
+import type { ClaimResult, SendReceipt, SendReceipts } from '../sending/send-receipts';
 import { sendReceiptKey, sendReceiptsTable } from '../tables';
 
 export class DynamoSendReceipts implements SendReceipts {

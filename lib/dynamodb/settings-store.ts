@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AppSettings, UserSettings } from '../settings';
-import type { SettingsStore } from '../settings-reader';
+import type { AppSettings, UserSettings } from '../retention/settings';
+import type { SettingsStore } from '../retention/settings-reader';
 import { appConfigKey, userConfigKey } from '../tables';
 import { batchGetAll } from './batch';
 

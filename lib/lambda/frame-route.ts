@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import { AppError, BadRequestError, internalErrorMessage, RateLimitedError } from '../errors';
 import { describeIssues, isFrameErrorCode, limits, type Reply, type Schema, type ServerFrame } from '../protocol';
 import { logger } from './logger';
-import type { Caller } from '../connections';
+import type { Caller } from '../connecting/connections';
 import { callerOf, frameText, parseWebSocketEvent, type WebSocketEvent } from './websocket-event';
 
 export interface RouteResponse {

@@ -5,9 +5,9 @@
  * throttles of its own.
  */
 import { clock } from '../clock';
-import { messageIdFactory } from '../message-ids';
-import type { SendDeps } from '../send-message';
-import type { StatsCounters } from '../stats';
+import { messageIdFactory } from '../sending/message-ids';
+import type { SendDeps } from '../sending/send-message';
+import type { StatsCounters } from '../admin/stats';
 import { logger } from './logger';
 import {
   connectionPoster,

@@ -3,7 +3,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchStatsReader } from '../aws/cloudwatch-stats-reader';
 import { withClientPlugins } from '../aws/client-plugins';
 import { clock } from '../clock';
-import type { StatsReader } from '../stats';
+import type { StatsReader } from '../admin/stats';
 import { fanOutQueueNameEnvVar } from './env';
 import { inProcessStats, statsInMemory } from './stats';
 

@@ -5,7 +5,7 @@
  * CloudWatch client.
  */
 import { PowertoolsStats } from '../aws/powertools-stats';
-import { InMemoryStats, type StatsCounters } from '../stats';
+import { InMemoryStats, type StatsCounters } from '../admin/stats';
 
 export const statsSourceEnvVar = 'STATS_SOURCE';
 

@@ -15,26 +15,26 @@ import { DynamoGroupStore } from '../dynamodb/group-store';
 import { DynamoHistoryStore } from '../dynamodb/history-store';
 import { DynamoRecentConversationStore } from '../dynamodb/recent-conversation-store';
 import { DynamoRoomStore } from '../dynamodb/room-store';
-import type { FanOutDeadLetters, FanOutQueue } from '../fan-out';
-import { emitDeadlineMs, type OfflineEventBus } from '../offline-events';
-import type { GroupLister, GroupStore } from '../groups';
-import type { HistoryStore } from '../history';
-import type { RecentConversationStore } from '../recent-conversations';
-import type { RoomStore } from '../rooms';
+import type { FanOutDeadLetters, FanOutQueue } from '../sending/fan-out';
+import { emitDeadlineMs, type OfflineEventBus } from '../events/offline-events';
+import type { GroupLister, GroupStore } from '../groups/groups';
+import type { HistoryStore } from '../conversations/history';
+import type { RecentConversationStore } from '../conversations/recent-conversations';
+import type { RoomStore } from '../conversations/chatrooms';
 import { LambdaDrainStarter, type DrainStarter } from '../aws/drain-starter';
-import type { ConnectionStore } from '../connections';
-import type { ConnectionPoster } from '../delivery';
+import type { ConnectionStore } from '../connecting/connections';
+import type { ConnectionPoster } from '../delivery/push';
 import { createDocumentClient } from '../dynamodb/client';
 import { DynamoConnectionStore } from '../dynamodb/connection-store';
 import { DynamoOfflineQueue } from '../dynamodb/offline-queue-store';
 import { DynamoSendReceipts } from '../dynamodb/send-receipt-store';
 import { DynamoSendRateStore } from '../dynamodb/send-rate-store';
-import { SendRateLimiter } from '../send-rate';
-import type { OfflineQueue } from '../offline-queue';
-import type { SendReceipts } from '../send-receipts';
+import { SendRateLimiter } from '../sending/send-rate';
+import type { OfflineQueue } from '../delivery/offline-queue';
+import type { SendReceipts } from '../sending/send-receipts';
 import { clock } from '../clock';
 import { DynamoSettingsStore } from '../dynamodb/settings-store';
-import { maxSettingsAgeMs, SettingsReader, type SettingsStore } from '../settings-reader';
+import { maxSettingsAgeMs, SettingsReader, type SettingsStore } from '../retention/settings-reader';
 import {
   configTable,
   connectionsTable,
@@ -76,7 +76,7 @@ export function sendReceipts(): SendReceipts {
   return new DynamoSendReceipts(sharedDocumentClient(), requiredEnv(sendReceiptsTable.envVar));
 }
 
-/** One per container: the tokens it has leased for each user live in it (see lib/send-rate.ts). */
+/** One per container: the tokens it has leased for each user live in it (see lib/sending/send-rate.ts). */
 export function sendRateLimiter(): SendRateLimiter {
   return new SendRateLimiter(new DynamoSendRateStore(sharedDocumentClient(), requiredEnv(sendRatesTable.envVar)), clock);
 }

@@ -10,7 +10,7 @@
  */
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { statsService } from '../stats';
+import { statsService } from '../admin/stats';
 
 export const tracer = new Tracer({ serviceName: statsService });
 

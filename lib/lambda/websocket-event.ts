@@ -3,7 +3,7 @@
  * handler reaches into an event with `!`.
  */
 import * as z from 'zod/mini';
-import type { Caller } from '../connections';
+import type { Caller } from '../connecting/connections';
 import { userIdSchema } from '../protocol';
 
 /**

@@ -5,7 +5,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PigeonholeStack } from '../../cdk/pigeonhole-stack';
 import { functionCatalog, httpFunctions, routeFunctions, type FunctionDeclaration } from '../../functions/catalog';
-import { allStatNames, metricOf } from '../../lib/stats';
+import { allStatNames, metricOf } from '../../lib/admin/stats';
 import { tables } from '../../lib/tables';
 
 let stack: PigeonholeStack;

@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { WakeDevices } from '../../examples/offline-push/wake-devices';
-import { offlineEventDetailType, offlineEventSource } from '../../lib/offline-events';
+import { offlineEventDetailType, offlineEventSource } from '../../lib/events/offline-events';
 
 describe('the SNS mobile push example', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });

@@ -9,7 +9,7 @@ import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { startTestStack, untilSettled } from '../support/local-stack';
 import WebSocket from 'ws';
-import { defaultAppSettings } from '../../lib/settings';
+import { defaultAppSettings } from '../../lib/retention/settings';
 import { clientFor, collect, nextEvent, watchConnections } from './helpers';
 
 let stack: LocalStack;

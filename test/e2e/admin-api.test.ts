@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../lib/lambda/logger';
-import { defaultAppSettings } from '../../lib/settings';
+import { defaultAppSettings } from '../../lib/retention/settings';
 import { configTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';

@@ -1,7 +1,7 @@
 /** `GET /v1/groups` (paged) and `GET /v1/stats` (SPEC §7) on the local stack, and their CLI commands. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StatsResponse } from '../../lib/admin-api';
+import type { StatsResponse } from '../../lib/admin/admin-api';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { runCli } from '../support/cli';

@@ -6,7 +6,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionsTable } from '../../lib/tables';
-import { issueToken } from '../../lib/tokens';
+import { issueToken } from '../../lib/connecting/tokens';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { TestClient } from '../support/client';

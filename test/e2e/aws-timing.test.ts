@@ -4,7 +4,7 @@
  * late or twice. Each scenario turns the modes up far enough to bite every time.
  * Each failed before the drain was made for this timing: every drain now confirms the socket is open
  * before it finishes, reads that must see a just-made write are consistent, and a late or repeated
- * drain event is harmless (lib/drain.ts).
+ * drain event is harmless (lib/delivery/drain.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StatsResponse } from '../../lib/admin-api';
+import type { StatsResponse } from '../../lib/admin/admin-api';
 import type { Message } from '../../lib/protocol';
 import { historyTable, offlineMessagesTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';

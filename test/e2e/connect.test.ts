@@ -2,7 +2,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionsTable } from '../../lib/tables';
-import { issueToken } from '../../lib/tokens';
+import { issueToken } from '../../lib/connecting/tokens';
 import type { LocalStack } from '../../local/stack';
 import { TestClient } from '../support/client';
 import { localDocumentClient, startTestStack } from '../support/local-stack';

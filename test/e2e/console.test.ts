@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../console/build';
-import { groupPageSize } from '../../lib/admin-api';
+import { groupPageSize } from '../../lib/admin/admin-api';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { launchBrowser } from '../support/browser';

@@ -2,9 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoOfflineQueue } from '../../lib/dynamodb/offline-queue-store';
-import { messageIdFactory } from '../../lib/message-ids';
-import type { QueuedMessage } from '../../lib/offline-queue';
-import { messageExpiry } from '../../lib/retention';
+import { messageIdFactory } from '../../lib/sending/message-ids';
+import type { QueuedMessage } from '../../lib/delivery/offline-queue';
+import { messageExpiry } from '../../lib/retention/expiry';
 import { offlineMessagesTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { TestClient } from '../support/client';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { StatsResponse } from '../../lib/admin-api';
+import type { StatsResponse } from '../../lib/admin/admin-api';
 import { offlineMessagesTable } from '../../lib/tables';
 import { signEvent, verifyEventSignature } from '../../local/event-bus';
 import { FaultInjector } from '../../local/faults';

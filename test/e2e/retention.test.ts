@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../lib/protocol';
-import { defaultAppSettings, type AppSettings } from '../../lib/settings';
+import { defaultAppSettings, type AppSettings } from '../../lib/retention/settings';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { TestClient } from '../support/client';

@@ -7,7 +7,7 @@
 import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminRoutes } from '../../lib/admin-api';
+import { adminRoutes } from '../../lib/admin/admin-api';
 import { adminErrorCodes } from '../../lib/protocol';
 import type { LocalStack } from '../../local/stack';
 import { startTestStack } from '../support/local-stack';

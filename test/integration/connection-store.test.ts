@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { connectionsOf, registerConnection, sessionExpired } from '../../lib/connections';
+import { connectionsOf, registerConnection, sessionExpired } from '../../lib/connecting/connections';
 import { attributeBytes, DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
 import { connectionsTable } from '../../lib/tables';
 import { FaultInjector } from '../../local/faults';

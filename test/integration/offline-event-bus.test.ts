@@ -1,13 +1,13 @@
 /**
- * Putting offline events on the bus (lib/offline-events, lib/aws/event-bridge-bus) with the real
+ * Putting offline events on the bus (lib/events/offline-events, lib/aws/event-bridge-bus) with the real
  * EventBridge client, against the local bus that stands in for EventBridge: batches of 10, entries
  * refused and put again, a bus that does not answer, and what reaches the webhook.
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgeOfflineEvents } from '../../lib/aws/event-bridge-bus';
-import { InMemoryStats } from '../../lib/stats';
-import { concurrentPuts, emitDeadlineMs, emitOfflineEvents, type OfflineMessageStored } from '../../lib/offline-events';
+import { InMemoryStats } from '../../lib/admin/stats';
+import { concurrentPuts, emitDeadlineMs, emitOfflineEvents, type OfflineMessageStored } from '../../lib/events/offline-events';
 import { LocalEventBus } from '../../local/event-bus';
 import { EventReceiver } from '../support/event-receiver';
 

@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoSendRateStore } from '../../lib/dynamodb/send-rate-store';
 import { RateLimitedError } from '../../lib/errors';
-import { SendRateLimiter, takeTokens } from '../../lib/send-rate';
+import { SendRateLimiter, takeTokens } from '../../lib/sending/send-rate';
 import { sendRatesTable } from '../../lib/tables';
 import { RequestMeter } from '../../local/request-meter';
 import { createTestTables, localDocumentClient } from '../support/local-stack';

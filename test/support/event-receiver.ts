@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureHeader, verifyEventSignature } from '../../local/event-bus';
-import type { OfflineMessageStored } from '../../lib/offline-events';
+import type { OfflineMessageStored } from '../../lib/events/offline-events';
 
 export interface ReceivedEvent {
   body: string;

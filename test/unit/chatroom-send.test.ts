@@ -1,9 +1,9 @@
-/** Chatroom sends (lib/chatrooms.ts) post to members a bounded number at a time. */
+/** Chatroom sends (lib/conversations/chatrooms.ts) post to members a bounded number at a time. */
 import { describe, expect, it } from 'vitest';
-import { roomPostConcurrency, sendToRoom } from '../../lib/chatrooms';
+import { roomPostConcurrency, sendToRoom } from '../../lib/conversations/chatrooms';
 import { forEachLimited } from '../../lib/concurrency';
 import { sendFrameSchema } from '../../lib/protocol';
-import type { RoomMember } from '../../lib/rooms';
+import type { RoomMember } from '../../lib/conversations/chatrooms';
 
 const now = new Date('2030-01-15T10:00:00Z');
 const caller = { userId: 'alice', connectionId: 'c-alice' };

@@ -1,10 +1,10 @@
 /**
- * Pushing to open connections (lib/delivery.ts): what a 410 means depends on whether the connection
+ * Pushing to open connections (lib/delivery/push.ts): what a 410 means depends on whether the connection
  * has only just been recorded.
  */
 import { describe, expect, it } from 'vitest';
-import type { Connection, ConnectionStore } from '../../lib/connections';
-import { pushFrames, type PushDeps } from '../../lib/delivery';
+import type { Connection, ConnectionStore } from '../../lib/connecting/connections';
+import { pushFrames, type PushDeps } from '../../lib/delivery/push';
 
 const now = new Date('2030-01-15T10:00:00Z');
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Connection, ConnectionStore } from '../../lib/connections';
-import type { ConnectionPoster } from '../../lib/delivery';
-import { deliverQueue, drainOnConnect, openWaitMs, QueuePlan, type DrainDeps, type QueuePolicy } from '../../lib/drain';
-import type { OfflineQueue, QueuedMessage } from '../../lib/offline-queue';
-import { defaultAppSettings, type AppSettings } from '../../lib/settings';
+import type { Connection, ConnectionStore } from '../../lib/connecting/connections';
+import type { ConnectionPoster } from '../../lib/delivery/push';
+import { deliverQueue, drainOnConnect, openWaitMs, QueuePlan, type DrainDeps, type QueuePolicy } from '../../lib/delivery/drain';
+import type { OfflineQueue, QueuedMessage } from '../../lib/delivery/offline-queue';
+import { defaultAppSettings, type AppSettings } from '../../lib/retention/settings';
 
 const now = new Date('2030-01-15T10:00:00Z');
 const clock = { now: () => now };

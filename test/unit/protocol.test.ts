@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFanOutJob } from '../../lib/aws/fan-out-queue';
-import { inlineRecipients } from '../../lib/fan-out';
+import { inlineRecipients } from '../../lib/sending/fan-out';
 import { anyClientFrameSchema, connectQuerySchema, describeIssues, idSchema, limits, pingFrameSchema } from '../../lib/protocol';
 import { apiGatewayLimits } from '../../local/gateway/websocket-gateway';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messageExpiry } from '../../lib/retention';
+import { messageExpiry } from '../../lib/retention/expiry';
 
 const sentAt = new Date('2030-01-15T10:00:00.250Z');
 

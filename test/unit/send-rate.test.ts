@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../lib/errors';
-import { SendRateLimiter, takeTokens, tokensAt, waitFor, type BucketState, type RateRule, type SendRateStore } from '../../lib/send-rate';
+import { SendRateLimiter, takeTokens, tokensAt, waitFor, type BucketState, type RateRule, type SendRateStore } from '../../lib/sending/send-rate';
 
 /** A clock that moves only when told. */
 class ManualClock {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CloudWatchStatsReader, statsWindowMs } from '../../lib/aws/cloudwatch-stats-reader';
 import { PowertoolsStats } from '../../lib/aws/powertools-stats';
 import { ConflictError, RateLimitedError } from '../../lib/errors';
-import { allStatNames, countDelivery, countDrain, countedOutcome, countedSend, InMemoryStats, metricOf } from '../../lib/stats';
+import { allStatNames, countDelivery, countDrain, countedOutcome, countedSend, InMemoryStats, metricOf } from '../../lib/admin/stats';
 
 describe('counting from what the domain returns', () => {
   it('counts an accepted send once, and its stored copy when it is a qos-1 private message; a duplicate as a duplicate', async () => {

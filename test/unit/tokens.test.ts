@@ -1,6 +1,6 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { InvalidTokenError, issueToken, verifyToken } from '../../lib/tokens';
+import { InvalidTokenError, issueToken, verifyToken } from '../../lib/connecting/tokens';
 
 const secret = 'a-test-secret-that-is-long-enough-for-hs256';
 const now = new Date('2026-11-21T12:00:00Z');

@@ -10,7 +10,7 @@
  * harmless (every copy is a put of the same item).
  */
 import { createHash } from 'node:crypto';
-import { ConflictError } from './errors';
+import { ConflictError } from '../errors';
 
 export const receiptLifetimeSeconds = 24 * 60 * 60;
 

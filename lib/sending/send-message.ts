@@ -3,25 +3,25 @@
  * qos-1 message is stored for every recipient before the sender hears `accepted`, then pushed to the
  * recipients' open connections and to the sender's other devices.
  */
-import type { Clock } from './clock';
-import { connectionsOf, onConnection, sessionExpired, type Sender } from './connections';
-import { privateConversationId } from './conversations';
-import { packFrames, pushFrames, pushToUsers, type PushDeps } from './delivery';
-import { ForbiddenError, TooLargeError } from './errors';
+import type { Clock } from '../clock';
+import { connectionsOf, onConnection, sessionExpired, type Sender } from '../connecting/connections';
+import { privateConversationId } from '../conversations/conversations';
+import { packFrames, pushFrames, pushToUsers, type PushDeps } from '../delivery/push';
+import { ForbiddenError, TooLargeError } from '../errors';
 import type { FanOutDeps, FanOutQueue } from './fan-out';
-import type { GroupStore } from './groups';
-import type { HistoryStore } from './history';
-import { emitOfflineEvents, offlineEventOf } from './offline-events';
-import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
-import { limits, type Reply, type SendFrame } from './protocol';
-import type { RecentConversationStore } from './recent-conversations';
-import { durationInForce, historyExpiry, messageExpiry } from './retention';
-import type { RoomStore } from './rooms';
+import type { GroupStore } from '../groups/groups';
+import type { HistoryStore } from '../conversations/history';
+import { emitOfflineEvents, offlineEventOf } from '../events/offline-events';
+import { toWireMessage, type OfflineQueue, type QueuedMessage } from '../delivery/offline-queue';
+import { limits, type Reply, type SendFrame } from '../protocol';
+import type { RecentConversationStore } from '../conversations/recent-conversations';
+import { durationInForce, historyExpiry, messageExpiry } from '../retention/expiry';
+import type { RoomStore } from '../conversations/chatrooms';
 import { claimMessageId, fingerprintOf, type SendReceipts } from './send-receipts';
-import { sendToRoom } from './chatrooms';
+import { sendToRoom } from '../conversations/chatrooms';
 import { rateRuleOf, type SendRateLimiter } from './send-rate';
-import { sendToGroup } from './send-group';
-import type { SettingsReader } from './settings-reader';
+import { sendToGroup } from '../groups/send-to-group';
+import type { SettingsReader } from '../retention/settings-reader';
 
 export interface SendDeps extends PushDeps, FanOutDeps {
   queue: OfflineQueue;
@@ -121,7 +121,7 @@ async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date
  * 2. The connections are looked up, strongly consistent, after the write: a recipient connecting
  *    meanwhile gets the message from its drain or from the push (see connectionsOf).
  * 3. The message is pushed; a connection still draining has it left to its drain. Meanwhile, a
- *    recipient the lookup found with no open connection is announced (`announce`: lib/offline-events).
+ *    recipient the lookup found with no open connection is announced (`announce`: lib/events/offline-events).
  *
  * A failure anywhere answers INTERNAL; nothing is taken back, as another device may be completing the
  * same send and be told `duplicate` with this very id.

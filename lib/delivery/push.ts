@@ -2,10 +2,10 @@
  * Delivery to open connections: messages packed many to a frame, frames posted through API Gateway's
  * `@connections` API, and connections that API Gateway no longer knows forgotten.
  */
-import type { Clock } from './clock';
-import { connectionsOf, type Connection, type ConnectionStore } from './connections';
-import { limits } from './protocol';
-import type { StatsCounters } from './stats';
+import type { Clock } from '../clock';
+import { connectionsOf, type Connection, type ConnectionStore } from '../connecting/connections';
+import { limits } from '../protocol';
+import type { StatsCounters } from '../admin/stats';
 
 export interface ConnectionPoster {
   /** 'gone' when API Gateway answers 410: the connection is closed, or not yet open. */

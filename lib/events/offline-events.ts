@@ -24,10 +24,10 @@
  *   emits again for the recipients still offline: consumers drop duplicates by (userId, messageId).
  */
 import { setMaxListeners } from 'node:events';
-import { forEachLimited } from './concurrency';
-import type { DeliveryLog } from './delivery';
-import type { QueuedMessage } from './offline-queue';
-import type { StatsCounters } from './stats';
+import { forEachLimited } from '../concurrency';
+import type { DeliveryLog } from '../delivery/push';
+import type { QueuedMessage } from '../delivery/offline-queue';
+import type { StatsCounters } from '../admin/stats';
 
 export const offlineEventSource = 'pigeonhole';
 export const offlineEventDetailType = 'OfflineMessageStored';

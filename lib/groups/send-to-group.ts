@@ -3,17 +3,17 @@
  * duration (or each member's own, when enabled), kept in the group's history, pushed to the members
  * online and to the sender's other devices.
  */
-import type { Sender } from './connections';
-import { groupConversationId } from './conversations';
-import { packFrames, pushToUsers } from './delivery';
-import { ForbiddenError } from './errors';
-import { fanOut, type FanOutDeps, type FanOutQueue, type MessageDraft } from './fan-out';
+import type { Sender } from '../connecting/connections';
+import { groupConversationId } from '../conversations/conversations';
+import { packFrames, pushToUsers } from '../delivery/push';
+import { ForbiddenError } from '../errors';
+import { fanOut, type FanOutDeps, type FanOutQueue, type MessageDraft } from '../sending/fan-out';
 import type { GroupStore } from './groups';
-import type { HistoryStore } from './history';
-import { toWireMessage } from './offline-queue';
-import type { Reply, SendFrame } from './protocol';
-import { historyExpiry } from './retention';
-import { claimMessageId, fingerprintOf, type SendReceipts } from './send-receipts';
+import type { HistoryStore } from '../conversations/history';
+import { toWireMessage } from '../delivery/offline-queue';
+import type { Reply, SendFrame } from '../protocol';
+import { historyExpiry } from '../retention/expiry';
+import { claimMessageId, fingerprintOf, type SendReceipts } from '../sending/send-receipts';
 
 export interface GroupSendDeps extends FanOutDeps {
   receipts: SendReceipts;

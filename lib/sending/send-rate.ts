@@ -18,9 +18,9 @@
  * every `leaseSize` intervals, however many frames it sends; a container that knows the bucket is
  * empty (its `tat` only moves later, never earlier, but by time) does not write to find out.
  */
-import type { Clock } from './clock';
-import { RateLimitedError } from './errors';
-import type { AppSettings } from './settings';
+import type { Clock } from '../clock';
+import { RateLimitedError } from '../errors';
+import type { AppSettings } from '../retention/settings';
 
 export interface RateRule {
   perSecond: number;

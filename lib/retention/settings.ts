@@ -3,7 +3,7 @@
  * validates changes against these, the stores read hand-edited items through them, and the CLI and
  * the admin console show them.
  */
-import { BadRequestError, OutOfRangeError } from './errors';
+import { BadRequestError, OutOfRangeError } from '../errors';
 
 export interface SettingSpec<T> {
   default: T;

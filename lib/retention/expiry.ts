@@ -4,7 +4,7 @@
  * duration, for group messages, if set; else the app's. A shortened duration hides stored messages at
  * once; a lengthened one applies to new messages, whose stored expiry it sets.
  */
-import type { QueuedMessage } from './offline-queue';
+import type { QueuedMessage } from '../delivery/offline-queue';
 import type { AppSettings, UserSettings } from './settings';
 
 const daySeconds = 24 * 60 * 60;

@@ -3,9 +3,9 @@
  * most 30 days between them, so that no token, however it was signed, lets its holder in for longer.
  */
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import { maxTokenSeconds } from './admin-api';
-import { epochSeconds } from './clock';
-import { userIdSchema } from './protocol';
+import { maxTokenSeconds } from '../admin/admin-api';
+import { epochSeconds } from '../clock';
+import { userIdSchema } from '../protocol';
 
 /** A token issued this far ahead of the verifier's clock is still taken: clocks differ a little. */
 const clockSkewSeconds = 60;

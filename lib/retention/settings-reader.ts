@@ -2,7 +2,7 @@
  * Settings as functions read them: from the config table, cached for at most a minute per container,
  * so that a change is in force everywhere within 60 s without a read per request.
  */
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import { readAppSettings, readUserSettings, type AppSettings, type SettingsWarning, type UserSettings } from './settings';
 
 export interface SettingsStore {

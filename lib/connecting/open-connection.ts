@@ -8,13 +8,13 @@
  * oldest, which is told `closing` with reason `replaced` and closed. API Gateway's `@connections`
  * DELETE sets no close code, so the frame is how its client knows not to reconnect.
  */
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import { registerConnection, replacedFrame, sessionExpired, type Caller, type Connection, type ConnectionStore, type Discard } from './connections';
-import type { ConnectionPoster, DeliveryLog } from './delivery';
-import type { DrainRequest } from './drain';
-import { firstIdAt } from './message-ids';
-import type { ConnectQuery } from './protocol';
-import type { SettingsReader } from './settings-reader';
+import type { ConnectionPoster, DeliveryLog } from '../delivery/push';
+import type { DrainRequest } from '../delivery/drain';
+import { firstIdAt } from '../sending/message-ids';
+import type { ConnectQuery } from '../protocol';
+import type { SettingsReader } from '../retention/settings-reader';
 
 export interface OpenConnectionDeps {
   connections: ConnectionStore;

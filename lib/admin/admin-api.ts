@@ -3,9 +3,9 @@
  * the CDK stack and the `pigeonhole` CLI.
  */
 import * as z from 'zod/mini';
-import type { DurationSource } from './retention';
-import type { AppSettings } from './settings';
-import { idSchema, type DroppedReason } from './protocol';
+import type { DurationSource } from '../retention/expiry';
+import type { AppSettings } from '../retention/settings';
+import { idSchema, type DroppedReason } from '../protocol';
 
 export const adminBasePath = '/v1';
 

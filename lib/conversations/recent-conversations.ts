@@ -3,12 +3,12 @@
  * newest first. Private conversations are kept per user; a group's comes from the group's own last
  * message, so a group message costs one write here rather than one per member.
  */
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import type { ConversationType } from './conversations';
-import { ForbiddenError } from './errors';
-import type { GroupStore } from './groups';
-import { limits, type Message, type Reply } from './protocol';
-import type { SettingsReader } from './settings-reader';
+import { ForbiddenError } from '../errors';
+import type { GroupStore } from '../groups/groups';
+import { limits, type Message, type Reply } from '../protocol';
+import type { SettingsReader } from '../retention/settings-reader';
 
 export const maxRecentConversations = 100;
 

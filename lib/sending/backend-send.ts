@@ -1,16 +1,16 @@
 /**
  * `POST /v1/messages` (SPEC §7): a message the app's backend sends on a user's behalf, as Tencent IM's
  * REST `sendmsg` with `From_Account` (bots, imports, server-side workflows). It is a client's `send`
- * (lib/send-message.ts), run by the same code with `from` as the sender and no connection of theirs:
+ * (lib/sending/send-message.ts), run by the same code with `from` as the sender and no connection of theirs:
  * stored for every recipient before `201`, one id per (`from`, `clientMsgId`) for 24 h (a resend is
  * `200 duplicate`, another message under the same clientMsgId `409 CONFLICT`), pushed to the
  * recipients and to every device of `from`, kept in history and recent conversations, offline events
  * emitted, and for a group only when `from` is a member (`403 FORBIDDEN`).
  */
 import * as z from 'zod/mini';
-import type { Sender } from './connections';
-import { BadRequestError } from './errors';
-import { describeIssues, idSchema, sendFrameSchema, type Reply, type SendFrame } from './protocol';
+import type { Sender } from '../connecting/connections';
+import { BadRequestError } from '../errors';
+import { describeIssues, idSchema, sendFrameSchema, type Reply, type SendFrame } from '../protocol';
 
 const fields = sendFrameSchema.shape;
 

@@ -1,10 +1,10 @@
 /** What the admin API does (SPEC §7), behind the same ports as the rest of the service. */
 import type { OfflineSummaryResponse, TokenResponse, UserConfigResponse } from './admin-api';
-import type { Clock } from './clock';
-import { planQueue, type QueueReader } from './drain';
-import { BadRequestError } from './errors';
-import { idSchema } from './protocol';
-import { durationInForce } from './retention';
+import type { Clock } from '../clock';
+import { planQueue, type QueueReader } from '../delivery/drain';
+import { BadRequestError } from '../errors';
+import { idSchema } from '../protocol';
+import { durationInForce } from '../retention/expiry';
 import {
   readAppSettings,
   readUserSettings,
@@ -12,9 +12,9 @@ import {
   validateUserSettings,
   type AppSettings,
   type SettingsWarning,
-} from './settings';
-import type { SettingsStore } from './settings-reader';
-import { issueToken } from './tokens';
+} from '../retention/settings';
+import type { SettingsStore } from '../retention/settings-reader';
+import { issueToken } from '../connecting/tokens';
 
 export interface AdminDeps {
   settings: SettingsStore;

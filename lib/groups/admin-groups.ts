@@ -1,14 +1,14 @@
 /** Groups, system messages and server-side deletion through the admin API (SPEC §7). */
 import * as z from 'zod/mini';
-import type { Clock } from './clock';
-import { groupConversationId } from './conversations';
-import { BadRequestError, NotFoundError } from './errors';
-import { groupPageSize, type GroupListResponse } from './admin-api';
+import type { Clock } from '../clock';
+import { groupConversationId } from '../conversations/conversations';
+import { BadRequestError, NotFoundError } from '../errors';
+import { groupPageSize, type GroupListResponse } from '../admin/admin-api';
 import { maxGroupMembers, type Group, type GroupLister, type GroupStore } from './groups';
-import type { HistoryStore } from './history';
-import type { FanOutJob, FanOutQueue } from './fan-out';
-import type { OfflineQueue } from './offline-queue';
-import { describeIssues, idSchema } from './protocol';
+import type { HistoryStore } from '../conversations/history';
+import type { FanOutJob, FanOutQueue } from '../sending/fan-out';
+import type { OfflineQueue } from '../delivery/offline-queue';
+import { describeIssues, idSchema } from '../protocol';
 
 const memberList = (what: string) =>
   z

@@ -1,7 +1,7 @@
 /**
  * Each user's offline queue: stored messages, in id order, until acknowledged or expired.
  */
-import type { Message } from './protocol';
+import type { Message } from '../protocol';
 
 /** A message as it is stored for one recipient. The body is kept as the JSON text the sender sent. */
 export interface QueuedMessage {

@@ -1,13 +1,34 @@
-/** `history` (SPEC §4): a conversation's messages, newest first, for its participants only. */
-import type { Clock } from './clock';
-import type { Caller } from './connections';
+/**
+ * Roaming history (SPEC §2, §4): every qos-1 private and group message, per conversation, for
+ * `historyDays` or `groupHistoryDays`, readable by its participants from any device, whether or not it
+ * was delivered or acknowledged.
+ */
+import type { Clock } from '../clock';
+import type { Caller } from '../connecting/connections';
 import { conversationId } from './conversations';
-import { ForbiddenError } from './errors';
-import type { GroupStore } from './groups';
-import type { HistoryStore } from './history';
-import { toWireMessage } from './offline-queue';
-import { limits, type HistoryFrame, type Message, type Reply } from './protocol';
+import { ForbiddenError } from '../errors';
+import type { GroupStore } from '../groups/groups';
+import { toWireMessage } from '../delivery/offline-queue';
+import { limits, type HistoryFrame, type Message, type Reply } from '../protocol';
+import type { QueuedMessage } from '../delivery/offline-queue';
 
+export interface HistoryPage {
+  /** Newest first. */
+  messages: QueuedMessage[];
+  /** Whether older messages remain. */
+  more: boolean;
+}
+
+export interface HistoryStore {
+  put(conversationId: string, message: QueuedMessage): Promise<void>;
+  /** Up to `limit` unexpired messages older than `before` (or the newest), newest first. */
+  page(conversationId: string, options: { before?: string; limit: number; now: Date }): Promise<HistoryPage>;
+  removeOne(conversationId: string, id: string): Promise<void>;
+  /** Removes every message the user sent in the conversation; resolves to their ids. */
+  removeFrom(conversationId: string, fromUserId: string): Promise<string[]>;
+}
+
+/** `history` (SPEC §4): a conversation's messages, newest first, for its participants only. */
 export const defaultHistoryLimit = 50;
 
 export async function readHistory(

@@ -4,15 +4,15 @@
  * lookups 100; past what one invocation should do, the rest goes to a queue (SQS) for the fan-out
  * worker, rather than keeping one function running long.
  */
-import type { Clock } from './clock';
-import { type PushDeps, packFrames, pushFrames } from './delivery';
-import type { Presence } from './connections';
-import { emitOfflineEvents, offlineEventsFor, type OfflineEventDeps } from './offline-events';
-import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
-import { durationInForce, messageExpiry } from './retention';
-import type { AppSettings } from './settings';
-import type { SettingsReader } from './settings-reader';
-import type { StatsCounters } from './stats';
+import type { Clock } from '../clock';
+import { type PushDeps, packFrames, pushFrames } from '../delivery/push';
+import type { Presence } from '../connecting/connections';
+import { emitOfflineEvents, offlineEventsFor, type OfflineEventDeps } from '../events/offline-events';
+import { toWireMessage, type OfflineQueue, type QueuedMessage } from '../delivery/offline-queue';
+import { durationInForce, messageExpiry } from '../retention/expiry';
+import type { AppSettings } from '../retention/settings';
+import type { SettingsReader } from '../retention/settings-reader';
+import type { StatsCounters } from '../admin/stats';
 
 /** A message before it has a recipient: each copy gets its own `to` (private, system) and expiry. */
 export interface MessageDraft {
@@ -83,7 +83,7 @@ export async function fanOut(
 
 /**
  * Stores one copy per recipient (25 to a request), then pushes them to recipients who are online and,
- * meanwhile, announces them to those who are not (lib/offline-events). A failed lookup fails the whole
+ * meanwhile, announces them to those who are not (lib/events/offline-events). A failed lookup fails the whole
  * delivery, to be redone (a resend, the queue's retry): the copies are stored, but open connections
  * that missed one would see the sender's next message first.
  */

@@ -2,9 +2,9 @@
  * Users' own offline-message duration (SPEC §4, §6), as RongCloud's `setOfflineMessageDuration` and
  * `getOfflineMessageDuration`: only while the app allows user-level settings.
  */
-import { ForbiddenError, OutOfRangeError } from './errors';
-import type { Reply } from './protocol';
-import { durationInForce } from './retention';
+import { ForbiddenError, OutOfRangeError } from '../errors';
+import type { Reply } from '../protocol';
+import { durationInForce } from './expiry';
 import { userSettingSpecs } from './settings';
 import type { SettingsReader, SettingsStore } from './settings-reader';
 

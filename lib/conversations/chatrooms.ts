@@ -2,15 +2,29 @@
  * Chatrooms (SPEC §2, §4): joined and left per connection, messages pushed to the members connected
  * at the time and never stored.
  */
-import type { Clock } from './clock';
-import { forEachLimited } from './concurrency';
-import { connectionExpiry, type Caller, type ConnectionStore } from './connections';
-import type { ConnectionPoster, DeliveryLog } from './delivery';
-import { packFrames } from './delivery';
-import { ForbiddenError } from './errors';
-import { toWireMessage } from './offline-queue';
-import type { Reply, SendFrame } from './protocol';
-import type { RoomStore } from './rooms';
+import type { Clock } from '../clock';
+import { forEachLimited } from '../concurrency';
+import { connectionExpiry, type Caller, type ConnectionStore } from '../connecting/connections';
+import type { ConnectionPoster, DeliveryLog } from '../delivery/push';
+import { packFrames } from '../delivery/push';
+import { ForbiddenError } from '../errors';
+import { toWireMessage } from '../delivery/offline-queue';
+import type { Reply, SendFrame } from '../protocol';
+
+export interface RoomMember {
+  userId: string;
+  connectionId: string;
+}
+
+export interface RoomStore {
+  join(roomId: string, member: RoomMember, expiresAt: Date): Promise<void>;
+  /** True when the connection was in the room. */
+  leave(roomId: string, connectionId: string): Promise<boolean>;
+  isMember(roomId: string, connectionId: string, now: Date): Promise<boolean>;
+  members(roomId: string, now: Date): Promise<RoomMember[]>;
+  /** The rooms a connection is in, as an index knows them (eventually consistent: a join just made may be missing). */
+  roomsOf(connectionId: string): Promise<string[]>;
+}
 
 export interface RoomDeps {
   rooms: RoomStore;

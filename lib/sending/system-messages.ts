@@ -3,9 +3,9 @@
  * stored offline like private messages, `type: system`, `from: "system"`.
  */
 import * as z from 'zod/mini';
-import { BadRequestError, TooLargeError } from './errors';
+import { BadRequestError, TooLargeError } from '../errors';
 import { fanOut, type FanOutDeps, type FanOutQueue, type MessageDraft } from './fan-out';
-import { bodySchema, describeIssues, idSchema, limits } from './protocol';
+import { bodySchema, describeIssues, idSchema, limits } from '../protocol';
 import { claimMessageId, fingerprintOf, type SendReceipts } from './send-receipts';
 
 /** Up to this many recipients a request; past the inline fan-out they go through the queue. */

@@ -2,9 +2,9 @@
  * Who is online: each user's open WebSockets, so that messages can be pushed to every device, and when
  * the user was last seen, for session expiry.
  */
-import type { Clock } from './clock';
-import { ForbiddenError } from './errors';
-import type { ServerFrame } from './protocol';
+import type { Clock } from '../clock';
+import { ForbiddenError } from '../errors';
+import type { ServerFrame } from '../protocol';
 
 /**
  * API Gateway closes every WebSocket after two hours, and `$disconnect` is best-effort, so a record

@@ -5,14 +5,14 @@
  * clean start or an expired session, expired, or over a cap) is counted, announced in `dropped`
  * frames, and removed; the rest, only ever the newest N, is delivered oldest first.
  */
-import type { Clock } from './clock';
-import { connectionsOf, maxDrainSeconds, replacedFrame, type ConnectionStore, type Discard } from './connections';
-import { cutOff, FramePacker, type ConnectionPoster, type DeliveryLog } from './delivery';
+import type { Clock } from '../clock';
+import { connectionsOf, maxDrainSeconds, replacedFrame, type ConnectionStore, type Discard } from '../connecting/connections';
+import { cutOff, FramePacker, type ConnectionPoster, type DeliveryLog } from './push';
 import { toWireMessage, type OfflineQueue, type QueuedMessage } from './offline-queue';
-import type { DroppedReason } from './protocol';
-import { effectiveExpiry } from './retention';
-import type { AppSettings, UserSettings } from './settings';
-import type { SettingsReader } from './settings-reader';
+import type { DroppedReason } from '../protocol';
+import { effectiveExpiry } from '../retention/expiry';
+import type { AppSettings, UserSettings } from '../retention/settings';
+import type { SettingsReader } from '../retention/settings-reader';
 
 export interface QueuePolicy {
   app: AppSettings;

@@ -2,7 +2,7 @@
  * Groups (SPEC §2, §7): members only may send to a group or read its history; a message to a group is
  * stored for every other member.
  */
-import type { Message } from './protocol';
+import type { Message } from '../protocol';
 
 export interface Group {
   groupId: string;

@@ -10,8 +10,8 @@
  * place where counter names meet metric names and units.
  */
 import type { StatsResponse } from './admin-api';
-import { ConflictError, RateLimitedError } from './errors';
-import { droppedReasons, type DroppedReason, type Reply, type SendFrame } from './protocol';
+import { ConflictError, RateLimitedError } from '../errors';
+import { droppedReasons, type DroppedReason, type Reply, type SendFrame } from '../protocol';
 
 interface StatDeclaration {
   metricName: string;
@@ -50,7 +50,7 @@ const statDeclarations = {
   fanOutJobWaitMs: { metricName: 'FanOutJobWait', unit: 'Milliseconds', sample: true },
   /** `OfflineMessageStored` events the bus accepted (SPEC §12). */
   offlineEventsEmitted: { metricName: 'OfflineEventsEmitted', unit: 'Count' },
-  /** Events that could not be put on the bus in time, after a retry: dropped (see lib/offline-events.ts). */
+  /** Events that could not be put on the bus in time, after a retry: dropped (see lib/events/offline-events.ts). */
   offlineEventsFailed: { metricName: 'OfflineEventsFailed', unit: 'Count' },
   ...(Object.fromEntries(
     droppedReasons.map((reason) => [`messagesDropped.${reason}`, { metricName: 'MessagesDropped', unit: 'Count' }]),
