@@ -6,17 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ApiGatewayConnectionPoster } from '../lib/aws/connection-poster';
-import { deliverQueue } from '../lib/delivery/drain';
 import { DynamoOfflineQueue } from '../lib/dynamodb/offline-queue-store';
 import { createDocumentClient } from '../lib/dynamodb/client';
 import { messageIdFactory } from '../lib/sending/message-ids';
-import type { QueuedMessage } from '../lib/delivery/offline-queue';
 import { messageExpiry } from '../lib/retention/expiry';
 import { defaultAppSettings } from '../lib/retention/settings';
 import { offlineMessagesTable } from '../lib/tables';
 import type { LocalStack } from '../local/stack';
 import type { TestClient } from '../test/support/client';
 import { bodyOfBytes, connect, median, progress, report, round, startBenchStack } from './support';
+import type { QueuedMessage } from '../lib/messages';
+import { deliverQueue } from '../lib/delivery/deliver-queue';
 
 const messages = 1000;
 const bodyBytes = 200;

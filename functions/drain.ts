@@ -7,12 +7,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import * as z from 'zod/mini';
 import { clock, sleep } from '../lib/clock';
-import { drainOnConnect, queuePolicyFor, type DrainDeps } from '../lib/delivery/drain';
 import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { messageIdSchema, userIdSchema } from '../lib/protocol';
 import { countDelivery, countDrain } from '../lib/admin/stats';
+import { drainOnConnect, type DrainDeps } from '../lib/delivery/ordering';
+import { queuePolicyFor } from '../lib/retention/queue-plan';
 
 const drainRequestSchema = z.object({
   userId: userIdSchema,

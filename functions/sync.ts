@@ -1,11 +1,11 @@
 /** `sync`: delivers the caller's queue again on this connection, then says how many messages it held. */
 import { clock, sleep } from '../lib/clock';
-import { syncQueue } from '../lib/delivery/drain';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, offlineQueue, settingsReader } from '../lib/lambda/stores';
 import { syncFrameSchema } from '../lib/protocol';
 import { countDelivery } from '../lib/admin/stats';
+import { syncQueue } from '../lib/delivery/ordering';
 
 const deps = { queue: offlineQueue(), poster: connectionPoster(), connections: connectionStore(), settings: settingsReader(), clock, sleep };
 const stats = statsCounters();

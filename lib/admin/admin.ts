@@ -1,7 +1,6 @@
 /** What the admin API does (SPEC §7), behind the same ports as the rest of the service. */
 import type { OfflineSummaryResponse, TokenResponse, UserConfigResponse } from './admin-api';
 import type { Clock } from '../clock';
-import { planQueue, type QueueReader } from '../delivery/drain';
 import { BadRequestError } from '../errors';
 import { idSchema } from '../protocol';
 import { durationInForce } from '../retention/expiry';
@@ -15,6 +14,7 @@ import {
 } from '../retention/settings';
 import type { SettingsStore } from '../retention/settings-reader';
 import { issueToken } from '../connecting/tokens';
+import { planQueue, type QueueReader } from '../delivery/deliver-queue';
 
 export interface AdminDeps {
   settings: SettingsStore;

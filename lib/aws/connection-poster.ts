@@ -5,7 +5,7 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { ConnectionPoster } from '../delivery/push';
+import type { ConnectionPoster } from '../delivery/poster';
 
 /**
  * Posts through API Gateway's `@connections` API. A closed connection is told apart by the SDK's

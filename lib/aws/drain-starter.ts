@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { DrainRequest } from '../delivery/drain';
+import type { DrainRequest } from '../delivery/ordering';
 
 export interface DrainStarter {
   start(request: DrainRequest): Promise<void>;

@@ -1,5 +1,6 @@
 import { SendMessageCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FanOutDeadLetters, FanOutJob, FanOutQueue, MessageDraft } from '../sending/fan-out';
+import type { FanOutDeadLetters, FanOutJob, FanOutQueue } from '../sending/fan-out';
+import type { MessageDraft } from '../messages';
 
 /** A fan-out job as SQS carries it: JSON, dates as ISO strings. */
 export type FanOutJobBody =

@@ -39,7 +39,7 @@ export interface Connection {
   /**
    * The connection's drain is still delivering its queue. A push of a stored message would overtake
    * older messages the drain has yet to send, so it is left to the drain instead (leaveToDrain), and
-   * the drain does not finish until it has delivered every message left to it (finishDrain).
+   * the drain does not finish until it has delivered every message left to it (lib/delivery/ordering.ts).
    */
   draining?: boolean;
   /**
@@ -48,29 +48,6 @@ export interface Connection {
    */
   drainLapsed?: boolean;
 }
-
-/**
- * How long pushes wait for a drain that gives no sign of life: the drain extends it while it runs
- * (extendDrain), so a long drain keeps it, and a drain that died lets pushes go out again soon.
- */
-export const maxDrainSeconds = 30;
-
-/**
- * Whether the drain could finish. If not: how many messages were left to it in all (to hand back
- * next time), and the smallest id among those left since it last looked, to read again from.
- */
-/**
- * `done`: pushes go straight to the connection from now on; `gone` with it when its entry was removed
- * meanwhile (closed, cut off, or replaced while it was opening), so that no push will reach it.
- */
-export type DrainFinish = { done: true; gone?: true } | { done: false; leftCount: number; leftFrom?: string };
-
-/**
- * `claimed`: this drain is the connection's. `taken`: another invocation of it is (a repeated event).
- * `missed`: the window passed before any drain came (a late event): the connection never got its
- * queue while pushes went straight to it. `gone`: the connection is closed.
- */
-export type DrainClaim = 'claimed' | 'taken' | 'missed' | 'gone';
 
 /** A user's open connections, when they were last connected if they are not now, and what their latest connection discarded. */
 export interface Presence {
@@ -109,25 +86,6 @@ export interface ConnectionStore {
   setDiscard(userId: string, discard: Discard): Promise<void>;
   /** Forgets the connection, and notes that the user was last seen now; resolves to whether it had joined a chatroom. */
   remove(userId: string, connectionId: string, now: Date): Promise<{ joinedRooms: boolean }>;
-  /**
-   * Leaves a stored message to the connection's drain rather than push it: `left`. `finished`: the
-   * drain is done, and the message should be pushed after all. `lapsed`: the drain's window passed
-   * before it finished (it stalled or died), so the connection may not have its queue: not to be
-   * pushed to. `gone`: the connection is no longer recorded (closed, or cut off while its socket may
-   * still be opening): not to be pushed to either.
-   */
-  leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed' | 'gone'>;
-  /** Whether a new connection replaced this one within the last minute (SPEC §6 `maxConnectionsPerUser`). */
-  wasReplaced(userId: string, connectionId: string, now: Date): Promise<boolean>;
-  /** Takes the connection's drain on for one invocation (`drainer`), renewing its window. */
-  claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim>;
-  /** Renews the drain's window while it runs; false when it is no longer this drainer's. */
-  extendDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<boolean>;
-  /**
-   * Ends the connection's drain, so that pushes go straight to it, unless more messages were left to it
-   * than the `handled` the drain has delivered, or it is gone.
-   */
-  finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish>;
   /** Notes that the connection joins a chatroom, so that its close ends its memberships; false if it is not open. */
   addRoom(userId: string, connectionId: string): Promise<boolean>;
   /** The presence of each user who has one; open connections only. */

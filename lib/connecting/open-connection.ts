@@ -10,11 +10,11 @@
  */
 import type { Clock } from '../clock';
 import { registerConnection, replacedFrame, sessionExpired, type Caller, type Connection, type ConnectionStore, type Discard } from './connections';
-import type { ConnectionPoster, DeliveryLog } from '../delivery/push';
-import type { DrainRequest } from '../delivery/drain';
 import { firstIdAt } from '../sending/message-ids';
 import type { ConnectQuery } from '../protocol';
 import type { SettingsReader } from '../retention/settings-reader';
+import type { DrainRequest } from '../delivery/ordering';
+import type { ConnectionPoster, DeliveryLog } from '../delivery/poster';
 
 export interface OpenConnectionDeps {
   connections: ConnectionStore;

@@ -5,11 +5,10 @@
 import type { Clock } from '../clock';
 import { forEachLimited } from '../concurrency';
 import { connectionExpiry, type Caller, type ConnectionStore } from '../connecting/connections';
-import type { ConnectionPoster, DeliveryLog } from '../delivery/push';
-import { packFrames } from '../delivery/push';
 import { ForbiddenError } from '../errors';
-import { toWireMessage } from '../delivery/offline-queue';
 import type { Reply, SendFrame } from '../protocol';
+import { frameOf } from '../messages';
+import type { ConnectionPoster, DeliveryLog } from '../delivery/poster';
 
 export interface RoomMember {
   userId: string;
@@ -81,7 +80,7 @@ export async function sendToRoom(
   }
   const id = deps.newId(now);
   const message = { id, type: 'chatroom' as const, from: caller.userId, to: roomId, bodyJson, sentAt: now, expiresAt: now, qos: 0 as const };
-  const [frameText] = packFrames([JSON.stringify(toWireMessage(message))]);
+  const frameText = frameOf(message);
   const members = (await deps.rooms.members(roomId, now)).filter((member) => member.connectionId !== caller.connectionId);
   await forEachLimited(members, roomPostConcurrency, async (member) => {
     try {

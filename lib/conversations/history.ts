@@ -8,9 +8,8 @@ import type { Caller } from '../connecting/connections';
 import { conversationId } from './conversations';
 import { ForbiddenError } from '../errors';
 import type { GroupStore } from '../groups/groups';
-import { toWireMessage } from '../delivery/offline-queue';
 import { limits, type HistoryFrame, type Message, type Reply } from '../protocol';
-import type { QueuedMessage } from '../delivery/offline-queue';
+import { toWireMessage, type QueuedMessage } from '../messages';
 
 export interface HistoryPage {
   /** Newest first. */

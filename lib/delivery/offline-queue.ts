@@ -1,21 +1,7 @@
 /**
  * Each user's offline queue: stored messages, in id order, until acknowledged or expired.
  */
-import type { Message } from '../protocol';
-
-/** A message as it is stored for one recipient. The body is kept as the JSON text the sender sent. */
-export interface QueuedMessage {
-  id: string;
-  type: Message['type'];
-  from: string;
-  to: string;
-  bodyJson: string;
-  sentAt: Date;
-  expiresAt: Date;
-  qos: 0 | 1;
-  /** Sent by the app's backend on `from`'s behalf: exempt from `maxOfflineMessagesPerSender`. Never on the wire. */
-  byBackend?: true;
-}
+import type { QueuedMessage } from '../messages';
 
 export interface OfflineQueue {
   put(recipientId: string, message: QueuedMessage): Promise<void>;
@@ -45,17 +31,4 @@ export async function acknowledge(queue: OfflineQueue, userId: string, ids: read
   const unique = [...new Set(ids)];
   const removed = await Promise.all(unique.map((id) => queue.remove(userId, id)));
   return unique.filter((_, i) => removed[i]);
-}
-
-export function toWireMessage(message: QueuedMessage): Message {
-  return {
-    id: message.id,
-    type: message.type,
-    from: message.from,
-    to: message.to,
-    body: JSON.parse(message.bodyJson) as unknown,
-    sentAt: message.sentAt.toISOString(),
-    expiresAt: message.expiresAt.toISOString(),
-    qos: message.qos,
-  };
 }

@@ -1,18 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
-import {
-  maxDrainSeconds,
-  type Admission,
-  type Connection,
-  type ConnectionStore,
-  type Discard,
-  type DrainClaim,
-  type DrainFinish,
-  type Presence,
-} from '../connecting/connections';
+import { type Admission, type Connection, type ConnectionStore, type Discard, type Presence } from '../connecting/connections';
 import { connectionKey, connectionsTable } from '../tables';
 import { batchGetAll } from './batch';
+import { maxDrainSeconds, type DrainClaim, type DrainFinish, type DrainStates } from '../delivery/ordering';
 
 /** One attribute per open connection on the user's item, e.g. `connection:L0SM9cOFvHcCIhw=`. */
 const connectionPrefix = 'connection:';
@@ -56,7 +48,7 @@ type PresenceItem = Record<string, unknown> & {
   discardReason?: Discard['reason'];
 };
 
-export class DynamoConnectionStore implements ConnectionStore {
+export class DynamoConnectionStore implements ConnectionStore, DrainStates {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,

@@ -1,9 +1,9 @@
 import { DeleteCommand, PutCommand, QueryCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HistoryPage, HistoryStore } from '../conversations/history';
-import type { QueuedMessage } from '../delivery/offline-queue';
 import { historyKey, historyTable, type KeyOf } from '../tables';
 import { batchWriteAll } from './batch';
 import { fromMessageAttributes, toMessageAttributes, type MessageAttributes } from './message-item';
+import type { QueuedMessage } from '../messages';
 
 type HistoryItem = MessageAttributes & KeyOf<typeof historyTable>;
 

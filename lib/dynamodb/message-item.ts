@@ -3,7 +3,7 @@
  * history both keep messages this way.
  */
 import { epochSeconds } from '../clock';
-import type { QueuedMessage } from '../delivery/offline-queue';
+import type { QueuedMessage } from '../messages';
 
 export interface MessageAttributes {
   id: string;

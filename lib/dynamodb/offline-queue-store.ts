@@ -1,8 +1,9 @@
 import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { OfflineQueue, QueuedMessage } from '../delivery/offline-queue';
+import type { OfflineQueue } from '../delivery/offline-queue';
 import { offlineMessageKey, offlineMessagesTable, type KeyOf } from '../tables';
 import { batchWriteAll } from './batch';
 import { fromMessageAttributes, toMessageAttributes, type MessageAttributes } from './message-item';
+import type { QueuedMessage } from '../messages';
 
 type OfflineMessageItem = MessageAttributes & KeyOf<typeof offlineMessagesTable>;
 

@@ -25,9 +25,9 @@
  */
 import { setMaxListeners } from 'node:events';
 import { forEachLimited } from '../concurrency';
-import type { DeliveryLog } from '../delivery/push';
-import type { QueuedMessage } from '../delivery/offline-queue';
 import type { StatsCounters } from '../admin/stats';
+import type { QueuedMessage } from '../messages';
+import type { DeliveryLog } from '../delivery/poster';
 
 export const offlineEventSource = 'pigeonhole';
 export const offlineEventDetailType = 'OfflineMessageStored';

@@ -5,15 +5,15 @@
  */
 import type { Sender } from '../connecting/connections';
 import { groupConversationId } from '../conversations/conversations';
-import { packFrames, pushToUsers } from '../delivery/push';
 import { ForbiddenError } from '../errors';
-import { fanOut, type FanOutDeps, type FanOutQueue, type MessageDraft } from '../sending/fan-out';
+import { fanOut, type FanOutDeps, type FanOutQueue } from '../sending/fan-out';
 import type { GroupStore } from './groups';
 import type { HistoryStore } from '../conversations/history';
-import { toWireMessage } from '../delivery/offline-queue';
 import type { Reply, SendFrame } from '../protocol';
 import { historyExpiry } from '../retention/expiry';
 import { claimMessageId, fingerprintOf, type SendReceipts } from '../sending/send-receipts';
+import { frameOf, toWireMessage, type MessageDraft } from '../messages';
+import { pushToUsers } from '../delivery/ordering';
 
 export interface GroupSendDeps extends FanOutDeps {
   receipts: SendReceipts;
@@ -43,7 +43,7 @@ export async function sendToGroup(deps: GroupSendDeps, caller: Sender, frame: Se
   if ((frame.qos ?? 1) === 0) {
     const copy = { ...base, id: deps.newId(now), sentAt: now, expiresAt: now, qos: 0 as const };
     const members = (await deps.groups.members(groupId)).filter((member) => member !== caller.userId);
-    await pushToUsers(deps, [...members, caller.userId], packFrames([JSON.stringify(toWireMessage(copy))]), { except: caller.connectionId });
+    await pushToUsers(deps, [...members, caller.userId], [frameOf(copy)], { except: caller.connectionId });
     return { type: 'sent', clientMsgId: frame.clientMsgId, id: copy.id, status: 'accepted' };
   }
 
@@ -61,7 +61,7 @@ export async function sendToGroup(deps: GroupSendDeps, caller: Sender, frame: Se
   await fanOut(deps, draft, recipients, { except: caller.connectionId });
 
   // The sender's other devices see it too; they are not sent a copy to keep.
-  await pushToUsers(deps, [caller.userId], packFrames([JSON.stringify(toWireMessage(record))]), { except: caller.connectionId });
+  await pushToUsers(deps, [caller.userId], [frameOf(record)], { except: caller.connectionId });
   if (app.recentConversationsEnabled) {
     try {
       await deps.groups.recordLastMessage(groupId, { message: toWireMessage(record), at: sentAt, expiresAt: keptUntil });

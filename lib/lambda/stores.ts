@@ -23,7 +23,7 @@ import type { RecentConversationStore } from '../conversations/recent-conversati
 import type { RoomStore } from '../conversations/chatrooms';
 import { LambdaDrainStarter, type DrainStarter } from '../aws/drain-starter';
 import type { ConnectionStore } from '../connecting/connections';
-import type { ConnectionPoster } from '../delivery/push';
+import type { DrainStates } from '../delivery/ordering';
 import { createDocumentClient } from '../dynamodb/client';
 import { DynamoConnectionStore } from '../dynamodb/connection-store';
 import { DynamoOfflineQueue } from '../dynamodb/offline-queue-store';
@@ -56,6 +56,7 @@ import {
   offlineEventBusEnvVar,
   requiredEnv,
 } from './env';
+import type { ConnectionPoster } from '../delivery/poster';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
@@ -64,7 +65,7 @@ function sharedDocumentClient(): DynamoDBDocumentClient {
   return documentClient;
 }
 
-export function connectionStore(): ConnectionStore {
+export function connectionStore(): ConnectionStore & DrainStates {
   return new DynamoConnectionStore(sharedDocumentClient(), requiredEnv(connectionsTable.envVar));
 }
 

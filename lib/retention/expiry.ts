@@ -4,8 +4,8 @@
  * duration, for group messages, if set; else the app's. A shortened duration hides stored messages at
  * once; a lengthened one applies to new messages, whose stored expiry it sets.
  */
-import type { QueuedMessage } from '../delivery/offline-queue';
 import type { AppSettings, UserSettings } from './settings';
+import type { QueuedMessage } from '../messages';
 
 const daySeconds = 24 * 60 * 60;
 

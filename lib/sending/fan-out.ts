@@ -5,27 +5,15 @@
  * worker, rather than keeping one function running long.
  */
 import type { Clock } from '../clock';
-import { type PushDeps, packFrames, pushFrames } from '../delivery/push';
 import type { Presence } from '../connecting/connections';
 import { emitOfflineEvents, offlineEventsFor, type OfflineEventDeps } from '../events/offline-events';
-import { toWireMessage, type OfflineQueue, type QueuedMessage } from '../delivery/offline-queue';
+import { type OfflineQueue } from '../delivery/offline-queue';
 import { durationInForce, messageExpiry } from '../retention/expiry';
 import type { AppSettings } from '../retention/settings';
 import type { SettingsReader } from '../retention/settings-reader';
 import type { StatsCounters } from '../admin/stats';
-
-/** A message before it has a recipient: each copy gets its own `to` (private, system) and expiry. */
-export interface MessageDraft {
-  id: string;
-  type: QueuedMessage['type'];
-  from: string;
-  /** The group, for group messages; for the others each copy's recipient replaces it. */
-  to: string;
-  bodyJson: string;
-  sentAt: Date;
-  ttlSeconds?: number;
-  byBackend?: true;
-}
+import { packFrames, toWireMessage, type MessageDraft, type QueuedMessage } from '../messages';
+import { type PushDeps, pushFrames } from '../delivery/ordering';
 
 /** Recipients past this many go to the fan-out queue, in jobs of this many. */
 export const inlineRecipients = 1000;

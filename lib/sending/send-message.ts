@@ -6,13 +6,12 @@
 import type { Clock } from '../clock';
 import { connectionsOf, onConnection, sessionExpired, type Sender } from '../connecting/connections';
 import { privateConversationId } from '../conversations/conversations';
-import { packFrames, pushFrames, pushToUsers, type PushDeps } from '../delivery/push';
 import { ForbiddenError, TooLargeError } from '../errors';
 import type { FanOutDeps, FanOutQueue } from './fan-out';
 import type { GroupStore } from '../groups/groups';
 import type { HistoryStore } from '../conversations/history';
 import { emitOfflineEvents, offlineEventOf } from '../events/offline-events';
-import { toWireMessage, type OfflineQueue, type QueuedMessage } from '../delivery/offline-queue';
+import { type OfflineQueue } from '../delivery/offline-queue';
 import { limits, type Reply, type SendFrame } from '../protocol';
 import type { RecentConversationStore } from '../conversations/recent-conversations';
 import { durationInForce, historyExpiry, messageExpiry } from '../retention/expiry';
@@ -22,6 +21,8 @@ import { sendToRoom } from '../conversations/chatrooms';
 import { rateRuleOf, type SendRateLimiter } from './send-rate';
 import { sendToGroup } from '../groups/send-to-group';
 import type { SettingsReader } from '../retention/settings-reader';
+import { frameOf, toWireMessage, type QueuedMessage } from '../messages';
+import { pushFrames, pushToUsers, type PushDeps } from '../delivery/ordering';
 
 export interface SendDeps extends PushDeps, FanOutDeps {
   queue: OfflineQueue;
@@ -89,7 +90,7 @@ async function sendPrivate(deps: SendDeps, caller: Sender, frame: SendFrame, bod
   if (qos === 1 && !(await recipientSessionExpired(deps, message.to, now, app.sessionExpiryHours))) {
     await deliverPrivate(deps, message, historyExpiry(sentAt, 'private', app), except, app.offlineEventsEnabled);
   } else {
-    await pushToUsers(deps, [message.to, caller.userId], packFrames([JSON.stringify(toWireMessage(message))]), { except });
+    await pushToUsers(deps, [message.to, caller.userId], [frameOf(message)], { except });
   }
   if (qos === 1 && app.recentConversationsEnabled) {
     await recordRecent(deps, message, historyExpiry(sentAt, 'private', app));
@@ -143,7 +144,7 @@ async function deliverPrivate(
   const connections = await connectionsOf(deps.connections, [message.to, message.from], deps.clock.now(), { consistent: true });
   const offline = announce && !connections.some((connection) => connection.userId === message.to);
   await Promise.all([
-    pushFrames(deps, connections, packFrames([JSON.stringify(toWireMessage(message))]), {
+    pushFrames(deps, connections, [frameOf(message)], {
       except,
       stored: { messageId: message.id, recipients: [message.to] },
     }),

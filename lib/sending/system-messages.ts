@@ -4,9 +4,10 @@
  */
 import * as z from 'zod/mini';
 import { BadRequestError, TooLargeError } from '../errors';
-import { fanOut, type FanOutDeps, type FanOutQueue, type MessageDraft } from './fan-out';
+import { fanOut, type FanOutDeps, type FanOutQueue } from './fan-out';
 import { bodySchema, describeIssues, idSchema, limits } from '../protocol';
 import { claimMessageId, fingerprintOf, type SendReceipts } from './send-receipts';
+import type { MessageDraft } from '../messages';
 
 /** Up to this many recipients a request; past the inline fan-out they go through the queue. */
 export const maxSystemRecipients = 10_000;

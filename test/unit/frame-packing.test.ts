@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packFrames } from '../../lib/delivery/push';
+import { packFrames } from '../../lib/messages';
 
 const kb32 = 32 * 1024;
 const message = (n: number, size: number) => JSON.stringify({ n, pad: 'x'.repeat(Math.max(0, size - 20 - String(n).length)) });

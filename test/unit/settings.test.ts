@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, OutOfRangeError } from '../../lib/errors';
-import type { QueuedMessage } from '../../lib/delivery/offline-queue';
 import { durationInForce, effectiveExpiry, messageExpiry } from '../../lib/retention/expiry';
 import { defaultAppSettings, readAppSettings, validateAppSettingsChange, validateUserSettings, type AppSettings } from '../../lib/retention/settings';
 import { SettingsReader, type SettingsStore } from '../../lib/retention/settings-reader';
+import type { QueuedMessage } from '../../lib/messages';
 
 function recordingLog() {
   const lines: Array<{ message: string; details: Record<string, unknown> }> = [];

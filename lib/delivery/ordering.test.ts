@@ -1,50 +1,15 @@
+/**
+ * The ordering protocol (ordering.ts), both sides: pushes that meet a connection still draining or
+ * not yet open, and the drain that delivers the queue meanwhile. Against scripted ports, so that every
+ * answer API Gateway and the connection record can give is met; the same rules against DynamoDB Local
+ * and the emulator are in test/integration/connection-store.test.ts and test/e2e/aws-timing.test.ts.
+ */
 import { describe, expect, it } from 'vitest';
-import type { Connection, ConnectionStore } from '../../lib/connecting/connections';
-import type { ConnectionPoster } from '../../lib/delivery/push';
-import { deliverQueue, drainOnConnect, openWaitMs, QueuePlan, type DrainDeps, type QueuePolicy } from '../../lib/delivery/drain';
-import type { OfflineQueue, QueuedMessage } from '../../lib/delivery/offline-queue';
-import { defaultAppSettings, type AppSettings } from '../../lib/retention/settings';
-
-const now = new Date('2030-01-15T10:00:00Z');
-const clock = { now: () => now };
-const policy = (app: Partial<AppSettings> = {}, extra: Partial<QueuePolicy> = {}): QueuePolicy => ({
-  app: { ...defaultAppSettings, ...app },
-  user: undefined,
-  ...extra,
-});
-
-function memoryQueue(messages: QueuedMessage[], pageSize = 2): OfflineQueue & { removed: string[] } {
-  const removed: string[] = [];
-  return {
-    removed,
-    put: async () => undefined,
-    get: async (_userId, id) => messages.find((m) => m.id === id),
-    putMany: async () => undefined,
-    remove: async () => false,
-    removeMany: async (_userId, ids) => void removed.push(...ids),
-    removeGroupMessages: async () => 0,
-    async *pages(_userId, start) {
-      const span = start === undefined ? [...messages] : messages.filter((m) => m.id >= start);
-      for (let i = 0; i < span.length; i += pageSize) yield span.slice(i, i + pageSize);
-    },
-  };
-}
-
-let sequence = 0;
-function message(body: unknown, options: Partial<QueuedMessage> = {}): QueuedMessage {
-  sequence += 1;
-  return {
-    id: `01J${String(sequence).padStart(23, '0')}`,
-    type: 'private',
-    from: 'a',
-    to: 'b',
-    bodyJson: JSON.stringify(body),
-    sentAt: new Date('2030-01-15T09:00:00Z'),
-    expiresAt: new Date('2030-01-20T00:00:00Z'),
-    qos: 1,
-    ...options,
-  };
-}
+import type { Connection, ConnectionStore } from '../connecting/connections';
+import { deliverQueue } from './deliver-queue';
+import { drainOnConnect, openWaitMs, pushFrames, type DrainDeps, type DrainStates, type PushDeps } from './ordering';
+import type { ConnectionPoster } from './poster';
+import { clock, memoryQueue, message, now, policy } from '../../test/support/queue-fixtures';
 
 /** A poster that answers from a script: 'gone', 'delivered' or a thrown 'error' per call, then 'delivered'. */
 function scriptedPoster(
@@ -80,123 +45,96 @@ function scriptedPoster(
 const bodies = (posted: Array<Record<string, unknown>>) =>
   posted.filter((f) => f.type === 'messages').flatMap((f) => (f.messages as Array<{ body: unknown }>).map((m) => m.body));
 
-describe('the queue plan', () => {
-  function judge(messages: QueuedMessage[], queuePolicy: QueuePolicy) {
-    const plan = new QueuePlan(queuePolicy, now);
-    for (const m of messages) plan.observe(m);
-    plan.finish();
-    return { verdicts: messages.map((m) => plan.judge(m)), dropped: plan.dropped() };
-  }
 
-  it('delivers everything when nothing is expired or over a cap', () => {
-    expect(judge([message(1), message(2)], policy())).toEqual({ verdicts: ['deliver', 'deliver'], dropped: [] });
+function pushDeps(answer: 'gone' | 'delivered'): PushDeps & { removed: string[]; posted: string[] } {
+  const removed: string[] = [];
+  const posted: string[] = [];
+  // Only what a push of an unstored message uses.
+  const connections = {
+    remove: async (_userId: string, connectionId: string) => {
+      removed.push(connectionId);
+      return { rooms: [] };
+    },
+  } as unknown as PushDeps['connections'];
+  return {
+    removed,
+    posted,
+    connections,
+    poster: {
+      post: async (connectionId) => {
+        posted.push(connectionId);
+        return answer;
+      },
+      isOpen: async () => answer === 'delivered',
+      close: async () => 'closed' as const,
+    },
+    clock: { now: () => now },
+    log: { warn: () => undefined },
+  };
+}
+
+const pushed = (connectionId: string, draining: boolean): Connection => ({ userId: 'bob', connectionId, connectedAt: now, draining });
+
+
+// The push side.
+
+describe('a push answered 410', () => {
+  it('forgets a connection that has been open a while: it is stale', async () => {
+    const push = pushDeps('gone');
+    const report = await pushFrames(push, [pushed('old', false)], ['{}']);
+    expect(report).toMatchObject({ forgotten: 1, notOpenYet: 0 });
+    expect(push.removed).toEqual(['old']);
   });
 
-  it('keeps only the newest maxOfflineMessages, dropping the oldest', () => {
-    const messages = Array.from({ length: 8 }, (_, i) => message(i));
-    const { verdicts, dropped } = judge(messages, policy({ maxOfflineMessages: 5 }));
-    expect(verdicts).toEqual(['overflow', 'overflow', 'overflow', 'deliver', 'deliver', 'deliver', 'deliver', 'deliver']);
-    expect(dropped).toEqual([{ reason: 'overflow', count: 3 }]);
+  it('leaves a connection still draining alone when what it missed is not stored for it: API Gateway answers 410 until $connect has returned', async () => {
+    const push = pushDeps('gone');
+    const report = await pushFrames(push, [pushed('new', true)], ['{}']);
+    expect(report).toMatchObject({ forgotten: 0, notOpenYet: 1 });
+    expect(push.removed).toEqual([]);
   });
 
-  it('does not count expired messages against the cap', () => {
-    const stale = message('old', { expiresAt: new Date('2030-01-15T09:30:00Z') });
-    const { verdicts, dropped } = judge([stale, message(1), message(2)], policy({ maxOfflineMessages: 2 }));
-    expect(verdicts).toEqual(['expired', 'deliver', 'deliver']);
-    expect(dropped).toEqual([{ reason: 'expired', count: 1 }]);
+  it('forgets a draining connection that missed a message stored for it: nothing later may reach it first', async () => {
+    const push = pushDeps('gone');
+    // Stored for bob, but his drain has finished: the message is not left to it, and the post fails.
+    push.connections.leaveToDrain = async () => 'finished';
+    const report = await pushFrames(push, [pushed('new', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
+    expect(report).toMatchObject({ forgotten: 1, notOpenYet: 0 });
+    expect(push.removed).toEqual(['new']);
   });
 
-  it('hides at once what a shortened duration has expired', () => {
-    const dayOld = message('a day old', { sentAt: new Date('2030-01-14T09:00:00Z') });
-    expect(judge([dayOld], policy({ offlineMessageDurationDays: 1 })).verdicts).toEqual(['expired']);
-    expect(judge([dayOld], policy({ offlineMessageDurationDays: 2 })).verdicts).toEqual(['deliver']);
+  it('posts nothing to a draining connection removed since the push looked it up: it was cut off, its socket perhaps still opening', async () => {
+    const push = pushDeps('delivered');
+    push.connections.leaveToDrain = async () => 'gone';
+    const report = await pushFrames(push, [pushed('cut', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
+    expect(report).toMatchObject({ forgotten: 1, delivered: 0 });
+    expect(push.posted).toEqual([]);
   });
 
-  it('applies the group cap per group first, then the user cap to what is left', () => {
-    const g1 = (n: number) => message(`g1-${n}`, { type: 'group', to: 'g1' });
-    const g2 = (n: number) => message(`g2-${n}`, { type: 'group', to: 'g2' });
-    const messages = [g1(1), g1(2), g1(3), message('p1'), g2(1), g2(2), message('p2')];
-    const { verdicts, dropped } = judge(messages, policy({ groupOfflineMaxMessages: 1, maxOfflineMessages: 3 }));
-    // Groups keep their newest one each (g1-3, g2-2); then g1-3, p1, g2-2, p2 remain for a cap of 3,
-    // and the oldest of those, g1-3, goes too.
-    expect(verdicts).toEqual(['overflow', 'overflow', 'overflow', 'deliver', 'overflow', 'deliver', 'deliver']);
-    expect(dropped).toEqual([{ reason: 'overflow', count: 4 }]);
+  it('cuts off, without posting, a connection whose drain lapsed while the push looked, when the message is stored for it', async () => {
+    const push = pushDeps('delivered');
+    push.connections.leaveToDrain = async () => 'lapsed';
+    const report = await pushFrames(push, [pushed('stalled', true)], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
+    expect(report).toMatchObject({ closed: 1, delivered: 0 });
+    expect(push.posted).toEqual([]);
   });
 
-  it('caps each sender before the whole queue: a flood from one sender pushes out only its own older messages', () => {
-    const alice = Array.from({ length: 5 }, (_, i) => message(`alice-${i}`, { from: 'alice' }));
-    const flood = Array.from({ length: 30 }, (_, i) => message(`mallory-${i}`, { from: 'mallory' }));
-    const messages = [...alice, ...flood];
-    const { verdicts, dropped } = judge(messages, policy({ maxOfflineMessagesPerSender: 10, maxOfflineMessages: 20 }));
-    // Mallory keeps her newest 10; alice's 5 and those 10 fit the queue's 20.
-    expect(verdicts.slice(0, 5)).toEqual(Array(5).fill('deliver'));
-    expect(verdicts.slice(5)).toEqual([...Array(20).fill('overflow'), ...Array(10).fill('deliver')]);
-    expect(dropped).toEqual([{ reason: 'overflow', count: 20 }]);
+  it('cuts off, without posting, a connection whose drain lapsed, when the message is stored for it: it never had its queue', async () => {
+    const push = pushDeps('delivered');
+    const lapsed: Connection = { userId: 'bob', connectionId: 'stuck', connectedAt: now, drainLapsed: true };
+    const report = await pushFrames(push, [lapsed], ['{}'], { stored: { messageId: 'm1', recipients: ['bob'] } });
+    expect(report).toMatchObject({ closed: 1, delivered: 0 });
+    expect(push.posted).toEqual([]);
+    expect(push.removed).toEqual(['stuck']);
   });
 
-  it('counts a sender’s group copies against the same sender cap, and applies the user cap to what the caps leave', () => {
-    const messages = [
-      message('p1', { from: 'mallory' }),
-      message('g1', { from: 'mallory', type: 'group', to: 'team' }),
-      message('a1', { from: 'alice' }),
-      message('p2', { from: 'mallory' }),
-      message('g2', { from: 'mallory', type: 'group', to: 'team' }),
-      message('a2', { from: 'alice' }),
-    ];
-    const { verdicts } = judge(messages, policy({ maxOfflineMessagesPerSender: 2, maxOfflineMessages: 3 }));
-    // Mallory's newest two are p2 and g2; of p2, g2, a1 and a2 the user cap keeps the newest three.
-    expect(verdicts).toEqual(['overflow', 'overflow', 'overflow', 'deliver', 'deliver', 'deliver']);
-  });
-
-  it('does not count what the group cap dropped against the sender cap', () => {
-    const messages = [
-      message('p1', { from: 'mallory' }),
-      message('g1', { from: 'mallory', type: 'group', to: 'team' }),
-      message('g2', { from: 'mallory', type: 'group', to: 'team' }),
-    ];
-    const { verdicts } = judge(messages, policy({ groupOfflineMaxMessages: 1, maxOfflineMessagesPerSender: 2 }));
-    // The group keeps g2; g1 is the group's overflow, so mallory's two are g2 and p1.
-    expect(verdicts).toEqual(['deliver', 'overflow', 'deliver']);
-  });
-
-  it('exempts system messages from the sender cap, and has no sender cap when it is null', () => {
-    const system = Array.from({ length: 4 }, (_, i) => message(`notice-${i}`, { type: 'system', from: 'system' }));
-    expect(judge(system, policy({ maxOfflineMessagesPerSender: 1 })).verdicts).toEqual(Array(4).fill('deliver'));
-    const many = Array.from({ length: 300 }, (_, i) => message(i, { from: 'mallory' }));
-    expect(judge(many, policy({ maxOfflineMessagesPerSender: null })).dropped).toEqual([]);
-    expect(judge(many, policy()).dropped).toEqual([{ reason: 'overflow', count: 100 }]);
-  });
-
-  it('judges by id, so a message that came after the plan is delivered and one gone meanwhile shifts nothing', () => {
-    const messages = Array.from({ length: 4 }, (_, i) => message(i, { from: 'mallory' }));
-    const plan = new QueuePlan(policy({ maxOfflineMessagesPerSender: 2 }), now);
-    for (const m of messages) plan.observe(m);
-    plan.finish();
-    const later = message('later', { from: 'mallory' });
-    expect([messages[1], messages[2], messages[3], later].map((m) => plan.judge(m as QueuedMessage))).toEqual([
-      'overflow',
-      'deliver',
-      'deliver',
-      'deliver',
-    ]);
-  });
-
-  it('discards what came before a clean start, and announces it as such', () => {
-    const before = message('before');
-    const after = message('after');
-    const { verdicts, dropped } = judge([before, after], policy({}, { discard: { beforeId: after.id, reason: 'cleanStart' } }));
-    expect(verdicts).toEqual(['discard', 'deliver']);
-    expect(dropped).toEqual([{ reason: 'cleanStart', count: 1 }]);
-  });
-
-  it('announces what an expired session discarded as expired', () => {
-    const before = message('before');
-    const stale = message('stale', { expiresAt: new Date('2030-01-15T09:30:00Z') });
-    const after = message('after');
-    const { dropped } = judge([before, stale, after], policy({}, { discard: { beforeId: stale.id, reason: 'expired' } }));
-    expect(dropped).toEqual([{ reason: 'expired', count: 2 }]);
+  it('delivers to both when API Gateway takes the post', async () => {
+    const push = pushDeps('delivered');
+    expect(await pushFrames(push, [pushed('old', false), pushed('new', true)], ['{}'])).toMatchObject({ delivered: 2 });
+    expect(push.posted.sort()).toEqual(['new', 'old']);
   });
 });
+
+// The drain side.
 
 describe('deliverQueue', () => {
   it('announces drops first, then delivers the rest in order, removing what was dropped', async () => {
@@ -218,7 +156,7 @@ describe('deliverQueue', () => {
   });
 });
 
-function connectionsWith(recorded: () => boolean, events: string[] = []): ConnectionStore {
+function connectionsWith(recorded: () => boolean, events: string[] = []): ConnectionStore & DrainStates {
   return {
     add: async () => ({ before: undefined, replaced: [] }),
     setDiscard: async () => undefined,
