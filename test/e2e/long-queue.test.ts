@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoOfflineQueue } from '../../lib/dynamodb/offline-queue-store';
 import { messageIdFactory } from '../../lib/sending/message-ids';
-import type { QueuedMessage } from '../../lib/delivery/offline-queue';
 import { messageExpiry } from '../../lib/retention/expiry';
 import { offlineMessagesTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { TestClient } from '../support/client';
 import { localDocumentClient, startTestStack } from '../support/local-stack';
+import type { QueuedMessage } from '../../lib/messages';
 
 let stack: LocalStack;
 let queue: DynamoOfflineQueue;

@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoOfflineQueue } from '../../lib/dynamodb/offline-queue-store';
 import { messageIdFactory } from '../../lib/sending/message-ids';
-import { acknowledge, type QueuedMessage } from '../../lib/delivery/offline-queue';
+import { acknowledge } from '../../lib/delivery/offline-queue';
 import { messageExpiry } from '../../lib/retention/expiry';
 import { offlineMessagesTable } from '../../lib/tables';
 import { createTestTables, localDocumentClient } from '../support/local-stack';
+import type { QueuedMessage } from '../../lib/messages';
 
 let table: string;
 const newId = messageIdFactory();
