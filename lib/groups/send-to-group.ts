@@ -17,9 +17,9 @@ import { pushToUsers } from '../delivery/ordering';
 
 export interface GroupSendDeps extends FanOutDeps {
   receipts: SendReceipts;
-  groups: GroupStore;
+  groups: Pick<GroupStore, 'isMember' | 'members' | 'recordLastMessage'>;
   /** Undefined when the deployment keeps no history. */
-  history: HistoryStore | undefined;
+  history: Pick<HistoryStore, 'put'> | undefined;
   jobs: FanOutQueue;
   newId: (acceptedAt: Date) => string;
 }
