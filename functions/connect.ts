@@ -2,16 +2,22 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { clock } from '../lib/clock';
+import { openConnection } from '../lib/connecting/open-connection';
 import { logger } from '../lib/lambda/logger';
 import { statsCounters } from '../lib/lambda/stats';
 import { connectionPoster, connectionStore, drainStarter, settingsReader } from '../lib/lambda/stores';
 import { callerOf, parseWebSocketEvent } from '../lib/lambda/websocket-event';
-import { openConnection } from '../lib/connecting/open-connection';
 import { connectQuerySchema, describeIssues } from '../lib/protocol';
 
-const deps = { connections: connectionStore(), settings: settingsReader(), clock, poster: connectionPoster(), log: logger };
-const drains = drainStarter();
-const stats = statsCounters();
+const deps = {
+  connections: connectionStore(),
+  drains: drainStarter(),
+  settings: settingsReader(),
+  clock,
+  poster: connectionPoster(),
+  log: logger,
+  stats: statsCounters(),
+};
 
 export const handler = middy<unknown, { statusCode: number; body?: string }>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -19,21 +25,8 @@ export const handler = middy<unknown, { statusCode: number; body?: string }>()
     const event = parseWebSocketEvent(rawEvent);
     const caller = callerOf(event);
     logger.appendKeys(caller);
-
     const query = connectQuerySchema.safeParse(event.queryStringParameters ?? {});
     // A non-2xx answer here makes API Gateway refuse the upgrade with that status.
     if (!query.success) return { statusCode: 400, body: describeIssues(query.error) };
-
-    const drain = await openConnection(deps, caller, query.data);
-    try {
-      await drains.start(drain);
-    } catch (error) {
-      // Without its drain the connection would not get its queue, and pushes would wait for it in vain:
-      // refused instead, the client connects again.
-      logger.error('could not start the drain; refusing the connection', error as Error);
-      await deps.connections.remove(caller.userId, caller.connectionId, clock.now());
-      return { statusCode: 500 };
-    }
-    stats.add('connectionsOpened', 1);
-    return { statusCode: 200 };
+    return { statusCode: (await openConnection(deps, caller, query.data)) === 'opened' ? 200 : 500 };
   });

@@ -5,8 +5,8 @@
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { adminBasePath } from '../lib/admin/admin-api';
+import { listenOn, readBody, refuseJson, replyJson, stopServer } from './http-server';
 import { invoke, localAccountId, type LocalFunction } from './lambda-runtime';
 import { serveStatic, type StaticMounts } from './static-files';
 
@@ -48,16 +48,11 @@ export async function startAdminServer(options: {
         else error(res, 500, 'INTERNAL', 'the local admin server failed');
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listenOn(server, options.host, options.port);
   return {
     url: `http://${options.host}:${address.port}${adminBasePath}`,
     stop: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopServer(server);
     },
   };
 }
@@ -83,8 +78,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, adminKey: strin
   const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
   if (!presented) return refuse(res, 401, 'UNAUTHORIZED', 'send the admin key: Authorization: Bearer <admin key>');
   if (!sameSecret(presented, adminKey)) return refuse(res, 403, 'FORBIDDEN', 'the admin key is wrong');
-  const chunks = await readBody(req, maxAdminBodyBytes);
-  if (!chunks) return refuse(res, 413, 'TOO_LARGE', `the request body is larger than ${maxAdminBodyBytes / 1024 / 1024} MB`);
+  const bytes = await readBody(req, maxAdminBodyBytes);
+  if (!bytes) return refuse(res, 413, 'TOO_LARGE', `the request body is larger than ${maxAdminBodyBytes / 1024 / 1024} MB`);
 
   let matched: { route: CompiledRoute; pathParameters: Record<string, string> } | undefined;
   for (const route of routes) {
@@ -102,7 +97,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, adminKey: strin
   if (!target) return error(res, 404, 'NOT_FOUND', 'no such admin route');
 
   const routeKey = matched ? `${method} ${target.path}` : '$default';
-  const body = Buffer.concat(chunks).toString('utf8');
+  const body = bytes.toString('utf8');
   const now = new Date();
   const event = {
     version: '2.0',
@@ -140,30 +135,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, adminKey: strin
     res.end(result.body ?? '');
   } catch {
     // What API Gateway answers when the integration itself fails.
-    res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+    replyJson(res, 500, { message: 'Internal Server Error' });
   }
 }
 
-/** The body, or undefined once it is past `maxBytes` (by its Content-Length, or as it arrives): the rest is never read. */
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer[] | undefined> {
-  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return undefined;
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of req) {
-    bytes += (chunk as Buffer).length;
-    if (bytes > maxBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return chunks;
-}
-
-/**
- * Answers without reading what is left of the body, and closes the connection once the answer is out
- * (Node closes it for `connection: close`), rather than keep it for whatever the client still sends.
- */
+/** An error the client sent too soon or too much for: answered, and the connection closed (see refuseJson). */
 function refuse(res: ServerResponse, status: number, code: string, message: string): void {
-  res.setHeader('connection', 'close');
-  error(res, status, code, message);
+  refuseJson(res, status, { error: { code, message } });
 }
 
 function decodePathSegment(segment: string): string | undefined {
@@ -181,5 +159,5 @@ function sameSecret(presented: string, expected: string): boolean {
 }
 
 function error(res: ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
+  replyJson(res, status, { error: { code, message } });
 }

@@ -14,7 +14,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenOnFreePort } from './free-port';
+import { listenOn, readBody, replyJson, stopServer } from './http-server';
 
 export const signatureHeader = 'x-pigeonhole-signature';
 
@@ -74,7 +74,7 @@ export class LocalEventBus {
   }
 
   async listen(): Promise<void> {
-    this.address = await listenOnFreePort(this.server, this.host);
+    this.address = await listenOn(this.server, this.host);
   }
 
   get endpoint(): string {
@@ -96,22 +96,20 @@ export class LocalEventBus {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const release of this.held) release();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await stopServer(this.server);
     await Promise.allSettled([...this.deliveries]);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = await readBody(req);
     const reply = (status: number, body: unknown): void => {
-      if (!res.writableEnded) res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
+      replyJson(res, status, body, { 'content-type': 'application/x-amz-json-1.1' });
     };
     if (this.holding) await new Promise<void>((resolve) => this.held.add(resolve));
     if (req.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
       return reply(400, { __type: 'UnknownOperationException', message: `${String(req.headers['x-amz-target'])} is not served locally` });
     }
-    const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Entries?: PutEventsEntry[] };
+    const input = JSON.parse(body?.toString('utf8') || '{}') as { Entries?: PutEventsEntry[] };
     const entries = input.Entries ?? [];
     if (entries.length < 1 || entries.length > 10) {
       return reply(400, { __type: 'ValidationException', message: 'Entries must hold 1 to 10 events' });

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { invoke, type LocalFunction } from './lambda-runtime';
-import { listenOnFreePort } from './free-port';
+import { listenOn, readBody, replyJson, stopServer } from './http-server';
 
 export interface LambdaServiceEvents {
   /**
@@ -84,7 +84,7 @@ export class LocalLambdaService {
   }
 
   async listen(): Promise<void> {
-    this.address = await listenOnFreePort(this.server, this.host);
+    this.address = await listenOn(this.server, this.host);
   }
 
   get url(): string {
@@ -100,20 +100,18 @@ export class LocalLambdaService {
   /** Waits for asynchronous invocations under way, then stops listening. */
   async stop(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await stopServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = await readBody(req);
     if (req.method !== 'POST' || !match?.[1]) return error(res, 404, 'ResourceNotFoundException', 'unknown path');
     const name = decodeURIComponent(match[1]);
     const fn = this.functions.get(name);
     if (!fn) return error(res, 404, 'ResourceNotFoundException', `Function not found: ${name}`);
 
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = body?.toString('utf8') ?? '';
     let payload: unknown;
     try {
       payload = text ? JSON.parse(text) : {};
@@ -142,16 +140,14 @@ export class LocalLambdaService {
     }
     try {
       const result = await invoke(fn, payload);
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(result ?? null));
+      replyJson(res, 200, result ?? null);
     } catch (failure) {
       const { name: errorType, message } = failure as Error;
-      res
-        .writeHead(200, { 'Content-Type': 'application/json', 'X-Amz-Function-Error': 'Unhandled' })
-        .end(JSON.stringify({ errorType, errorMessage: message }));
+      replyJson(res, 200, { errorType, errorMessage: message }, { 'X-Amz-Function-Error': 'Unhandled' });
     }
   }
 }
 
 function error(res: ServerResponse, status: number, type: string, message: string): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': type }).end(JSON.stringify({ message }));
+  replyJson(res, status, { message }, { 'x-amzn-ErrorType': type });
 }

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { invoke, localAccountId, localRegion, type LocalFunction } from './lambda-runtime';
-import { listenOnFreePort } from './free-port';
+import { listenOn, readBody, replyJson, stopServer } from './http-server';
 
 export interface QueueServiceEvents {
   /** A message was handled: by the function, or given up on into the dead-letter list. */
@@ -57,7 +57,7 @@ export class LocalQueueService {
   }
 
   async listen(): Promise<void> {
-    this.address = await listenOnFreePort(this.server, this.host);
+    this.address = await listenOn(this.server, this.host);
   }
 
   get queueUrl(): string {
@@ -75,17 +75,14 @@ export class LocalQueueService {
     this.stopping = true;
     for (const timer of this.timers) clearTimeout(timer);
     await Promise.allSettled([...this.inFlight]);
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await stopServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
     const target = String(req.headers['x-amz-target'] ?? '');
-    const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { QueueUrl?: string; MessageBody?: string };
+    const input = JSON.parse((await readBody(req))?.toString('utf8') || '{}') as { QueueUrl?: string; MessageBody?: string };
     const reply = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
+      replyJson(res, status, body, { 'content-type': 'application/x-amz-json-1.0' });
     };
 
     if (target === 'AmazonSQS.StartMessageMoveTask') return this.moveDeadLetters((input as { SourceArn?: string }).SourceArn, reply);

@@ -1,8 +1,8 @@
 /** What the admin API does (SPEC §7), behind the same ports as the rest of the service. */
-import type { OfflineSummaryResponse, TokenResponse, UserConfigResponse } from './admin-api';
+import { tokenRequestSchema, type OfflineSummaryResponse, type TokenResponse, type UserConfigResponse } from './admin-api';
 import type { Clock } from '../clock';
 import { BadRequestError } from '../errors';
-import { idSchema } from '../protocol';
+import { describeIssues, idSchema } from '../protocol';
 import { durationInForce } from '../retention/expiry';
 import {
   readAppSettings,
@@ -89,11 +89,11 @@ export async function offlineSummary(
   return summary;
 }
 
-export async function createToken(
-  secret: string,
-  clock: Clock,
-  request: { userId: string; ttlSeconds?: number | undefined },
-): Promise<TokenResponse> {
-  const issued = await issueToken(secret, { userId: request.userId, ttlSeconds: request.ttlSeconds ?? 24 * 60 * 60, now: clock.now() });
+/** `POST /v1/tokens`: a client token for the user the body names, for the app's backend to hand out. */
+export async function createToken(secret: string, clock: Clock, body: unknown): Promise<TokenResponse> {
+  const request = tokenRequestSchema.safeParse(body ?? {});
+  if (!request.success) throw new BadRequestError(describeIssues(request.error));
+  const { userId, ttlSeconds = 24 * 60 * 60 } = request.data;
+  const issued = await issueToken(secret, { userId, ttlSeconds, now: clock.now() });
   return { token: issued.token, userId: issued.userId, expiresAt: issued.expiresAt.toISOString() };
 }

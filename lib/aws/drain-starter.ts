@@ -1,9 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { DrainStarter } from '../connecting/open-connection';
 import type { DrainRequest } from '../delivery/ordering';
-
-export interface DrainStarter {
-  start(request: DrainRequest): Promise<void>;
-}
 
 /**
  * `$connect` cannot post to its own connection (API Gateway answers 410 until it returns), so it hands

@@ -7,24 +7,54 @@
  * A user has at most `maxConnectionsPerUser` connections (SPEC §6): a new one past that replaces the
  * oldest, which is told `closing` with reason `replaced` and closed. API Gateway's `@connections`
  * DELETE sets no close code, so the frame is how its client knows not to reconnect.
+ *
+ * `$connect` cannot post to its own connection (API Gateway answers 410 until it returns), so it hands
+ * the queue to the drain, started here and run after it (lib/delivery/ordering.ts).
  */
 import type { Clock } from '../clock';
 import { registerConnection, replacedFrame, sessionExpired, type Caller, type Connection, type ConnectionStore, type Discard } from './connections';
 import { firstIdAt } from '../sending/message-ids';
 import type { ConnectQuery } from '../protocol';
 import type { SettingsReader } from '../retention/settings-reader';
+import type { StatsCounters } from '../admin/stats';
 import type { DrainRequest } from '../delivery/ordering';
 import type { ConnectionPoster, DeliveryLog } from '../delivery/poster';
 
+/** Starts the drain of a connection being opened: an asynchronous Lambda invocation on AWS. */
+export interface DrainStarter {
+  start(request: DrainRequest): Promise<void>;
+}
+
 export interface OpenConnectionDeps {
   connections: ConnectionStore;
+  drains: DrainStarter;
+  stats?: Pick<StatsCounters, 'add'>;
   settings: SettingsReader;
   clock: Clock;
   poster: Pick<ConnectionPoster, 'post' | 'close'>;
-  log: DeliveryLog;
+  log: DeliveryLog & { error(message: string, details: Record<string, unknown>): void };
 }
 
-export async function openConnection(deps: OpenConnectionDeps, caller: Caller, query: ConnectQuery): Promise<DrainRequest> {
+/**
+ * Records the connection and starts its drain; 'refused' when the drain could not be started. Without
+ * its drain the connection would never get its queue, and pushes would wait for it in vain: refused
+ * instead (and forgotten), the client connects again.
+ */
+export async function openConnection(deps: OpenConnectionDeps, caller: Caller, query: ConnectQuery): Promise<'opened' | 'refused'> {
+  const drain = await admit(deps, caller, query);
+  try {
+    await deps.drains.start(drain);
+  } catch (error) {
+    deps.log.error('could not start the drain; refusing the connection', { error });
+    await deps.connections.remove(caller.userId, caller.connectionId, deps.clock.now());
+    return 'refused';
+  }
+  deps.stats?.add('connectionsOpened', 1);
+  return 'opened';
+}
+
+/** Records the connection, replacing the oldest past the cap, and says what its drain should do. */
+async function admit(deps: OpenConnectionDeps, caller: Caller, query: ConnectQuery): Promise<DrainRequest> {
   const cleanStart = query.cleanStart === 'true';
   const discardFrom = (reason: Discard['reason']) => (at: Date) => ({ beforeId: firstIdAt(at), reason });
   const { sessionExpiryHours, maxConnectionsPerUser } = await deps.settings.appSettings();

@@ -20,7 +20,8 @@
  */
 import type { Clock } from '../clock';
 import { connectionsOf, replacedFrame, type Connection, type ConnectionStore, type Discard } from '../connecting/connections';
-import type { StatsCounters } from '../admin/stats';
+import { countDelivery, type StatsCounters } from '../admin/stats';
+import type { Reply } from '../protocol';
 import { queuePolicyFor, type QueuePolicy } from '../retention/queue-plan';
 import type { SettingsReader } from '../retention/settings-reader';
 import { deliverQueue, type DeliverDeps, type DeliveryReport, type QueueSpan } from './deliver-queue';
@@ -416,14 +417,16 @@ function whenOpen(deps: OpeningDeps, request: Pick<DrainRequest, 'userId' | 'con
  * as "nothing more is waiting".
  */
 export async function syncQueue(
-  deps: DeliverDeps & OpeningDeps & { settings: SettingsReader },
+  deps: DeliverDeps & OpeningDeps & { settings: SettingsReader; stats?: StatsCounters },
   caller: { userId: string; connectionId: string },
-): Promise<DeliveryReport> {
+): Promise<Reply> {
   // Consistent: the discard was recorded by this very connection's `$connect`, a moment ago.
   const presence = (await deps.connections.lookup([caller.userId], deps.clock.now(), { consistent: true })).get(caller.userId);
   const policy = await queuePolicyFor(deps.settings, caller.userId, presence?.discard);
   // A sync sent the moment the socket opened may find API Gateway still refusing posts: it waits, as the drain does.
   const report = await deliverQueue({ ...deps, poster: { post: whenOpen(deps, caller).post } }, caller.userId, caller.connectionId, policy);
   if (report.connectionGone) throw new Error('the connection went away during sync');
-  return report;
+  if (deps.stats) countDelivery(deps.stats, report);
+  // The reply is the route's response, sent after the queue's posts have all been accepted.
+  return { type: 'synced', count: report.delivered };
 }

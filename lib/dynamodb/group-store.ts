@@ -4,7 +4,6 @@ import {
   GetCommand,
   ScanCommand,
   UpdateCommand,
-  paginateQuery,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
@@ -12,6 +11,7 @@ import type { Group, GroupLister, GroupStore, LastMessage } from '../groups/grou
 import type { Message } from '../protocol';
 import { groupKey, groupMemberKey, groupMembersTable } from '../tables';
 import { batchGetAll, batchWriteAll } from './batch';
+import { queryAll } from './query';
 
 interface GroupItem {
   groupId: string;
@@ -50,21 +50,16 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
   }
 
   async members(groupId: string): Promise<string[]> {
-    const members: string[] = [];
-    const pages = paginateQuery(
-      { client: this.db },
-      {
-        TableName: this.membersTable,
-        // Strongly consistent: a member added a moment ago gets the next message, one removed does
-        // not, and a change of members is worked out from the members as they are.
-        ConsistentRead: true,
-        KeyConditionExpression: '#group = :group',
-        ProjectionExpression: '#member',
-        ExpressionAttributeNames: { '#group': groupMembersTable.partitionKey, '#member': groupMembersTable.sortKey },
-        ExpressionAttributeValues: { ':group': groupId },
-      },
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) members.push(item.memberId as string);
+    const members = (await queryAll(this.db, {
+      TableName: this.membersTable,
+      // Strongly consistent: a member added a moment ago gets the next message, one removed does
+      // not, and a change of members is worked out from the members as they are.
+      ConsistentRead: true,
+      KeyConditionExpression: '#group = :group',
+      ProjectionExpression: '#member',
+      ExpressionAttributeNames: { '#group': groupMembersTable.partitionKey, '#member': groupMembersTable.sortKey },
+      ExpressionAttributeValues: { ':group': groupId },
+    })).map((item) => item.memberId as string);
     return members;
   }
 
@@ -120,18 +115,13 @@ export class DynamoGroupStore implements GroupStore, GroupLister {
   }
 
   async groupsOf(userId: string): Promise<string[]> {
-    const groups: string[] = [];
-    const pages = paginateQuery(
-      { client: this.db },
-      {
-        TableName: this.membersTable,
-        IndexName: 'byMember',
-        KeyConditionExpression: '#member = :member',
-        ExpressionAttributeNames: { '#member': groupMembersTable.sortKey },
-        ExpressionAttributeValues: { ':member': userId },
-      },
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) groups.push(item.groupId as string);
+    const groups = (await queryAll(this.db, {
+      TableName: this.membersTable,
+      IndexName: 'byMember',
+      KeyConditionExpression: '#member = :member',
+      ExpressionAttributeNames: { '#member': groupMembersTable.sortKey },
+      ExpressionAttributeValues: { ':member': userId },
+    })).map((item) => item.groupId as string);
     return groups;
   }
 

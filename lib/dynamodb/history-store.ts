@@ -1,6 +1,7 @@
-import { DeleteCommand, PutCommand, QueryCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HistoryPage, HistoryStore } from '../conversations/history';
 import { historyKey, historyTable, type KeyOf } from '../tables';
+import { queryAll } from './query';
 import { batchWriteAll } from './batch';
 import { fromMessageAttributes, toMessageAttributes, type MessageAttributes } from './message-item';
 import type { QueuedMessage } from '../messages';
@@ -51,19 +52,14 @@ export class DynamoHistoryStore implements HistoryStore {
   }
 
   async removeFrom(conversationId: string, fromUserId: string): Promise<string[]> {
-    const ids: string[] = [];
-    const pages = paginateQuery(
-      { client: this.db },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: '#c = :c',
-        FilterExpression: '#from = :from',
-        ProjectionExpression: '#id',
-        ExpressionAttributeNames: { '#c': historyTable.partitionKey, '#from': 'from', '#id': historyTable.sortKey },
-        ExpressionAttributeValues: { ':c': conversationId, ':from': fromUserId },
-      },
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) ids.push(item.id as string);
+    const ids = (await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#c = :c',
+      FilterExpression: '#from = :from',
+      ProjectionExpression: '#id',
+      ExpressionAttributeNames: { '#c': historyTable.partitionKey, '#from': 'from', '#id': historyTable.sortKey },
+      ExpressionAttributeValues: { ':c': conversationId, ':from': fromUserId },
+    })).map((item) => item.id as string);
     await batchWriteAll(this.db, this.tableName, ids.map((id) => ({ DeleteRequest: { Key: historyKey(conversationId, id) } })));
     return ids;
   }

@@ -1,6 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { OfflineQueue } from '../delivery/offline-queue';
 import { offlineMessageKey, offlineMessagesTable, type KeyOf } from '../tables';
+import { queryAll } from './query';
 import { batchWriteAll } from './batch';
 import { fromMessageAttributes, toMessageAttributes, type MessageAttributes } from './message-item';
 import type { QueuedMessage } from '../messages';
@@ -53,19 +54,14 @@ export class DynamoOfflineQueue implements OfflineQueue {
   }
 
   async removeGroupMessages(recipientId: string, groupId: string, fromUserId: string): Promise<number> {
-    const ids: string[] = [];
-    const pages = paginateQuery(
-      { client: this.db },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: '#user = :user',
-        FilterExpression: '#type = :group AND #to = :groupId AND #from = :from',
-        ProjectionExpression: '#id',
-        ExpressionAttributeNames: { '#user': offlineMessagesTable.partitionKey, '#type': 'type', '#to': 'to', '#from': 'from', '#id': 'id' },
-        ExpressionAttributeValues: { ':user': recipientId, ':group': 'group', ':groupId': groupId, ':from': fromUserId },
-      },
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) ids.push(item.id as string);
+    const ids = (await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#user = :user',
+      FilterExpression: '#type = :group AND #to = :groupId AND #from = :from',
+      ProjectionExpression: '#id',
+      ExpressionAttributeNames: { '#user': offlineMessagesTable.partitionKey, '#type': 'type', '#to': 'to', '#from': 'from', '#id': 'id' },
+      ExpressionAttributeValues: { ':user': recipientId, ':group': 'group', ':groupId': groupId, ':from': fromUserId },
+    })).map((item) => item.id as string);
     await this.removeMany(recipientId, ids);
     return ids.length;
   }

@@ -1,9 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
 import type { Message } from '../protocol';
 import type { RecentConversationStore, RecentEntry } from '../conversations/recent-conversations';
 import { recentConversationKey, recentConversationsTable, type KeyOf } from '../tables';
+import { queryAll } from './query';
 import { batchWriteAll } from './batch';
 
 interface RecentItem extends KeyOf<typeof recentConversationsTable> {
@@ -49,32 +50,24 @@ export class DynamoRecentConversationStore implements RecentConversationStore {
   }
 
   async list(userId: string, now: Date): Promise<RecentEntry[]> {
-    const entries: RecentEntry[] = [];
-    const pages = paginateQuery(
-      { client: this.db },
-      {
-        TableName: this.tableName,
-        // Strongly consistent: the list is pruned past the hundredth by what it reads, and an entry read
-        // as it was before its latest message would be ranked too low and pruned.
-        ConsistentRead: true,
-        KeyConditionExpression: '#user = :user',
-        ExpressionAttributeNames: { '#user': recentConversationsTable.partitionKey },
-        ExpressionAttributeValues: { ':user': userId },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of (page.Items ?? []) as RecentItem[]) {
-        if (item.expiresAt <= epochSeconds(now)) continue;
-        entries.push({
-          type: item.type,
-          target: item.target,
-          lastMessage: JSON.parse(item.lastMessage) as Message,
-          updatedAt: new Date(item.updatedAt),
-          expiresAt: new Date(item.expiresAt * 1000),
-        });
-      }
-    }
-    return entries;
+    const items = await queryAll<RecentItem>(this.db, {
+      TableName: this.tableName,
+      // Strongly consistent: the list is pruned past the hundredth by what it reads, and an entry read
+      // as it was before its latest message would be ranked too low and pruned.
+      ConsistentRead: true,
+      KeyConditionExpression: '#user = :user',
+      ExpressionAttributeNames: { '#user': recentConversationsTable.partitionKey },
+      ExpressionAttributeValues: { ':user': userId },
+    });
+    return items
+      .filter((item) => item.expiresAt > epochSeconds(now))
+      .map((item) => ({
+        type: item.type,
+        target: item.target,
+        lastMessage: JSON.parse(item.lastMessage) as Message,
+        updatedAt: new Date(item.updatedAt),
+        expiresAt: new Date(item.expiresAt * 1000),
+      }));
   }
 
   async forget(userId: string, targets: readonly string[]): Promise<void> {

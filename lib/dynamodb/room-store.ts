@@ -1,6 +1,7 @@
-import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../clock';
 import type { RoomMember, RoomStore } from '../conversations/chatrooms';
+import { queryAll } from './query';
 import { roomMemberKey, roomMembersTable } from '../tables';
 
 const [byConnection] = roomMembersTable.globalIndexes;
@@ -34,39 +35,27 @@ export class DynamoRoomStore implements RoomStore {
   }
 
   async members(roomId: string, now: Date): Promise<RoomMember[]> {
-    const members: RoomMember[] = [];
-    const pages = paginateQuery(
-      { client: this.db },
-      {
-        TableName: this.tableName,
-        // Strongly consistent: who has just joined hears the next message, and who has just left does not.
-        ConsistentRead: true,
-        KeyConditionExpression: '#room = :room',
-        // A membership whose connection has passed API Gateway's two hours is over.
-        FilterExpression: '#expires > :now',
-        ExpressionAttributeNames: { '#room': roomMembersTable.partitionKey, '#expires': roomMembersTable.timeToLiveAttribute },
-        ExpressionAttributeValues: { ':room': roomId, ':now': epochSeconds(now) },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) members.push({ userId: item.userId as string, connectionId: item.connectionId as string });
-    }
-    return members;
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      // Strongly consistent: who has just joined hears the next message, and who has just left does not.
+      ConsistentRead: true,
+      KeyConditionExpression: '#room = :room',
+      // A membership whose connection has passed API Gateway's two hours is over.
+      FilterExpression: '#expires > :now',
+      ExpressionAttributeNames: { '#room': roomMembersTable.partitionKey, '#expires': roomMembersTable.timeToLiveAttribute },
+      ExpressionAttributeValues: { ':room': roomId, ':now': epochSeconds(now) },
+    });
+    return items.map((item) => ({ userId: item.userId as string, connectionId: item.connectionId as string }));
   }
 
   async roomsOf(connectionId: string): Promise<string[]> {
-    const rooms: string[] = [];
-    const pages = paginateQuery(
-      { client: this.db },
-      {
-        TableName: this.tableName,
-        IndexName: byConnection.indexName,
-        KeyConditionExpression: '#connection = :connection',
-        ExpressionAttributeNames: { '#connection': byConnection.partitionKey },
-        ExpressionAttributeValues: { ':connection': connectionId },
-      },
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) rooms.push(item.roomId as string);
+    const rooms = (await queryAll(this.db, {
+      TableName: this.tableName,
+      IndexName: byConnection.indexName,
+      KeyConditionExpression: '#connection = :connection',
+      ExpressionAttributeNames: { '#connection': byConnection.partitionKey },
+      ExpressionAttributeValues: { ':connection': connectionId },
+    })).map((item) => item.roomId as string);
     return rooms;
   }
 }

@@ -21,6 +21,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { listenOn, readBody, replyJson, stopServer } from '../http-server';
 import { invoke, localAccountId, localRegion, type LocalFunction } from '../lambda-runtime';
 import {
   authorizerEvent,
@@ -170,14 +171,7 @@ export class LocalWebSocketGateway {
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.address = this.server.address() as AddressInfo;
+    this.address = await listenOn(this.server, this.options.host, this.options.port);
   }
 
   get port(): number {
@@ -208,8 +202,7 @@ export class LocalWebSocketGateway {
     for (const connection of this.connections.values()) connection.socket?.terminate();
     await withTimeout(Promise.allSettled([...this.inFlight]), 5000);
     this.sockets.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await stopServer(this.server);
   }
 
   // --- WebSocket upgrade: authorizer, then $connect, then the handshake --------------------------
@@ -437,7 +430,10 @@ export class LocalWebSocketGateway {
     if (!match?.[1]) return sendJson(res, 404, { message: 'Not Found' });
     const connection = this.connections.get(decodeURIComponent(match[1]));
 
-    const body = await readBody(req, this.limits.maxMessageBytes);
+    const bytes = await readBody(req, this.limits.maxMessageBytes);
+    // Past the limit, the rest of the body goes unread: the answer closes the connection.
+    if (bytes === undefined) res.setHeader('connection', 'close');
+    const body = bytes?.toString('utf8');
     if (!connection || connection.state !== 'open' || !connection.socket) {
       return sendError(res, 410, 'GoneException', `connection is not open`);
     }
@@ -624,27 +620,13 @@ function sendText(socket: WebSocket, text: string): Promise<void> {
   return new Promise((resolve) => socket.send(text, { binary: false }, () => resolve()));
 }
 
-/** Reads a request body; undefined when it is over the limit (API Gateway's 128 KB). */
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size <= maxBytes) chunks.push(chunk as Buffer);
-  }
-  return size > maxBytes ? undefined : Buffer.concat(chunks).toString('utf8');
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-RequestId': gatewayId() });
-  res.end(text);
+  replyJson(res, status, body, { 'x-amzn-RequestId': gatewayId() });
 }
 
 /** The SDK reads the error's name from `x-amzn-ErrorType`, as from AWS. */
 function sendError(res: ServerResponse, status: number, errorType: string, message: string): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': errorType, 'x-amzn-RequestId': gatewayId() });
-  res.end(JSON.stringify({ message }));
+  replyJson(res, status, { message }, { 'x-amzn-ErrorType': errorType, 'x-amzn-RequestId': gatewayId() });
 }
 
 async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
