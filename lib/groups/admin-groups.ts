@@ -1,4 +1,4 @@
-/** Groups, system messages and server-side deletion through the admin API (SPEC §7). */
+/** Groups through the admin API (SPEC §7): create, list, change members, delete, and delete a member's messages server-side. */
 import * as z from 'zod/mini';
 import type { Clock } from '../clock';
 import { groupConversationId } from '../conversations/conversations';
