@@ -48,7 +48,7 @@ report({
       target: `≤ ${targetKb} KB`,
       measured: `${kb(gzipped)} KB`,
       met: gzipped <= targetKb * 1024,
-      ifMissed: 'Every feature of SPEC §10 is in it; trimming means moving optional parts (the localStorage outbox) to their own entry point.',
+      ifMissed: 'Every feature of the client SDK is in it; trimming means moving optional parts (the localStorage outbox) to their own entry point.',
     },
   ],
   notes: ['The protocol module is imported for its types only, so no zod reaches the bundle.'],

@@ -310,7 +310,7 @@ async function main(): Promise<void> {
         ifMissed:
           'By 1.1 write units (3.1 against 2): the queue item (1), the 24-hour send receipt that makes a resend a duplicate (1), the delete on ack (1), ' +
           'and the send rate’s lease (0.1: one conditional update for ten sends; see Abuse limits). ' +
-          'Meeting 2 means giving one up: server-side de-duplication (SPEC §4 asks for it; clients would de-duplicate by clientMsgId themselves), ' +
+          'Meeting 2 means giving one up: server-side de-duplication (the protocol promises it; clients would de-duplicate by clientMsgId themselves), ' +
           'or deleting on ack (acked messages would have to be hidden by an ack watermark and left to TTL, which loses messages when two senders race ' +
           'past a watermark). An index on (sender, clientMsgId) to detect resends costs its write back on every put and every delete.',
       },

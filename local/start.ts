@@ -48,7 +48,7 @@ Environment:
                             same as --async-invocations
   PIGEONHOLE_SETTINGS_CACHE_SECONDS
                             how long functions cache settings, 0-60 (default 60, as on AWS)
-  PIGEONHOLE_EVENTS_URL     where OfflineMessageStored events are POSTed (SPEC §12), once the
+  PIGEONHOLE_EVENTS_URL     where OfflineMessageStored events are POSTed, once the
                             setting offlineEventsEnabled is true (default: nowhere)
   PIGEONHOLE_EVENTS_SECRET  the key of their X-Pigeonhole-Signature HMAC (default: generated)
   DYNAMODB_ENDPOINT         use this DynamoDB instead of starting DynamoDB Local`;
@@ -125,7 +125,7 @@ Tokens (valid 24 h):
   bob    ${bob}
 
 Try it:
-  npx wscat -c "${stack.wsUrl}/?token=${alice}"
+  npx --yes wscat -c "${stack.wsUrl}/?token=${alice}"
   > {"action":"send","type":"private","target":"bob","clientMsgId":"m1","body":"hi"}
 
 Admin:

@@ -3,5 +3,5 @@ import { NotFoundError } from '../../lib/errors';
 import { httpRoute } from '../../lib/lambda/http-route';
 
 export const handler = httpRoute(async () => {
-  throw new NotFoundError('no such admin route; see SPEC §7 for the routes');
+  throw new NotFoundError('no such admin route; the routes are listed in docs/admin-api.md');
 });
