@@ -4,7 +4,8 @@
  * - one connection at a time, in states connecting → open → reconnecting → … → closed, with exponential
  *   backoff and full jitter, and `token()` asked again for every attempt;
  * - each message handed to the app once per id, in arrival order, and acked once every listener has
- *   returned (at-least-once delivery repeats messages across reconnects);
+ *   returned (at-least-once delivery repeats messages across reconnects): what a drain delivered with
+ *   one `ack` by bound once its `drained` frame comes, anything else by ids;
  * - sends kept in an outbox and resent with the same `clientMsgId` until answered (the server answers
  *   a resend `duplicate` with the original id);
  * - API Gateway's limits: a ping well within its 10-minute idle timeout, and a new connection opened
@@ -119,7 +120,14 @@ interface Connection {
   pongTimer?: Timer;
   closed: Promise<void>;
   markClosed: () => void;
+  /** Messages of this connection's drain handed to the app, to be acked by bound at its `drained` frame. */
+  drainAcks: string[];
+  /** A listener threw for one of them: a bound would cover it, so they are acked by ids instead. */
+  drainFailed: boolean;
 }
+
+/** What waits to be handed to the app, in arrival order: a message, or the end of a connection's drain. */
+type InboxEntry = { message: Message; drainedOn?: Connection } | { drained: string; connection: Connection };
 
 interface PendingRequest {
   frame: ClientFrame;
@@ -176,7 +184,7 @@ export class PigeonholeClient {
   private outboxLoaded: Promise<void> | undefined;
   /** Message id → whether it was acked; in insertion order, so the oldest is forgotten first. */
   private readonly seen = new Map<string, boolean>();
-  private readonly inbox: Message[] = [];
+  private readonly inbox: InboxEntry[] = [];
   /** The dispatch under way, if any: resolves once the message in hand has been through every listener. */
   private dispatching: Promise<void> | undefined;
   private readonly acksDue = new Set<string>();
@@ -332,6 +340,8 @@ export class PigeonholeClient {
     // The message in hand is acked if its listeners finish soon; a listener that awaits close() itself
     // would otherwise wait for itself.
     if (this.dispatching) await within(this.dispatching, 2000);
+    // A drain whose `drained` frame has not come yet: what the app handled of it is acked by ids.
+    for (const connection of this.connections) for (const id of connection.drainAcks.splice(0)) this.acksDue.add(id);
     if (this.current?.socket.readyState === OPEN) await this.flushAcks();
     // Acks sent earlier and still unanswered too: settled as closed, the server might not have them.
     await within(Promise.all(this.acksInFlight), 5000);
@@ -365,7 +375,7 @@ export class PigeonholeClient {
     }
     let markClosed = () => undefined as void;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
-    const connection: Connection = { socket, opened: false, retiring: false, replacedByServer: false, timers: [], closed, markClosed };
+    const connection: Connection = { socket, opened: false, retiring: false, replacedByServer: false, timers: [], closed, markClosed, drainAcks: [], drainFailed: false };
     this.connections.add(connection);
     // `ws` has no handshake timeout of its own, and a half-open TCP connection may never fail.
     connection.timers.push(setTimeout(() => connection.opened || this.abandon(connection), this.options.requestTimeoutMs));
@@ -497,7 +507,11 @@ export class PigeonholeClient {
       case 'messages':
         // After close(), replies still count (acks being flushed), messages wait for the next connection.
         if (this.stopped) return;
-        this.inbox.push(...frame.messages);
+        this.inbox.push(...frame.messages.map((message) => ({ message, ...(frame.drain && { drainedOn: connection }) })));
+        return void this.dispatch();
+      case 'drained':
+        if (this.stopped) return;
+        this.inbox.push({ drained: frame.upTo, connection });
         return void this.dispatch();
       case 'dropped':
         return this.emit('dropped', { count: frame.count, reason: frame.reason });
@@ -519,8 +533,13 @@ export class PigeonholeClient {
 
   private async handOver(): Promise<void> {
     while (this.listeners.message.size > 0) {
-      const message = this.inbox.shift();
-      if (!message) break;
+      const entry = this.inbox.shift();
+      if (!entry) break;
+      if ('drained' in entry) {
+        this.ackDrain(entry.connection, entry.drained);
+        continue;
+      }
+      const { message, drainedOn } = entry;
       const acked = this.seen.get(message.id);
       if (acked !== undefined) {
         // Handed already; it came again because the ack was lost on the way.
@@ -537,17 +556,48 @@ export class PigeonholeClient {
         }
       }
       // Not seen, not acked: the server hands it over again on the next connection or sync.
-      if (failed) continue;
+      if (failed) {
+        if (drainedOn) drainedOn.drainFailed = true;
+        continue;
+      }
       this.seen.set(message.id, this.options.autoAck);
       if (this.seen.size > this.options.seenIdsLimit) this.seen.delete(this.seen.keys().next().value as string);
-      if (this.options.autoAck) this.ackSoon(message);
+      if (!this.options.autoAck) continue;
+      if (drainedOn && message.qos === 1) drainedOn.drainAcks.push(message.id);
+      else this.ackSoon(message);
     }
+  }
+
+  /**
+   * A drain's `drained` frame, after every message it delivered has been handed over: one `ack` by
+   * bound for them all, on the connection they came on. By ids instead when that cannot cover exactly
+   * what the app handled (a listener threw, the connection is no longer the current one, acks are the
+   * app's), or when the server refuses the bound (a message stored late lowered it).
+   */
+  private ackDrain(connection: Connection, upTo: string): void {
+    const ids = connection.drainAcks.splice(0);
+    const failed = connection.drainFailed;
+    connection.drainFailed = false;
+    if (ids.length === 0 || !this.options.autoAck) return;
+    const byIds = () => {
+      for (const id of ids) this.acksDue.add(id);
+      this.flushAcksSoon();
+    };
+    if (failed || connection !== this.current || connection.socket.readyState !== OPEN) return byIds();
+    const frame = this.request({ action: 'ack', upTo }, 'acked')
+      .then((reply) => (reply.upTo ? undefined : byIds()), byIds)
+      .finally(() => this.acksInFlight.delete(frame));
+    this.acksInFlight.add(frame);
   }
 
   private ackSoon(message: Message): void {
     // qos 0 and chatroom messages are never stored, so there is nothing to remove.
     if (message.qos === 0) return;
     this.acksDue.add(message.id);
+    this.flushAcksSoon();
+  }
+
+  private flushAcksSoon(): void {
     if (this.acksDue.size >= ackMaxIds) this.flushAcks();
     else this.ackTimer ??= setTimeout(() => this.flushAcks(), ackDelayMs);
   }

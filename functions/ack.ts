@@ -1,15 +1,15 @@
-/** `ack`: removes the acked messages from the caller's queue, for all of the caller's devices. */
+/** `ack`: acknowledges messages for all of the caller's devices, by ids or, after a drain, by bound. */
+import { acknowledgeFrame } from '../lib/delivery/ordering';
 import { frameRoute } from '../lib/lambda/frame-route';
 import { statsCounters } from '../lib/lambda/stats';
-import { offlineQueue } from '../lib/lambda/stores';
-import { acknowledge } from '../lib/delivery/offline-queue';
+import { connectionStore, offlineQueue } from '../lib/lambda/stores';
 import { ackFrameSchema } from '../lib/protocol';
 
-const queue = offlineQueue();
+const deps = { queue: offlineQueue(), connections: connectionStore() };
 const stats = statsCounters();
 
 export const handler = frameRoute(ackFrameSchema, async (frame, { caller }) => {
-  const ids = await acknowledge(queue, caller.userId, frame.ids);
-  stats.add('messagesAcked', ids.length);
-  return { type: 'acked', ids };
+  const reply = await acknowledgeFrame(deps, caller, frame);
+  if (reply.type === 'acked') stats.add('messagesAcked', reply.ids.length);
+  return reply;
 });

@@ -105,8 +105,11 @@ const quietRoute: RouteThrottle = { rateLimit: 100, burstLimit: 200 };
 const readsSettings: TableAccess = { table: configTable, actions: ['GetItem'] };
 /** Fan-out also reads many users' own settings at once. */
 const readsManySettings: TableAccess = { table: configTable, actions: ['GetItem', 'BatchGetItem'] };
-/** Pushing: finding who is online, and forgetting connections API Gateway no longer knows. */
-const findsConnections: TableAccess = { table: connectionsTable, actions: ['BatchGetItem', 'UpdateItem'] };
+/**
+ * Pushing: finding who is online, forgetting connections API Gateway no longer knows, and reopening
+ * acknowledgements a message stored late would fall under (a read, then a conditional update).
+ */
+const findsConnections: TableAccess = { table: connectionsTable, actions: ['BatchGetItem', 'GetItem', 'UpdateItem'] };
 const readsMembers: TableAccess = { table: groupMembersTable, actions: ['Query'] };
 const changesMembers: TableAccess = { table: groupMembersTable, actions: ['Query', 'BatchWriteItem'] };
 
@@ -179,7 +182,11 @@ export const functionCatalog = {
     entry: 'functions/ack.ts',
     route: 'ack',
     replies: true,
-    tables: [{ table: offlineMessagesTable, actions: ['DeleteItem'] }],
+    tables: [
+      { table: offlineMessagesTable, actions: ['DeleteItem'] },
+      // An ack by bound raises the user's bound on the connections item.
+      { table: connectionsTable, actions: ['UpdateItem'] },
+    ],
     throttle: busyRoute,
   },
   sync: {
@@ -298,7 +305,12 @@ export const functionCatalog = {
   adminGetUserOffline: {
     entry: 'functions/admin/get-user-offline.ts',
     http: adminRoutes.getUserOffline,
-    tables: [{ table: offlineMessagesTable, actions: ['Query'] }, readsSettings],
+    tables: [
+      { table: offlineMessagesTable, actions: ['Query'] },
+      // The user's acknowledgement bound: what is past it is what the next drain would deliver.
+      { table: connectionsTable, actions: ['BatchGetItem'] },
+      readsSettings,
+    ],
   },
   adminCreateToken: {
     entry: 'functions/admin/create-token.ts',

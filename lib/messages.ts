@@ -44,9 +44,7 @@ export function toWireMessage(message: QueuedMessage): Message {
   };
 }
 
-const frameOpen = '{"type":"messages","messages":[';
 const frameClose = ']}';
-const envelopeBytes = Buffer.byteLength(frameOpen + frameClose);
 
 /**
  * Packs serialized messages, in order, into `messages` frames of at most 32 KB (API Gateway's frame
@@ -55,9 +53,19 @@ const envelopeBytes = Buffer.byteLength(frameOpen + frameClose);
  */
 export class FramePacker {
   private parts: string[] = [];
-  private bytes = envelopeBytes;
+  private readonly frameOpen: string;
+  private readonly envelopeBytes: number;
+  private bytes: number;
 
-  constructor(private readonly maxBytes: number = limits.outboundFrameMaxBytes) {}
+  /** `drain`: frames the drain on connect posts, marked `"drain":true` (SPEC §4 `messages`). */
+  constructor(
+    private readonly maxBytes: number = limits.outboundFrameMaxBytes,
+    options: { drain?: boolean } = {},
+  ) {
+    this.frameOpen = options.drain ? '{"type":"messages","drain":true,"messages":[' : '{"type":"messages","messages":[';
+    this.envelopeBytes = Buffer.byteLength(this.frameOpen + frameClose);
+    this.bytes = this.envelopeBytes;
+  }
 
   /** Adds a message; returns the frame it closed, when the message did not fit in the open one. */
   add(messageJson: string): string | undefined {
@@ -72,9 +80,9 @@ export class FramePacker {
   /** The open frame, if it holds anything. */
   flush(): string | undefined {
     if (this.parts.length === 0) return undefined;
-    const frame = `${frameOpen}${this.parts.join(',')}${frameClose}`;
+    const frame = `${this.frameOpen}${this.parts.join(',')}${frameClose}`;
     this.parts = [];
-    this.bytes = envelopeBytes;
+    this.bytes = this.envelopeBytes;
     return frame;
   }
 }

@@ -117,16 +117,25 @@ export const sendFrameSchema = z.object({
 });
 export type SendFrame = z.infer<typeof sendFrameSchema>;
 
-export const ackFrameSchema = z.object({
-  ...frameBase,
-  action: z.literal('ack'),
-  ids: z
-    .array(messageIdSchema, { error: 'must be an array of message ids' })
-    .check(
-      z.minLength(1, { error: 'must name at least one message' }),
-      z.maxLength(limits.ackMaxIds, { error: `may name at most ${limits.ackMaxIds} messages` }),
+/**
+ * `ack` names the messages to remove (`ids`), or, after a drain's `drained` frame, acknowledges at once
+ * everything that drain delivered (`upTo`, the frame's own id): one write however many messages.
+ */
+export const ackFrameSchema = z
+  .object({
+    ...frameBase,
+    action: z.literal('ack'),
+    ids: z.optional(
+      z
+        .array(messageIdSchema, { error: 'must be an array of message ids' })
+        .check(
+          z.minLength(1, { error: 'must name at least one message' }),
+          z.maxLength(limits.ackMaxIds, { error: `may name at most ${limits.ackMaxIds} messages` }),
+        ),
     ),
-});
+    upTo: z.optional(messageIdSchema),
+  })
+  .check(z.refine((frame) => (frame.ids === undefined) !== (frame.upTo === undefined), { error: 'needs either ids or upTo, not both' }));
 export type AckFrame = z.infer<typeof ackFrameSchema>;
 
 export const syncFrameSchema = z.object({ ...frameBase, action: z.literal('sync') });
@@ -203,7 +212,13 @@ export const messageSchema = z.object({
 });
 export type Message = z.infer<typeof messageSchema>;
 
-export const messagesFrameSchema = z.object({ type: z.literal('messages'), messages: z.array(messageSchema) });
+/** `drain`: sent by the drain on connect, which ends with a `drained` frame once it has delivered all it will. */
+export const messagesFrameSchema = z.object({ type: z.literal('messages'), drain: z.optional(z.literal(true)), messages: z.array(messageSchema) });
+/**
+ * The drain on connect has delivered, in the frames before this one, every queued message up to
+ * `upTo`: `ack` with `upTo` acknowledges them all at once.
+ */
+export const drainedFrameSchema = z.object({ type: z.literal('drained'), upTo: z.string() });
 export const sentFrameSchema = z.object({
   ...replyBase,
   type: z.literal('sent'),
@@ -211,7 +226,8 @@ export const sentFrameSchema = z.object({
   id: z.string(),
   status: z.enum(['accepted', 'duplicate']),
 });
-export const ackedFrameSchema = z.object({ ...replyBase, type: z.literal('acked'), ids: z.array(z.string()) });
+/** `upTo`: for an `ack` with `upTo`, the bound now acknowledged, or null when it was not (ack by `ids` instead). */
+export const ackedFrameSchema = z.object({ ...replyBase, type: z.literal('acked'), ids: z.array(z.string()), upTo: z.optional(z.nullable(z.string())) });
 export const syncedFrameSchema = z.object({ ...replyBase, type: z.literal('synced'), count: z.number() });
 export const droppedReasons = ['overflow', 'expired', 'cleanStart'] as const;
 export const droppedFrameSchema = z.object({ type: z.literal('dropped'), count: z.number(), reason: z.enum(droppedReasons) });
@@ -253,6 +269,7 @@ export const errorFrameSchema = z.object({
 
 export const serverFrameSchema = z.discriminatedUnion('type', [
   messagesFrameSchema,
+  drainedFrameSchema,
   sentFrameSchema,
   ackedFrameSchema,
   syncedFrameSchema,

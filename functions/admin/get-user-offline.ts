@@ -3,9 +3,9 @@ import { checkUserId, offlineSummary } from '../../lib/admin/admin';
 import { clock } from '../../lib/clock';
 import { httpRoute } from '../../lib/lambda/http-route';
 import { logger } from '../../lib/lambda/logger';
-import { offlineQueue, settingsStore } from '../../lib/lambda/stores';
+import { connectionStore, offlineQueue, settingsStore } from '../../lib/lambda/stores';
 
-const deps = { settings: settingsStore(), queue: offlineQueue(), clock, log: logger };
+const deps = { settings: settingsStore(), queue: offlineQueue(), connections: connectionStore(), clock, log: logger };
 
 export const handler = httpRoute(async ({ pathParameters }) => ({
   status: 200,

@@ -1,6 +1,7 @@
 /** What the admin API does (SPEC §7), behind the same ports as the rest of the service. */
 import { tokenRequestSchema, type OfflineSummaryResponse, type TokenResponse, type UserConfigResponse } from './admin-api';
 import type { Clock } from '../clock';
+import type { ConnectionStore } from '../connecting/connections';
 import { BadRequestError } from '../errors';
 import { describeIssues, idSchema } from '../protocol';
 import { durationInForce } from '../retention/expiry';
@@ -63,12 +64,14 @@ export async function clearUserConfig(deps: AdminDeps, userId: string): Promise<
 
 /** The user's queue as the next drain would see it; nothing is removed by looking. */
 export async function offlineSummary(
-  deps: AdminDeps & QueueReader,
+  deps: AdminDeps & QueueReader & { connections: Pick<ConnectionStore, 'lookup'> },
   userId: string,
 ): Promise<OfflineSummaryResponse> {
   const app = await getConfig(deps);
   const user = app.userLevelSettingsEnabled ? readUserSettings(await deps.settings.getUser(userId), deps.log) : undefined;
-  const { plan, messages } = await planQueue(deps, userId, { app, user });
+  // What the user acknowledged by bound waits for its TTL: not part of the queue.
+  const ackedUpTo = (await deps.connections.lookup([userId], deps.clock.now(), consistent)).get(userId)?.ackedUpTo;
+  const { plan, messages } = await planQueue(deps, userId, { app, user }, ackedUpTo ? { after: ackedUpTo } : {});
   const summary: OfflineSummaryResponse = {
     userId,
     count: 0,

@@ -47,6 +47,11 @@ export interface Connection {
    * The connection has not had its whole queue, so a stored message may not simply be pushed to it.
    */
   drainLapsed?: boolean;
+  /**
+   * The connection's drain has finished, having delivered every queued message up to this id: an
+   * `ack` with `upTo` on this connection may acknowledge up to it (lib/delivery/ordering.ts).
+   */
+  drainedThrough?: string;
 }
 
 /** A user's open connections, when they were last connected if they are not now, and what their latest connection discarded. */
@@ -55,6 +60,8 @@ export interface Presence {
   connections: Connection[];
   lastSeenAt?: Date;
   discard?: Discard;
+  /** Messages up to this id are acknowledged (`ack` with `upTo`): left to expire, never delivered again. */
+  ackedUpTo?: string;
 }
 
 /** Messages accepted before `beforeId` go unseen: the client started clean, or its session expired. */

@@ -44,6 +44,8 @@ export async function planQueue(
 export interface QueueSpan {
   /** Only this message and later ones. */
   from?: string;
+  /** Only messages past this one: the user's acknowledgement bound (see lib/delivery/ordering.ts). */
+  after?: string;
   /** Messages an earlier pass of the same drain sent: left out, and those sent now are added. */
   sent?: Set<string>;
 }
@@ -52,7 +54,7 @@ export interface QueueSpan {
 const inMemoryQueueBytes = 4 * 1024 * 1024;
 
 async function* messagesOf(queue: OfflineQueue, userId: string, span: QueueSpan): AsyncIterable<QueuedMessage> {
-  for await (const page of queue.pages(userId, span.from)) {
+  for await (const page of queue.pages(userId, span.from, span.after)) {
     for (const message of page) if (!span.sent?.has(message.id)) yield message;
   }
 }
@@ -86,6 +88,8 @@ export async function deliverQueue(
   connectionId: string,
   policy: QueuePolicy,
   span: QueueSpan = {},
+  /** `drain`: the drain on connect posts these frames, and marks them so (see lib/delivery/ordering.ts). */
+  options: { drain?: boolean } = {},
 ): Promise<DeliveryReport> {
   const { plan, messages } = await planQueue(deps, userId, policy, span);
   const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), expiredSkipped: plan.expiredCount, connectionGone: false };
@@ -102,7 +106,7 @@ export async function deliverQueue(
     if (!(await post(JSON.stringify({ type: 'dropped', count, reason })))) return report;
   }
 
-  const packer = new FramePacker(deps.frameMaxBytes);
+  const packer = new FramePacker(deps.frameMaxBytes, options);
   // Packed, but in the packer's open frame, not yet posted.
   let packed: string[] = [];
   const flush = async (frame: string | undefined): Promise<boolean> => {

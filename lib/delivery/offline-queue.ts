@@ -17,10 +17,11 @@ export interface OfflineQueue {
   removeGroupMessages(recipientId: string, groupId: string, fromUserId: string): Promise<number>;
   /**
    * The recipient's stored messages in id order, a page at a time, expired ones included; only those
-   * from the message `from` on if given. Always strongly consistent: every reader must see a message
+   * from the message `from` on if given, and past `after` (the user's acknowledgement bound) if given.
+   * Always strongly consistent: every reader must see a message
    * stored a moment ago (a drain started just after it, a `sync`, an admin or `npm run smoke` looking).
    */
-  pages(recipientId: string, from?: string): AsyncIterable<QueuedMessage[]>;
+  pages(recipientId: string, from?: string, after?: string): AsyncIterable<QueuedMessage[]>;
 }
 
 /**

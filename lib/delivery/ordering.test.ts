@@ -162,7 +162,9 @@ function connectionsWith(recorded: () => boolean, events: string[] = []): Connec
     setDiscard: async () => undefined,
     leaveToDrain: async () => 'left' as const,
     wasReplaced: async () => false,
-    claimDrain: async () => 'claimed',
+    claimDrain: async () => ({ state: 'claimed' as const }),
+    acknowledgeUpTo: async () => undefined,
+    reopenAcks: async () => undefined,
     extendDrain: async () => true,
     finishDrain: async (_userId, _connectionId, handled) => {
       events.push(`finishDrain ${handled}`);
@@ -213,7 +215,7 @@ describe('drainOnConnect', () => {
 
   it('closes a connection cut off before its drain came, once API Gateway lets it: it must not open unnoticed', async () => {
     const poster = scriptedPoster(['gone', 'gone']);
-    const connections = { ...connectionsWith(() => false), claimDrain: async () => 'gone' as const };
+    const connections = { ...connectionsWith(() => false), claimDrain: async () => ({ state: 'gone' as const }) };
     const d = deps({ poster, connections });
     expect(await drainOnConnect(d, request, policy(), 'drainer-1')).toMatchObject({ delivered: 0, connectionGone: true });
     expect(poster.posted).toEqual([]);
@@ -295,7 +297,7 @@ describe('drainOnConnect', () => {
   it('exits at once, sending nothing, when another invocation of the same drain has it: a repeated event', async () => {
     const poster = scriptedPoster();
     const events: string[] = [];
-    const connections = { ...connectionsWith(() => true, events), claimDrain: async () => 'taken' as const };
+    const connections = { ...connectionsWith(() => true, events), claimDrain: async () => ({ state: 'taken' as const }) };
     const d = deps({ poster, connections });
     expect(await drainOnConnect(d, request, policy(), 'drainer-2')).toMatchObject({ delivered: 0, connectionGone: false });
     expect(poster.posted).toEqual([]);
@@ -305,7 +307,7 @@ describe('drainOnConnect', () => {
   it('closes the connection, sending nothing, when its drain event came after the window: pushes went ahead of its queue', async () => {
     const poster = scriptedPoster();
     const events: string[] = [];
-    const connections = { ...connectionsWith(() => true, events), claimDrain: async () => 'missed' as const };
+    const connections = { ...connectionsWith(() => true, events), claimDrain: async () => ({ state: 'missed' as const }) };
     const d = deps({ poster, connections });
     expect(await drainOnConnect(d, request, policy(), 'late')).toMatchObject({ delivered: 0, connectionGone: true });
     expect(poster.posted).toEqual([]);

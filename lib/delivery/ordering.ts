@@ -17,11 +17,21 @@
  *    socket is open.
  * 5. What is not stored for a connection (qos 0, the copy for the sender's other devices) is pushed
  *    whatever its state, and may come before the queue.
+ * 6. A finished drain records the greatest id it delivered (`drainedThrough`) and says so in a
+ *    `drained` frame after all its others; the client's `ack` with `upTo` then raises the user's
+ *    acknowledgement bound, one write for the whole drain, and what is under it is never read again.
+ *    A bound never hides a message the client did not get: ids are assigned before the write lands,
+ *    so a message stored late can sort under a drain's or the user's bound, and then its writer,
+ *    which looks the user up after the write, lowers every bound that reaches it to just below it
+ *    before anything else can rely on them (pushStored, reopenAcks). An ack by a lowered bound is
+ *    refused; a drain that read past the message either has it left to it or is on a connection the
+ *    writer pushes it to; a connection opened later reads it.
  */
 import type { Clock } from '../clock';
-import { connectionsOf, replacedFrame, type Connection, type ConnectionStore, type Discard } from '../connecting/connections';
+import { connectionsOf, replacedFrame, type Connection, type ConnectionStore, type Discard, type Presence } from '../connecting/connections';
 import { countDelivery, type StatsCounters } from '../admin/stats';
-import type { Reply } from '../protocol';
+import type { AckFrame, Reply, ServerFrame } from '../protocol';
+import { acknowledge, type OfflineQueue } from './offline-queue';
 import { queuePolicyFor, type QueuePolicy } from '../retention/queue-plan';
 import type { SettingsReader } from '../retention/settings-reader';
 import { deliverQueue, type DeliverDeps, type DeliveryReport, type QueueSpan } from './deliver-queue';
@@ -42,39 +52,55 @@ export const maxDrainSeconds = 30;
 export type DrainFinish = { done: true; gone?: true } | { done: false; leftCount: number; leftFrom?: string };
 
 /**
- * `claimed`: this drain is the connection's. `taken`: another invocation of it is (a repeated event).
- * `missed`: the window passed before any drain came (a late event): the connection never got its
- * queue while pushes went straight to it. `gone`: the connection is closed.
+ * `claimed`: this drain is the connection's, with the user's acknowledgement bound as it stands (what
+ * the drain need not read). `taken`: another invocation of it is (a repeated event). `missed`: the
+ * window passed before any drain came (a late event): the connection never got its queue while pushes
+ * went straight to it. `gone`: the connection is closed.
  */
-export type DrainClaim = 'claimed' | 'taken' | 'missed' | 'gone';
+export type DrainClaim = { state: 'claimed'; ackedUpTo?: string } | { state: 'taken' } | { state: 'missed' } | { state: 'gone' };
 
-/** The drain's state on each connection's record. */
+/** The drain's state on each connection's record, and the user's acknowledgement bound beside it. */
 export interface DrainStates {
   /**
    * Leaves a stored message to the connection's drain rather than push it: `left`. `finished`: the
-   * drain is done, and the message should be pushed after all. `lapsed`: the drain's window passed
-   * before it finished (it stalled or died), so the connection may not have its queue: not to be
-   * pushed to. `gone`: the connection is no longer recorded (closed, or cut off while its socket may
-   * still be opening): not to be pushed to either.
+   * drain is done, and the message should be pushed after all; `covered` likewise, but the drain
+   * delivered up to an id at or past this one, so that an `ack` with `upTo` could cover a message it
+   * never delivered (see reopenAcks). `lapsed`: the drain's window passed before it finished (it
+   * stalled or died), so the connection may not have its queue: not to be pushed to. `gone`: the
+   * connection is no longer recorded (closed, or cut off while its socket may still be opening): not to
+   * be pushed to either.
    */
-  leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed' | 'gone'>;
+  leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'covered' | 'lapsed' | 'gone'>;
   /** Takes the connection's drain on for one invocation (`drainer`), renewing its window. */
   claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim>;
   /** Renews the drain's window while it runs; false when it is no longer this drainer's. */
   extendDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<boolean>;
   /**
    * Ends the connection's drain, so that pushes go straight to it, unless more messages were left to it
-   * than the `handled` the drain has delivered, or it is gone.
+   * than the `handled` the drain has delivered, or it is gone. `drainedThrough`: the greatest id it
+   * delivered, recorded with the end as what an `ack` with `upTo` on this connection may cover.
    */
-  finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish>;
+  finishDrain(userId: string, connectionId: string, handled: number, drainedThrough?: string): Promise<DrainFinish>;
   /** Whether a new connection replaced this one within the last minute (SPEC §6 `maxConnectionsPerUser`). */
   wasReplaced(userId: string, connectionId: string, now: Date): Promise<boolean>;
+  /**
+   * Raises the user's acknowledgement bound to `upTo`, if this connection's drain delivered that far;
+   * resolves to the bound now in force at or past `upTo`, or undefined when refused.
+   */
+  acknowledgeUpTo(userId: string, connectionId: string, upTo: string): Promise<string | undefined>;
+  /**
+   * Makes `messageId` unacknowledged again, stored after an acknowledgement that could cover it was
+   * given or could still be given: lowers the user's bound and every connection's drainedThrough that
+   * reach it to just below it, in one write that holds only if no connection was added since the read.
+   * Resolves to the presence as that write left it (undefined: the user has no record).
+   */
+  reopenAcks(userId: string, messageId: string, now: Date): Promise<Presence | undefined>;
 }
 
 // The push side: messages as they are sent.
 
 export interface PushDeps {
-  connections: Pick<ConnectionStore, 'lookup' | 'remove'> & Pick<DrainStates, 'leaveToDrain'>;
+  connections: Pick<ConnectionStore, 'lookup' | 'remove'> & Pick<DrainStates, 'leaveToDrain' | 'reopenAcks'>;
   poster: ConnectionPoster;
   clock: Clock;
   log: DeliveryLog;
@@ -105,7 +131,11 @@ export interface PushReport {
   /** Connections that missed a stored message and were closed, so that they reconnect and drain it in order. */
   closed: number;
   failed: number;
+  /** Connections whose finished drain delivered past the stored message's id (see pushStored). */
+  covered: number;
 }
+
+const noPushes = (): PushReport => ({ delivered: 0, leftToDrain: 0, forgotten: 0, notOpenYet: 0, closed: 0, failed: 0, covered: 0 });
 
 /**
  * Posts the frames, in order, to every open connection of these users but `except`, for what is not
@@ -124,7 +154,7 @@ export async function pushToUsers(
     connections = await connectionsOf(deps.connections, userIds, deps.clock.now());
   } catch (error) {
     deps.log.warn('could not look up connections to push to', { userIds, error });
-    return { delivered: 0, leftToDrain: 0, forgotten: 0, notOpenYet: 0, closed: 0, failed: 1 };
+    return { ...noPushes(), failed: 1 };
   }
   return pushFrames(deps, connections, frames, options);
 }
@@ -141,7 +171,7 @@ export async function pushFrames(
   frames: readonly string[],
   options: PushOptions = {},
 ): Promise<PushReport> {
-  const report: PushReport = { delivered: 0, leftToDrain: 0, forgotten: 0, notOpenYet: 0, closed: 0, failed: 0 };
+  const report = noPushes();
   const { stored } = options;
   const storedFor = new Set(stored?.recipients);
   await Promise.all(
@@ -156,7 +186,9 @@ export async function pushFrames(
               ? 'lapsed'
               : connection.draining
                 ? await deps.connections.leaveToDrain(connection.userId, connection.connectionId, stored.messageId, deps.clock.now())
-                : 'finished';
+                : (connection.drainedThrough ?? '') >= stored.messageId
+                  ? 'covered'
+                  : 'finished';
           if (drain === 'left') {
             report.leftToDrain += 1;
             return;
@@ -171,6 +203,8 @@ export async function pushFrames(
             report.closed += 1;
             return;
           }
+          // Pushed all the same; pushStored then keeps an acknowledgement by bound from covering it.
+          if (drain === 'covered') report.covered += 1;
           for (const frame of frames) {
             if ((await deps.poster.post(connection.connectionId, frame)) === 'gone') {
               // API Gateway answers 410 until `$connect` has returned, too: a connection that has only
@@ -198,6 +232,60 @@ export async function pushFrames(
         }
       }),
   );
+  return report;
+}
+
+/**
+ * `ack` (SPEC §4): by `ids`, removes those messages from the caller's queue (for all the caller's
+ * devices); by `upTo`, after a drain's `drained` frame on this very connection, raises the caller's
+ * acknowledgement bound: one write for the whole drain, the messages left to their TTL, never read
+ * again. A bound past what this connection's drain delivered, or lowered since (pushStored), is
+ * refused with `upTo: null`, and the client acknowledges by ids instead.
+ */
+export async function acknowledgeFrame(
+  deps: { queue: OfflineQueue; connections: Pick<DrainStates, 'acknowledgeUpTo'> },
+  caller: { userId: string; connectionId: string },
+  frame: AckFrame,
+): Promise<Reply> {
+  if (frame.upTo !== undefined) {
+    const upTo = await deps.connections.acknowledgeUpTo(caller.userId, caller.connectionId, frame.upTo);
+    return { type: 'acked', ids: [], upTo: upTo ?? null };
+  }
+  return { type: 'acked', ids: await acknowledge(deps.queue, caller.userId, frame.ids ?? []) };
+}
+
+/** Rounds of reopening a user's acknowledgements for one message, past which the send fails (to be resent). */
+const maxReopenRounds = 5;
+
+/**
+ * Pushes a message just stored for the user (`presence`, looked up strongly consistent after the
+ * write) to the user's connections but `except`, and keeps an acknowledgement by bound from ever
+ * covering it unseen (rule 6). Ids are assigned before the write lands, so a message may be stored
+ * after the user acknowledged, or a finished drain delivered, past its id: then those bounds are
+ * lowered to just below it (reopenAcks), and the connections recorded since the lookup, whose drains
+ * may have read past it, are pushed to as well. Each connection then has it, has it left to its
+ * drain, or is cut off; every connection opened later drains it.
+ */
+export async function pushStored(
+  deps: PushDeps,
+  presence: Presence,
+  frames: readonly string[],
+  messageId: string,
+  options: Pick<PushOptions, 'except'> = {},
+): Promise<PushReport> {
+  const stored = { messageId, recipients: [presence.userId] };
+  const report = await pushFrames(deps, presence.connections, frames, { ...options, stored });
+  const reached = new Set(presence.connections.map((connection) => connection.connectionId));
+  let covered = report.covered > 0 || (presence.ackedUpTo ?? '') >= messageId;
+  for (let round = 0; covered; round += 1) {
+    if (round === maxReopenRounds) throw new Error(`could not reopen the acknowledgements of ${presence.userId} for ${messageId}`);
+    const reopened = await deps.connections.reopenAcks(presence.userId, messageId, deps.clock.now());
+    const newcomers = (reopened?.connections ?? []).filter((connection) => !reached.has(connection.connectionId));
+    for (const connection of newcomers) reached.add(connection.connectionId);
+    const more = await pushFrames(deps, newcomers, frames, { ...options, stored });
+    for (const key of Object.keys(report) as Array<keyof PushReport>) report[key] += more[key];
+    covered = more.covered > 0;
+  }
   return report;
 }
 
@@ -262,13 +350,13 @@ export async function drainOnConnect(
   const none = (connectionGone: boolean): DeliveryReport => ({ delivered: 0, frames: 0, dropped: [], expiredSkipped: 0, connectionGone });
   try {
     const claim = await deps.connections.claimDrain(request.userId, request.connectionId, drainer, deps.clock.now());
-    if (claim === 'taken') return none(false);
-    if (claim === 'gone') {
+    if (claim.state === 'taken') return none(false);
+    if (claim.state === 'gone') {
       // Closed, or cut off (a push it missed) while its socket was still opening: then it must not open unnoticed.
       await cutOffOnceOpen(deps, request);
       return none(true);
     }
-    if (claim === 'missed') {
+    if (claim.state === 'missed') {
       deps.log.warn('the drain came too late: closing the connection so that it drains again', { connectionId: request.connectionId });
       await cutOffOnceOpen(deps, request);
       return none(true);
@@ -280,12 +368,13 @@ export async function drainOnConnect(
       return opening.post(connectionId, data);
     };
     const posting = { ...deps, poster: { post } };
-    let span: QueueSpan | undefined = { sent };
+    // What the user acknowledged by bound is not read at all: it waits for its TTL.
+    let span: QueueSpan | undefined = { sent, ...(claim.ackedUpTo && { after: claim.ackedUpTo }) };
     let handled = 0;
     let openWait = openWaitMs;
     for (;;) {
       if (span) {
-        const report = await deliverQueue(posting, request.userId, request.connectionId, policy, span);
+        const report = await deliverQueue(posting, request.userId, request.connectionId, policy, span, { drain: true });
         reports.push(report);
         if (report.connectionGone) break;
       }
@@ -294,7 +383,8 @@ export async function drainOnConnect(
         break;
       }
       await window.renew();
-      const finish = await deps.connections.finishDrain(request.userId, request.connectionId, handled);
+      const through = [...sent].sort().at(-1);
+      const finish = await deps.connections.finishDrain(request.userId, request.connectionId, handled, through);
       if (finish.done && finish.gone) {
         // Forgotten while its drain ran: no push will ever reach it. Its socket was open a moment
         // ago (confirmed above), so a 410 to the close means it has closed: nothing to wait for.
@@ -302,7 +392,11 @@ export async function drainOnConnect(
         openWait = 0;
         break;
       }
-      if (finish.done) break;
+      if (finish.done) {
+        // After every frame of the drain: the client acknowledges them all with one `ack` by bound.
+        if (through !== undefined) await opening.post(request.connectionId, JSON.stringify({ type: 'drained', upTo: through } satisfies ServerFrame));
+        break;
+      }
       handled = finish.leftCount;
       span = finish.leftFrom === undefined ? undefined : { from: finish.leftFrom, sent };
     }
@@ -423,8 +517,9 @@ export async function syncQueue(
   // Consistent: the discard was recorded by this very connection's `$connect`, a moment ago.
   const presence = (await deps.connections.lookup([caller.userId], deps.clock.now(), { consistent: true })).get(caller.userId);
   const policy = await queuePolicyFor(deps.settings, caller.userId, presence?.discard);
+  const span = presence?.ackedUpTo ? { after: presence.ackedUpTo } : {};
   // A sync sent the moment the socket opened may find API Gateway still refusing posts: it waits, as the drain does.
-  const report = await deliverQueue({ ...deps, poster: { post: whenOpen(deps, caller).post } }, caller.userId, caller.connectionId, policy);
+  const report = await deliverQueue({ ...deps, poster: { post: whenOpen(deps, caller).post } }, caller.userId, caller.connectionId, policy, span);
   if (report.connectionGone) throw new Error('the connection went away during sync');
   if (deps.stats) countDelivery(deps.stats, report);
   // The reply is the route's response, sent after the queue's posts have all been accepted.

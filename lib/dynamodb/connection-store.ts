@@ -4,6 +4,7 @@ import { epochSeconds } from '../clock';
 import { type Admission, type Connection, type ConnectionStore, type Discard, type Presence } from '../connecting/connections';
 import { connectionKey, connectionsTable } from '../tables';
 import { batchGetAll } from './batch';
+import { idBefore } from '../sending/message-ids';
 import { maxDrainSeconds, type DrainClaim, type DrainFinish, type DrainStates } from '../delivery/ordering';
 
 /** One attribute per open connection on the user's item, e.g. `connection:L0SM9cOFvHcCIhw=`. */
@@ -34,6 +35,8 @@ interface ConnectionEntry {
   /** The smallest id pushes left to the drain since it last looked, and how many they were in all. */
   leftFrom?: string;
   leftCount?: number;
+  /** Set when the drain finishes: the greatest id it delivered (see Connection.drainedThrough). */
+  drainedThrough?: string;
   /**
    * The connection has joined a chatroom: its close looks its rooms up (RoomMembers' byConnection
    * index) rather than keep them here, where a connection in many rooms would grow the user's item.
@@ -46,6 +49,10 @@ type PresenceItem = Record<string, unknown> & {
   lastSeenAt?: string;
   discardBefore?: string;
   discardReason?: Discard['reason'];
+  /** Messages up to this id are acknowledged (see Presence.ackedUpTo). */
+  ackedUpTo?: string;
+  /** Connections added, ever: reopenAcks writes only if none came since it read. */
+  connectionsVersion?: number;
 };
 
 export class DynamoConnectionStore implements ConnectionStore, DrainStates {
@@ -69,17 +76,20 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
         TableName: this.tableName,
         Key: connectionKey(connection.userId),
         // Each connection starts with its own discard, or none: an earlier one no longer applies.
+        // The version counts connections added, so that reopenAcks can tell none came since it read.
         UpdateExpression: discard
-          ? 'SET #connection = :entry, #expires = :itemExpires, #discardBefore = :before, #discardReason = :reason'
-          : 'SET #connection = :entry, #expires = :itemExpires REMOVE #discardBefore, #discardReason',
+          ? 'SET #connection = :entry, #expires = :itemExpires, #discardBefore = :before, #discardReason = :reason ADD #version :one'
+          : 'SET #connection = :entry, #expires = :itemExpires ADD #version :one REMOVE #discardBefore, #discardReason',
         ExpressionAttributeNames: {
           '#connection': name,
+          '#version': 'connectionsVersion',
           '#expires': connectionsTable.timeToLiveAttribute,
           '#discardBefore': 'discardBefore',
           '#discardReason': 'discardReason',
         },
         ExpressionAttributeValues: {
           ':entry': entry,
+          ':one': 1,
           ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds,
           ...(discard && { ':before': discard.beforeId, ':reason': discard.reason }),
         },
@@ -115,7 +125,7 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
     return lapsesAt !== undefined && lapsesAt > epochSeconds(now);
   }
 
-  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'lapsed' | 'gone'> {
+  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'covered' | 'lapsed' | 'gone'> {
     const name = `${connectionPrefix}${connectionId}`;
     // Two scalars, not the set of ids, so a burst during a long drain cannot grow the user's item:
     // the drain reads again from the smallest id left, and the count tells it whether any came since
@@ -148,7 +158,7 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
         if (entry === undefined) return 'gone';
         const until = entry.drainingUntil?.N;
         // Finishing removes the window; one still there but passed belongs to a drain that stalled or died.
-        if (until === undefined) return 'finished';
+        if (until === undefined) return (entry.drainedThrough?.S ?? '') >= messageId ? 'covered' : 'finished';
         if (Number(until) <= epochSeconds(now)) return 'lapsed';
       }
     }
@@ -157,7 +167,7 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
   async claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim> {
     const name = `${connectionPrefix}${connectionId}`;
     try {
-      await this.db.send(
+      const result = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: connectionKey(userId),
@@ -165,15 +175,18 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
           ConditionExpression: '#connection.drainingUntil > :now AND (attribute_not_exists(#connection.drainer) OR #connection.drainer = :drainer)',
           ExpressionAttributeNames: { '#connection': name },
           ExpressionAttributeValues: { ':drainer': drainer, ':now': epochSeconds(now), ':until': epochSeconds(now) + maxDrainSeconds },
+          // The acknowledgement bound comes back with the claim: the drain reads the queue past it.
+          ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return 'claimed';
+      const ackedUpTo = result.Attributes?.ackedUpTo as string | undefined;
+      return { state: 'claimed', ...(ackedUpTo && { ackedUpTo }) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const entry = error.Item?.[name]?.M;
-      if (!entry) return 'gone';
-      return entry.drainer?.S !== undefined ? 'taken' : 'missed';
+      if (!entry) return { state: 'gone' };
+      return entry.drainer?.S !== undefined ? { state: 'taken' } : { state: 'missed' };
     }
   }
 
@@ -187,7 +200,7 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
     });
   }
 
-  async finishDrain(userId: string, connectionId: string, handled: number): Promise<DrainFinish> {
+  async finishDrain(userId: string, connectionId: string, handled: number, drainedThrough?: string): Promise<DrainFinish> {
     const name = `${connectionPrefix}${connectionId}`;
     // The smallest id this call has tried to take away: a take that answered false may still have been
     // done (its answer lost, the SDK's retry then finding leftFrom gone), so it is read again all the same.
@@ -198,11 +211,13 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
           new UpdateCommand({
             TableName: this.tableName,
             Key: connectionKey(userId),
-            UpdateExpression: 'REMOVE #connection.drainingUntil, #connection.leftFrom, #connection.leftCount',
+            UpdateExpression:
+              'REMOVE #connection.drainingUntil, #connection.leftFrom, #connection.leftCount' +
+              (drainedThrough === undefined ? '' : ' SET #connection.drainedThrough = :through'),
             // The count only ever grows, so it says whether anything was left since the drain looked.
             ConditionExpression: 'attribute_exists(#connection) AND (attribute_not_exists(#connection.leftCount) OR #connection.leftCount = :handled)',
             ExpressionAttributeNames: { '#connection': name },
-            ExpressionAttributeValues: { ':handled': handled },
+            ExpressionAttributeValues: { ':handled': handled, ...(drainedThrough !== undefined && { ':through': drainedThrough }) },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
@@ -233,6 +248,67 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
       ExpressionAttributeNames: { '#connection': name },
       ExpressionAttributeValues: { ':from': leftFrom },
     });
+  }
+
+  async acknowledgeUpTo(userId: string, connectionId: string, upTo: string): Promise<string | undefined> {
+    const name = `${connectionPrefix}${connectionId}`;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(userId),
+          UpdateExpression: 'SET #acked = :upTo',
+          // Only as far as this connection's drain delivered, and never lower than it is.
+          ConditionExpression: '#connection.drainedThrough >= :upTo AND (attribute_not_exists(#acked) OR #acked < :upTo)',
+          ExpressionAttributeNames: { '#connection': name, '#acked': 'ackedUpTo' },
+          ExpressionAttributeValues: { ':upTo': upTo },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return upTo;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const through = error.Item?.[name]?.M?.drainedThrough?.S;
+      const acked = error.Item?.ackedUpTo?.S;
+      // Another device acknowledged as far already: this one may have, too.
+      return through !== undefined && through >= upTo && acked !== undefined && acked >= upTo ? acked : undefined;
+    }
+  }
+
+  async reopenAcks(userId: string, messageId: string, now: Date): Promise<Presence | undefined> {
+    const below = idBefore(messageId);
+    for (;;) {
+      const read = await this.db.send(new GetCommand({ TableName: this.tableName, Key: connectionKey(userId), ConsistentRead: true }));
+      const item = read.Item as PresenceItem | undefined;
+      if (!item) return undefined;
+      const lowered = entries(item).filter(([, entry]) => entry.drainedThrough !== undefined && entry.drainedThrough >= messageId);
+      const ackedReaches = typeof item.ackedUpTo === 'string' && item.ackedUpTo >= messageId;
+      if (lowered.length === 0 && !ackedReaches) return toPresence(item, now);
+      const names = Object.fromEntries(lowered.map(([name], i) => [`#c${i}`, name]));
+      const sets = [...(ackedReaches ? ['#acked = :below'] : []), ...lowered.map((_, i) => `#c${i}.drainedThrough = :below`)];
+      const conditions = [
+        // No connection added since the read: one whose drain read past the old bound would be missed.
+        item.connectionsVersion === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
+        ...(ackedReaches ? ['#acked = :acked'] : []),
+        ...lowered.map((_, i) => `#c${i}.drainedThrough = :through${i}`),
+      ];
+      const lowering = await this.updateIf({
+        Key: connectionKey(userId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { ...names, '#version': 'connectionsVersion', ...(ackedReaches && { '#acked': 'ackedUpTo' }) },
+        ExpressionAttributeValues: {
+          ':below': below,
+          ...(item.connectionsVersion !== undefined && { ':version': item.connectionsVersion }),
+          ...(ackedReaches && { ':acked': item.ackedUpTo }),
+          ...Object.fromEntries(lowered.map(([, entry], i) => [`:through${i}`, entry.drainedThrough])),
+        },
+      });
+      if (!lowering) continue;
+      if (ackedReaches) item.ackedUpTo = below;
+      for (const [, entry] of lowered) entry.drainedThrough = below;
+      return toPresence(item, now);
+    }
   }
 
   async setDiscard(userId: string, discard: Discard): Promise<void> {
@@ -370,6 +446,7 @@ function toConnection(userId: string, name: string, entry: ConnectionEntry, nowS
     ...(entry.deviceId === undefined ? {} : { deviceId: entry.deviceId }),
     connectedAt: new Date(entry.connectedAt),
     ...(entry.drainingUntil !== undefined && (entry.drainingUntil > nowSeconds ? { draining: true } : { drainLapsed: true })),
+    ...(entry.drainedThrough !== undefined && { drainedThrough: entry.drainedThrough }),
   };
 }
 
@@ -392,6 +469,7 @@ function toPresence(item: PresenceItem, now: Date): Presence {
     connections,
     ...(lastSeen === undefined ? {} : { lastSeenAt: new Date(lastSeen) }),
     ...(item.discardBefore && item.discardReason ? { discard: { beforeId: item.discardBefore, reason: item.discardReason } } : {}),
+    ...(item.ackedUpTo ? { ackedUpTo: item.ackedUpTo } : {}),
   };
 }
 

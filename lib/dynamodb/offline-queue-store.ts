@@ -66,14 +66,16 @@ export class DynamoOfflineQueue implements OfflineQueue {
     return ids.length;
   }
 
-  async *pages(recipientId: string, from?: string): AsyncIterable<QueuedMessage[]> {
+  async *pages(recipientId: string, from?: string, after?: string): AsyncIterable<QueuedMessage[]> {
+    // Whichever bound is higher: `from` is inclusive, `after` is not.
+    const start = from !== undefined && (after === undefined || from > after) ? { op: '>=', id: from } : after ? { op: '>', id: after } : undefined;
     const pages = paginateQuery(
       { client: this.db, ...(this.pageSize ? { pageSize: this.pageSize } : {}) },
       {
         TableName: this.tableName,
-        KeyConditionExpression: from ? '#user = :user AND #id >= :from' : '#user = :user',
-        ExpressionAttributeNames: { '#user': offlineMessagesTable.partitionKey, ...(from && { '#id': offlineMessagesTable.sortKey }) },
-        ExpressionAttributeValues: { ':user': recipientId, ...(from && { ':from': from }) },
+        KeyConditionExpression: start ? `#user = :user AND #id ${start.op} :start` : '#user = :user',
+        ExpressionAttributeNames: { '#user': offlineMessagesTable.partitionKey, ...(start && { '#id': offlineMessagesTable.sortKey }) },
+        ExpressionAttributeValues: { ':user': recipientId, ...(start && { ':start': start.id }) },
         ConsistentRead: true,
       },
     );

@@ -13,7 +13,7 @@ import type { AppSettings } from '../retention/settings';
 import type { SettingsReader } from '../retention/settings-reader';
 import type { StatsCounters } from '../admin/stats';
 import { packFrames, toWireMessage, type MessageDraft, type QueuedMessage } from '../messages';
-import { type PushDeps, pushFrames } from '../delivery/ordering';
+import { pushStored, type PushDeps } from '../delivery/ordering';
 
 /** Recipients past this many go to the fan-out queue, in jobs of this many. */
 export const inlineRecipients = 1000;
@@ -132,11 +132,12 @@ async function pushCopies(
   await Promise.all(
     [...online.values()].map((presence) => {
       const copy = copies.get(presence.userId);
-      if (!copy || presence.connections.length === 0) return undefined;
+      // A recipient with no connection may still have acknowledged past this id (see pushStored).
+      if (!copy || (presence.connections.length === 0 && !presence.ackedUpTo)) return undefined;
       const wire = JSON.stringify(toWireMessage(copy));
       const frame = frames.get(wire) ?? packFrames([wire]);
       frames.set(wire, frame);
-      return pushFrames(deps, presence.connections, frame, { ...options, stored: { messageId: copy.id, recipients: [presence.userId] } });
+      return pushStored(deps, presence, frame, copy.id, options);
     }),
   );
 }

@@ -4,7 +4,7 @@
  * recipients' open connections and to the sender's other devices.
  */
 import type { Clock } from '../clock';
-import { connectionsOf, onConnection, sessionExpired, type Sender } from '../connecting/connections';
+import { onConnection, sessionExpired, type Sender } from '../connecting/connections';
 import { privateConversationId } from '../conversations/conversations';
 import { ForbiddenError, TooLargeError } from '../errors';
 import type { FanOutDeps, FanOutQueue } from './fan-out';
@@ -22,7 +22,7 @@ import { rateRuleOf, type SendRateLimiter } from './send-rate';
 import { sendToGroup } from '../groups/send-to-group';
 import type { SettingsReader } from '../retention/settings-reader';
 import { frameOf, toWireMessage, type QueuedMessage } from '../messages';
-import { pushFrames, pushToUsers, type PushDeps } from '../delivery/ordering';
+import { pushFrames, pushStored, pushToUsers, type PushDeps } from '../delivery/ordering';
 
 export interface SendDeps extends PushDeps, FanOutDeps {
   queue: OfflineQueue;
@@ -121,8 +121,9 @@ async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date
  * 1. The recipient's copy and the history copy are put (the same items, whoever puts them).
  * 2. The connections are looked up, strongly consistent, after the write: a recipient connecting
  *    meanwhile gets the message from its drain or from the push (see connectionsOf).
- * 3. The message is pushed; a connection still draining has it left to its drain. Meanwhile, a
- *    recipient the lookup found with no open connection is announced (`announce`: lib/events/offline-events).
+ * 3. The message is pushed (pushStored); a connection still draining has it left to its drain, and an
+ *    acknowledgement by bound that could cover it unseen is reopened. Meanwhile, a recipient the
+ *    lookup found with no open connection is announced (`announce`: lib/events/offline-events).
  *
  * A failure anywhere answers INTERNAL; nothing is taken back, as another device may be completing the
  * same send and be told `duplicate` with this very id.
@@ -141,13 +142,14 @@ async function deliverPrivate(
   ]);
   const failed = writes.find((write) => write.status === 'rejected');
   if (failed) throw failed.reason;
-  const connections = await connectionsOf(deps.connections, [message.to, message.from], deps.clock.now(), { consistent: true });
-  const offline = announce && !connections.some((connection) => connection.userId === message.to);
+  const found = await deps.connections.lookup([message.to, message.from], deps.clock.now(), { consistent: true });
+  const recipient = found.get(message.to);
+  const offline = announce && (recipient?.connections.length ?? 0) === 0;
+  const frames = [frameOf(message)];
   await Promise.all([
-    pushFrames(deps, connections, [frameOf(message)], {
-      except,
-      stored: { messageId: message.id, recipients: [message.to] },
-    }),
+    recipient ? pushStored(deps, recipient, frames, message.id, { except }) : undefined,
+    // The sender's other devices see it too; it is not stored for them (unless sent to themselves).
+    message.from === message.to ? undefined : pushFrames(deps, found.get(message.from)?.connections ?? [], frames, { except }),
     offline ? emitOfflineEvents(deps, [offlineEventOf(message.to, message)]) : undefined,
   ]);
 }

@@ -77,7 +77,7 @@ describe('DynamoConnectionStore', () => {
     const now = clock.now();
     await registerConnection(store, clock, { userId: 'fay', connectionId: 'f1' });
     expect((await connectionsOf(store, ['fay'], now))[0]?.draining).toBe(true);
-    expect(await store.claimDrain('fay', 'f1', 'd1', now)).toBe('claimed');
+    expect(await store.claimDrain('fay', 'f1', 'd1', now)).toEqual({ state: 'claimed' });
 
     expect(await store.leaveToDrain('fay', 'f1', 'M2', now)).toBe('left');
     expect(await store.leaveToDrain('fay', 'f1', 'M1', now)).toBe('left');
@@ -93,7 +93,7 @@ describe('DynamoConnectionStore', () => {
     // Finished: the next push goes straight out, and a repeated drain event finds the drain taken.
     expect(await store.leaveToDrain('fay', 'f1', 'M5', now)).toBe('finished');
     expect(await store.finishDrain('fay', 'f1', 0)).toEqual({ done: true });
-    expect(await store.claimDrain('fay', 'f1', 'd2', now)).toBe('taken');
+    expect(await store.claimDrain('fay', 'f1', 'd2', now)).toEqual({ state: 'taken' });
   });
 
   it('reads again from the smallest id left when taking it away was done but its answer lost', async () => {
@@ -104,7 +104,7 @@ describe('DynamoConnectionStore', () => {
     const clock = at('2030-01-15T10:00:00Z');
     const now = clock.now();
     await registerConnection(faulty, clock, { userId: 'liv', connectionId: 'l1' });
-    expect(await faulty.claimDrain('liv', 'l1', 'd1', now)).toBe('claimed');
+    expect(await faulty.claimDrain('liv', 'l1', 'd1', now)).toEqual({ state: 'claimed' });
     expect(await faulty.leaveToDrain('liv', 'l1', 'M1', now)).toBe('left');
     // DynamoDB removes leftFrom, the answer is lost, the SDK tries again and finds it already gone.
     faults.inject({
@@ -134,15 +134,15 @@ describe('DynamoConnectionStore', () => {
   it('tells a late drain event that the window passed with no drain, and renews the window only for its own drainer', async () => {
     const clock = at('2030-01-15T10:00:00Z');
     await registerConnection(store, clock, { userId: 'ida', connectionId: 'i1' });
-    expect(await store.claimDrain('ida', 'i1', 'late', new Date('2030-01-15T10:00:31Z'))).toBe('missed');
+    expect(await store.claimDrain('ida', 'i1', 'late', new Date('2030-01-15T10:00:31Z'))).toEqual({ state: 'missed' });
     expect((await connectionsOf(store, ['ida'], new Date('2030-01-15T10:00:31Z')))[0]?.drainLapsed).toBe(true);
     await registerConnection(store, clock, { userId: 'ida', connectionId: 'i2' });
-    expect(await store.claimDrain('ida', 'i2', 'mine', clock.now())).toBe('claimed');
+    expect(await store.claimDrain('ida', 'i2', 'mine', clock.now())).toEqual({ state: 'claimed' });
     expect(await store.extendDrain('ida', 'i2', 'other', clock.now())).toBe(false);
     expect(await store.extendDrain('ida', 'i2', 'mine', new Date('2030-01-15T10:00:20Z'))).toBe(true);
     // Renewed at 10:00:20 for 30 s: still draining at 10:00:45.
     expect((await connectionsOf(store, ['ida'], new Date('2030-01-15T10:00:45Z')))[1]?.draining).toBe(true);
-    expect(await store.claimDrain('ida', 'gone', 'x', clock.now())).toBe('gone');
+    expect(await store.claimDrain('ida', 'gone', 'x', clock.now())).toEqual({ state: 'gone' });
   });
 
   it('says a drain that ran past its window without finishing has lapsed, and finishes a drain whose connection is gone', async () => {
@@ -251,7 +251,7 @@ describe('connections per user (maxConnectionsPerUser)', () => {
     expect(kept.length).toBeGreaterThan(50);
     // The newest still take a drain, and a drain is left a message.
     const newest = kept.sort().at(-1) as string;
-    expect(await small.claimDrain('lou', newest, 'a-drainer-id-as-long-as-a-uuid-0000000', new Date('2030-01-15T10:00:01Z'))).toBe('claimed');
+    expect(await small.claimDrain('lou', newest, 'a-drainer-id-as-long-as-a-uuid-0000000', new Date('2030-01-15T10:00:01Z'))).toEqual({ state: 'claimed' });
     expect(await small.leaveToDrain('lou', newest, '01J00000000000000000000000', new Date('2030-01-15T10:00:01Z'))).toBe('left');
   });
 

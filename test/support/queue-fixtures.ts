@@ -22,8 +22,8 @@ export function memoryQueue(messages: QueuedMessage[], pageSize = 2): OfflineQue
     remove: async () => false,
     removeMany: async (_userId, ids) => void removed.push(...ids),
     removeGroupMessages: async () => 0,
-    async *pages(_userId, start) {
-      const span = start === undefined ? [...messages] : messages.filter((m) => m.id >= start);
+    async *pages(_userId, start, after) {
+      const span = messages.filter((m) => (start === undefined || m.id >= start) && (after === undefined || m.id > after));
       for (let i = 0; i < span.length; i += pageSize) yield span.slice(i, i + pageSize);
     },
   };
