@@ -10,6 +10,8 @@ import { admin } from '../support/admin';
 import { startTestStack, untilSettled } from '../support/local-stack';
 import WebSocket from 'ws';
 import { defaultAppSettings } from '../../lib/retention/settings';
+import { offlineMessagesTable } from '../../lib/tables';
+import { itemsOf } from '../support/snapshot';
 import { clientFor, collect, nextEvent, watchConnections } from './helpers';
 
 let stack: LocalStack;
@@ -55,12 +57,15 @@ describe('the client against the local stack', () => {
     const inbox = collect(reader);
     await reader.connect();
     const handed = await inbox.until(500);
-    // close() sends the acks still due and waits for their replies.
+    // The drain's `drained` frame comes after its messages: the client acks them all by bound then.
+    for (let waited = 0; (await queued(readerId)) > 0 && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     await reader.close();
 
     expect(handed.map((m) => m.id)).toEqual([...sentIds].sort());
     expect(new Set(handed.map((m) => m.id)).size).toBe(500);
     expect(await queued(readerId)).toBe(0);
+    // Acknowledged by the drain's bound, in one frame: the items wait for their TTL, none deleted one by one.
+    expect(await itemsOf(stack, offlineMessagesTable, readerId)).toHaveLength(500);
     await admin(stack, 'PATCH', '/config', { sendBurst: defaultAppSettings.sendBurst, maxOfflineMessagesPerSender: defaultAppSettings.maxOfflineMessagesPerSender });
   }, 120_000);
 

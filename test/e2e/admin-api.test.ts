@@ -104,10 +104,13 @@ describe('app settings', () => {
   it('reads the defaults, changes named keys only, and reads back the change', async () => {
     const before = await admin(stack, 'GET', '/config');
     expect(before).toEqual({ status: 200, body: defaultAppSettings });
-    const patched = await admin(stack, 'PATCH', '/config', { historyDays: 30, recentConversationsEnabled: false });
-    expect(patched).toEqual({ status: 200, body: { ...defaultAppSettings, historyDays: 30, recentConversationsEnabled: false } });
-    expect((await admin(stack, 'GET', '/config')).body).toEqual(patched.body);
-    await admin(stack, 'PATCH', '/config', { historyDays: 7, recentConversationsEnabled: true });
+    try {
+      const patched = await admin(stack, 'PATCH', '/config', { historyDays: 30, recentConversationsEnabled: false });
+      expect(patched).toEqual({ status: 200, body: { ...defaultAppSettings, historyDays: 30, recentConversationsEnabled: false } });
+      expect((await admin(stack, 'GET', '/config')).body).toEqual(patched.body);
+    } finally {
+      await admin(stack, 'PATCH', '/config', { historyDays: 7, recentConversationsEnabled: true });
+    }
   });
 
   it.each([
@@ -171,9 +174,12 @@ describe("a user's duration", () => {
       inForce: { days: 7, source: 'app' },
     });
     await admin(stack, 'PATCH', '/config', { userLevelSettingsEnabled: true });
-    expect((await admin(stack, 'GET', `/users/${id}/config`)).body.inForce).toEqual({ days: 3, source: 'user' });
-    expect((await admin(stack, 'DELETE', `/users/${id}/config`)).body).toMatchObject({ offlineMessageDurationDays: null, inForce: { source: 'app' } });
-    await admin(stack, 'PATCH', '/config', { userLevelSettingsEnabled: false });
+    try {
+      expect((await admin(stack, 'GET', `/users/${id}/config`)).body.inForce).toEqual({ days: 3, source: 'user' });
+      expect((await admin(stack, 'DELETE', `/users/${id}/config`)).body).toMatchObject({ offlineMessageDurationDays: null, inForce: { source: 'app' } });
+    } finally {
+      await admin(stack, 'PATCH', '/config', { userLevelSettingsEnabled: false });
+    }
   });
 
   it.each([

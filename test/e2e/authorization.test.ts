@@ -166,13 +166,23 @@ describe('another user, and a non-member', () => {
 
   it('cannot change another user’s duration: a `userId` in the frame is ignored', async () => {
     const mallory = await connectAs('mallory');
-    expect(await mallory.request({ action: 'setOfflineMessageDuration', days: 1, userId: 'bob' })).toMatchObject({ days: 1, source: 'user' });
-    await mallory.close();
-    expect((await admin(stack, 'GET', '/users/bob/config')).body).toMatchObject({ inForce: { days: 7, source: 'app' } });
-    expect((await admin(stack, 'GET', '/users/mallory/config')).body).toMatchObject({ inForce: { days: 1, source: 'user' } });
+    try {
+      expect(await mallory.request({ action: 'setOfflineMessageDuration', days: 1, userId: 'bob' })).toMatchObject({ days: 1, source: 'user' });
+      expect((await admin(stack, 'GET', '/users/bob/config')).body).toMatchObject({ inForce: { days: 7, source: 'app' } });
+      expect((await admin(stack, 'GET', '/users/mallory/config')).body).toMatchObject({ inForce: { days: 1, source: 'user' } });
+    } finally {
+      await mallory.close();
+      // Mallory's own duration goes again: the rows above expect her on the app's 7 days, in whatever order they run.
+      await admin(stack, 'DELETE', '/users/mallory/config');
+    }
   });
 
-  it('left Bob his whole queue', async () => {
+  it('leaves Bob his whole queue, as he gets it, when another user acks his ids and syncs as him', async () => {
+    // On its own, not counting on the rows above to have run first.
+    const mallory = await connectAs('mallory');
+    expect(await mallory.request({ action: 'ack', ids: bobsQueue })).toMatchObject({ type: 'acked', ids: [] });
+    expect(await mallory.request({ action: 'sync', userId: 'bob' })).toMatchObject({ type: 'synced', count: 0 });
+    await mallory.close();
     expect(await queuedIds('bob')).toEqual(bobsQueue);
   });
 });

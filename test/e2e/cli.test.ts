@@ -28,26 +28,32 @@ describe('pigeonhole config', () => {
   });
 
   it('changes settings, reading numbers, booleans and null', async () => {
-    const run = await pigeonhole(['config', 'set', 'maxOfflineMessages=500', 'userLevelSettingsEnabled=true', 'groupOfflineMessageDurationDays=null']);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('Updated maxOfflineMessages, userLevelSettingsEnabled, groupOfflineMessageDurationDays.');
-    expect(run.stdout).toMatch(/^maxOfflineMessages\s+500$/m);
-    expect(JSON.parse((await pigeonhole(['config', 'get', '--json'])).stdout)).toMatchObject({ maxOfflineMessages: 500, userLevelSettingsEnabled: true });
-    await pigeonhole(['config', 'set', 'maxOfflineMessages=1000', 'userLevelSettingsEnabled=false']);
+    try {
+      const run = await pigeonhole(['config', 'set', 'maxOfflineMessages=500', 'userLevelSettingsEnabled=true', 'groupOfflineMessageDurationDays=null']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('Updated maxOfflineMessages, userLevelSettingsEnabled, groupOfflineMessageDurationDays.');
+      expect(run.stdout).toMatch(/^maxOfflineMessages\s+500$/m);
+      expect(JSON.parse((await pigeonhole(['config', 'get', '--json'])).stdout)).toMatchObject({ maxOfflineMessages: 500, userLevelSettingsEnabled: true });
+    } finally {
+      await pigeonhole(['config', 'set', 'maxOfflineMessages=1000', 'userLevelSettingsEnabled=false']);
+    }
   });
 
   it('sets the abuse limits (send rate, burst, connections, sender cap), null where allowed', async () => {
-    const run = await pigeonhole(['config', 'set', 'sendRatePerSecond=50', 'sendBurst=200', 'maxConnectionsPerUser=10', 'maxOfflineMessagesPerSender=null']);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^sendRatePerSecond\s+50$/m);
-    expect(run.stdout).toMatch(/^maxOfflineMessagesPerSender\s+null$/m);
-    expect(JSON.parse((await pigeonhole(['config', 'get', '--json'])).stdout)).toMatchObject({
-      sendRatePerSecond: 50,
-      sendBurst: 200,
-      maxConnectionsPerUser: 10,
-      maxOfflineMessagesPerSender: null,
-    });
-    await pigeonhole(['config', 'set', 'sendRatePerSecond=20', 'sendBurst=100', 'maxConnectionsPerUser=50', 'maxOfflineMessagesPerSender=200']);
+    try {
+      const run = await pigeonhole(['config', 'set', 'sendRatePerSecond=50', 'sendBurst=200', 'maxConnectionsPerUser=10', 'maxOfflineMessagesPerSender=null']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^sendRatePerSecond\s+50$/m);
+      expect(run.stdout).toMatch(/^maxOfflineMessagesPerSender\s+null$/m);
+      expect(JSON.parse((await pigeonhole(['config', 'get', '--json'])).stdout)).toMatchObject({
+        sendRatePerSecond: 50,
+        sendBurst: 200,
+        maxConnectionsPerUser: 10,
+        maxOfflineMessagesPerSender: null,
+      });
+    } finally {
+      await pigeonhole(['config', 'set', 'sendRatePerSecond=20', 'sendBurst=100', 'maxConnectionsPerUser=50', 'maxOfflineMessagesPerSender=200']);
+    }
   });
 
   it.each([
@@ -69,11 +75,15 @@ describe('pigeonhole config', () => {
 
 describe('pigeonhole user, queue and token', () => {
   it('sets, shows and clears a user’s duration', async () => {
-    expect((await pigeonhole(['user', 'set', 'ulla', '3'])).stdout).toBe(
-      'user         ulla\nown setting  3 days\nin force     7 days (from the app)\n',
-    );
-    expect(JSON.parse((await pigeonhole(['user', 'get', 'ulla', '--json'])).stdout)).toMatchObject({ offlineMessageDurationDays: 3 });
-    expect((await pigeonhole(['user', 'clear', 'ulla'])).stdout).toContain('own setting  none');
+    try {
+      expect((await pigeonhole(['user', 'set', 'ulla', '3'])).stdout).toBe(
+        'user         ulla\nown setting  3 days\nin force     7 days (from the app)\n',
+      );
+      expect(JSON.parse((await pigeonhole(['user', 'get', 'ulla', '--json'])).stdout)).toMatchObject({ offlineMessageDurationDays: 3 });
+      expect((await pigeonhole(['user', 'clear', 'ulla'])).stdout).toContain('own setting  none');
+    } finally {
+      await pigeonhole(['user', 'clear', 'ulla']);
+    }
     const bad = await pigeonhole(['user', 'set', 'ulla', '8']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('must be a whole number 1 to 7');

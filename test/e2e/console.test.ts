@@ -119,12 +119,15 @@ describe('app settings', () => {
     page.on('request', (request) => {
       if (request.method() === 'PATCH') patches.push(request.postData() ?? '');
     });
-    await page.locator('[name="offlineMessageDurationDays"]').fill('3');
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('status').filter({ hasText: 'within 60 s' }).waitFor();
-    expect(patches).toEqual([JSON.stringify({ offlineMessageDurationDays: 3 })]);
-    expect((await admin(stack, 'GET', '/config')).body.offlineMessageDurationDays).toBe(3);
-    await admin(stack, 'PATCH', '/config', { offlineMessageDurationDays: 7 });
+    try {
+      await page.locator('[name="offlineMessageDurationDays"]').fill('3');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('status').filter({ hasText: 'within 60 s' }).waitFor();
+      expect(patches).toEqual([JSON.stringify({ offlineMessageDurationDays: 3 })]);
+      expect((await admin(stack, 'GET', '/config')).body.offlineMessageDurationDays).toBe(3);
+    } finally {
+      await admin(stack, 'PATCH', '/config', { offlineMessageDurationDays: 7 });
+    }
   });
 
   it('shows the API’s reason next to a refused value (9 days) and changes nothing', async () => {

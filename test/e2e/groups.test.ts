@@ -1,8 +1,9 @@
 /** Groups end to end (SPEC §2, §4, §7): the admin API, members-only sends, fan-out, caps. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../lib/protocol';
-import { offlineMessagesTable } from '../../lib/tables';
+import { historyTable, offlineMessagesTable } from '../../lib/tables';
+import { FaultInjector } from '../../local/faults';
 import { RequestMeter } from '../../local/request-meter';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
@@ -12,11 +13,13 @@ import { itemsOf } from '../support/snapshot';
 
 let stack: LocalStack;
 const meter = new RequestMeter();
+const faults = new FaultInjector();
 
 beforeAll(async () => {
-  stack = await startTestStack({ settingsCacheSeconds: 0, meter });
+  stack = await startTestStack({ settingsCacheSeconds: 0, meter, faults });
 });
 afterAll(() => stack?.stop());
+afterEach(() => faults.clear());
 
 const id = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
@@ -168,6 +171,45 @@ describe('sending to a group', () => {
     expect(await queued(away)).toEqual([]);
     await Promise.all([client.close(), onlineClient.close()]);
   });
+});
+
+describe('a group send cut short', () => {
+  it('is finished by the resend: every member gets one copy under the one id, and the sender hears duplicate', async () => {
+    const sender = id('ivy');
+    // 60 others: three writes of copies (25, 25, 10); two of them are online.
+    const members = Array.from({ length: 60 }, (_, i) => `${sender}-m${String(i).padStart(2, '0')}`);
+    const groupId = await makeGroup([sender, ...members]);
+    const [client, firstOnline, lastOnline] = await Promise.all([connect(sender), connect(members[0] as string), connect(members[59] as string)]);
+    await stack.lambda.idle(); // their drains done: what reaches them next is the send's push
+
+    // The write of copies that holds the first member's goes through; the others fail, the SDK's retries too.
+    const stopFault = faults.inject({
+      client: 'DynamoDBClient',
+      command: 'BatchWriteItemCommand',
+      table: stack.tableName(offlineMessagesTable),
+      function: 'send',
+      fault: 'server-error',
+      where: (input) => !JSON.stringify(input).includes(`"${members[0]}"`),
+    });
+    const clientMsgId = randomUUID();
+    const failed = await sendToGroup(client, groupId, 'all of you', { clientMsgId });
+    stopFault();
+    expect(failed).toMatchObject({ type: 'error', code: 'INTERNAL' });
+    const partial = (await Promise.all(members.map((member) => queued(member)))).filter((items) => items.length > 0);
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(60);
+    const claimed = (await queued(members[0] as string))[0]?.id;
+    expect(partial.every((items) => items.length === 1 && items[0]?.id === claimed)).toBe(true);
+    expect(firstOnline.messageFrames).toEqual([]);
+
+    const resent = await sendToGroup(client, groupId, 'all of you', { clientMsgId });
+    expect(resent).toMatchObject({ type: 'sent', clientMsgId, status: 'duplicate', id: claimed });
+    const copies = await Promise.all(members.map((member) => queued(member)));
+    expect(copies.filter((items) => items.length === 1 && items[0]?.id === claimed)).toHaveLength(60);
+    for (const online of [firstOnline, lastOnline]) expect((await online.messages(1)).map((m) => [m.id, m.body])).toEqual([[claimed, 'all of you']]);
+    expect((await itemsOf(stack, historyTable, `g#${groupId}`)).map((item) => item.id)).toEqual([claimed]);
+    await Promise.all([client.close(), firstOnline.close(), lastOnline.close()]);
+  }, 60_000);
 });
 
 describe('fan-out', () => {

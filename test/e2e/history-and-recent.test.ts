@@ -105,6 +105,29 @@ describe('history', () => {
     await alice.close();
   });
 
+  it('keeps a group message for groupHistoryDays, not historyDays, and a private one for historyDays', async () => {
+    await admin(stack, 'PATCH', '/config', { historyDays: 1, groupHistoryDays: 3 });
+    const [ann, ben] = [id('ann'), id('ben')];
+    const groupId = id('g');
+    expect((await admin(stack, 'PUT', `/groups/${groupId}`, { members: [ann, ben] })).status).toBe(200);
+    const annClient = await connect(ann);
+    await send(annClient, 'group', groupId, 'to the group');
+    await send(annClient, 'private', ben, 'to ben');
+    const kept = async (type: 'private' | 'group', target: string) => (await allHistory(annClient, type, target, 50))[0]?.bodies;
+    // Membership is read eventually consistent: under AWS timing a group made just now may take a moment to show.
+    await expect.poll(() => kept('group', groupId), { timeout: 3000 }).toEqual(['to the group']);
+    expect(await kept('private', ben)).toEqual(['to ben']);
+
+    // Past historyDays: the private message has gone, the group message stays.
+    await advanceClock(day + 1000);
+    expect(await kept('private', ben)).toEqual([]);
+    expect(await kept('group', groupId)).toEqual(['to the group']);
+    // Past groupHistoryDays: the group message has gone too.
+    await advanceClock(2 * day);
+    expect(await kept('group', groupId)).toEqual([]);
+    await annClient.close();
+  });
+
   it.each([
     [{ type: 'channel', target: 'x' }, "type must be 'private' or 'group'"],
     [{ type: 'private', target: 'x', limit: 0 }, 'limit must be at least 1'],

@@ -267,6 +267,68 @@ describe('npm start', () => {
     expect(failure?.stderr.trim()).toBe("--faults: 'dynamo=5' is not a fault share: use dynamodb=0.05 or connections=5% (a share from 0 to 1, or 0% to 100%)");
   });
 
+  it('puts a settings change in force at once with PIGEONHOLE_SETTINGS_CACHE_SECONDS=0; without it, the 60 s cache holds it back', async () => {
+    // Whether user-level settings are on is an app setting every function caches: `getOfflineMessageDuration` shows it.
+    const afterEnabling = async (env: Record<string, string>) => {
+      const started = await npmStart([], env);
+      const group = started.child.pid as number;
+      try {
+        const adminUrl = /Admin API\s+(http:\/\/\S+)/.exec(started.output())?.[1] ?? '';
+        const adminKey = /Admin key\s+(ph_\S+)/.exec(started.output())?.[1] ?? '';
+        const client = await TestClient.connect(`${started.wsUrl}/?token=${started.aliceToken}`);
+        expect(await client.request({ action: 'getOfflineMessageDuration' })).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+        const patched = await fetch(`${adminUrl}/config`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+          body: JSON.stringify({ userLevelSettingsEnabled: true }),
+        });
+        expect(patched.status).toBe(200);
+        const reply = await client.request({ action: 'getOfflineMessageDuration' });
+        await client.close();
+        return reply.type;
+      } finally {
+        started.child.kill('SIGTERM');
+        await exited(started.child);
+        killGroup(group, started.dynamoPort);
+      }
+    };
+    expect(await afterEnabling({ PIGEONHOLE_SETTINGS_CACHE_SECONDS: '0' })).toBe('offlineMessageDuration');
+    // Unset (empty): 60 s, as on AWS. The next read comes well within the minute the first is cached for.
+    expect(await afterEnabling({ PIGEONHOLE_SETTINGS_CACHE_SECONDS: '' })).toBe('error');
+  }, 120_000);
+
+  it.each(['61', '-1', '1.5', 'soon'])('refuses PIGEONHOLE_SETTINGS_CACHE_SECONDS=%s in one line', (value) => {
+    let failure: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts'], {
+        env: { ...process.env, PIGEONHOLE_SETTINGS_CACHE_SECONDS: value },
+        encoding: 'utf8',
+        stdio: 'pipe',
+        timeout: 30_000,
+      });
+    } catch (error) {
+      failure = error as { status: number; stderr: string };
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr.trim()).toBe(`PIGEONHOLE_SETTINGS_CACHE_SECONDS must be a whole number 0-60, not '${value}'`);
+  });
+
+  it('refuses a PIGEONHOLE_TOKEN_SECRET shorter than 32 characters, saying how long it must be', () => {
+    let failure: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts'], {
+        env: { ...process.env, PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0', PIGEONHOLE_TOKEN_SECRET: 's'.repeat(31) },
+        encoding: 'utf8',
+        stdio: 'pipe',
+        timeout: 30_000,
+      });
+    } catch (error) {
+      failure = error as { status: number; stderr: string };
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr).toContain('the token secret must be at least 32 characters');
+  });
+
   it('says plainly what to install when Java is missing', () => {
     // A PATH with node on it and nothing else (node's own directory may hold java too).
     const nodeOnly = mkdtempSync(join(tmpdir(), 'pigeonhole-no-java-'));

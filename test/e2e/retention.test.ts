@@ -3,14 +3,17 @@
  * for the real 60 s here: every change is followed by a minute on the clock, as in production.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
+import { logger } from '../../lib/lambda/logger';
 import type { Message } from '../../lib/protocol';
 import { defaultAppSettings, type AppSettings } from '../../lib/retention/settings';
+import { configTable } from '../../lib/tables';
 import type { LocalStack } from '../../local/stack';
 import { admin } from '../support/admin';
 import { TestClient } from '../support/client';
 import { TestClock } from '../support/clock';
-import { startTestStack } from '../support/local-stack';
+import { localDocumentClient, startTestStack } from '../support/local-stack';
 
 let stack: LocalStack;
 const clock = new TestClock();
@@ -119,6 +122,63 @@ describe('users choosing their own duration', () => {
     await client.close();
   });
 
+  it('ignores an invalid hand edit of a user’s item, key by key, with a log line: delivery goes on under the app’s duration', async () => {
+    await settings({ userLevelSettingsEnabled: true, offlineMessageDurationDays: 5 });
+    const [senderId, wrongType, outOfRange, extraKey] = [user('sid'), user('tia'), user('uma'), user('val')];
+    const groupId = user('g');
+    expect((await admin(stack, 'PUT', `/groups/${groupId}`, { members: [senderId, wrongType, outOfRange, extraKey] })).status).toBe(200);
+    // As an admin might leave them after editing the Config table in the DynamoDB console.
+    const db = localDocumentClient();
+    const edits = [
+      [wrongType, { offlineMessageDurationDays: '3' }],
+      [outOfRange, { offlineMessageDurationDays: 30 }],
+      [extraKey, { offlineMessageDurationDays: 2, colour: 'red' }],
+    ] as const;
+    for (const [userId, edit] of edits) {
+      await db.send(new PutCommand({ TableName: stack.tableName(configTable), Item: { id: `user:${userId}`, ...edit } }));
+    }
+    const warnings = vi.spyOn(logger, 'warn');
+    try {
+      // A private message reads one user's item; a group message reads every member's at once.
+      const sender = await connect(senderId);
+      for (const [userId] of edits) await sendAll(sender, userId, ['private']);
+      expect(await sender.request({ action: 'send', type: 'group', target: groupId, clientMsgId: randomUUID(), body: 'group' })).toMatchObject({
+        status: 'accepted',
+      });
+      await sender.close();
+
+      const inDays = (message: Message) => Math.round((Date.parse(message.expiresAt) - Date.parse(message.sentAt)) / day);
+      const seen = async (userId: string) => {
+        const client = await connect(userId);
+        const lifetimes = (await client.messages(2)).map((m) => [m.body, inDays(m)]);
+        const inForce = await client.request({ action: 'getOfflineMessageDuration' });
+        await client.close();
+        return { lifetimes, inForce: { days: inForce.days, source: inForce.source } };
+      };
+      const appsFive = { lifetimes: [['private', 5], ['group', 5]], inForce: { days: 5, source: 'app' } };
+      expect(await seen(wrongType)).toEqual(appsFive);
+      expect(await seen(outOfRange)).toEqual(appsFive);
+      // Only the bad key falls back: a valid duration beside an unknown key stays in force.
+      expect(await seen(extraKey)).toEqual({ lifetimes: [['private', 2], ['group', 2]], inForce: { days: 2, source: 'user' } });
+      expect((await admin(stack, 'GET', `/users/${wrongType}/config`)).body).toEqual({
+        userId: wrongType,
+        offlineMessageDurationDays: null,
+        inForce: { days: 5, source: 'app' },
+      });
+
+      const logged = warnings.mock.calls.map(([, details]) => details as Record<string, unknown>);
+      expect(logged).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ scope: 'user', key: 'offlineMessageDurationDays', value: '3' }),
+          expect.objectContaining({ scope: 'user', key: 'offlineMessageDurationDays', value: 30 }),
+          expect.objectContaining({ scope: 'user', key: 'colour' }),
+        ]),
+      );
+    } finally {
+      warnings.mockRestore();
+    }
+  });
+
   it('makes new messages to the user live as long as the user chose', async () => {
     await settings({ userLevelSettingsEnabled: true });
     const [senderId, readerId] = [user('xena'), user('yuri')];
@@ -182,6 +242,38 @@ describe('caps', () => {
     await reader.close();
     // What was dropped is gone for good.
     expect((await admin(stack, 'GET', `/users/${readerId}/offline`)).body).toMatchObject({ count: 5, pendingDrops: { overflow: 0 } });
+  });
+
+  it('applies groupOfflineMaxMessages before maxOfflineMessages: of private and group messages over both, the newest survivors arrive, the rest announced as one overflow', async () => {
+    await settings({ groupOfflineMaxMessages: 2, maxOfflineMessages: 5 });
+    const [senderId, readerId, groupA, groupB] = [user('kit'), user('lia'), user('ga'), user('gb')];
+    for (const groupId of [groupA, groupB]) {
+      expect((await admin(stack, 'PUT', `/groups/${groupId}`, { members: [senderId, readerId] })).status).toBe(200);
+    }
+    const sender = await connect(senderId);
+    const sends = [
+      ['private', readerId, 'p1'],
+      ['group', groupA, 'a1'],
+      ['private', readerId, 'p2'],
+      ['group', groupA, 'a2'],
+      ['group', groupB, 'b1'],
+      ['group', groupA, 'a3'],
+      ['group', groupA, 'a4'],
+      ['private', readerId, 'p3'],
+    ] as const;
+    for (const [type, target, body] of sends) {
+      expect(await sender.request({ action: 'send', type, target, clientMsgId: randomUUID(), body })).toMatchObject({ status: 'accepted' });
+    }
+    await sender.close();
+
+    // Newest first: p3, a4 and a3 (group A's two), b1; a2 is over group A's cap, so it takes none of
+    // the user's five; p2 is the fifth; a1 is over group A's cap, p1 over the user's. Had the user's
+    // cap come first, or counted a2, p2 would have gone and four been dropped.
+    expect((await admin(stack, 'GET', `/users/${readerId}/offline`)).body).toMatchObject({ count: 5, pendingDrops: { overflow: 3 } });
+    expect(await whatArrives(readerId)).toEqual({
+      dropped: [{ type: 'dropped', count: 3, reason: 'overflow' }],
+      bodies: ['p2', 'b1', 'a3', 'a4', 'p3'],
+    });
   });
 });
 

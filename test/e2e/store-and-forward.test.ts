@@ -2,7 +2,7 @@
  * Store and forward end to end (SPEC §3–§5), with real WebSocket clients on the local stack.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoConnectionStore } from '../../lib/dynamodb/connection-store';
 import type { Message } from '../../lib/protocol';
 import { connectionsTable, offlineMessagesTable, sendReceiptsTable } from '../../lib/tables';
@@ -25,6 +25,14 @@ beforeAll(async () => {
   stack = await startTestStack({ clock, faults, settingsCacheSeconds: 0 });
 });
 afterAll(() => stack?.stop());
+// Every test starts on the real now and with no fault injected, whatever the one before it did or
+// failed to undo: after each test rather than before, so that a describe's beforeAll (which runs
+// before the next test's beforeEach) starts so too; once the drains it started are done.
+afterEach(async () => {
+  faults.clear();
+  await stack.lambda.idle();
+  clock.reset();
+});
 
 /** Moves the test clock once the drains under way are done: a drain whose window jumped past would cut its connection off. */
 async function advanceClock(ms: number): Promise<void> {

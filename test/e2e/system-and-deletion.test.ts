@@ -41,6 +41,34 @@ describe('system messages', () => {
     await Promise.all([onlineClient.close(), awayClient.close()]);
   });
 
+  it('reach every recipient past the first 1,000 through the fan-out queue: one copy each, pushed to those online', { timeout: 120_000 }, async () => {
+    const run = id('many');
+    // 1,000 stored by the request itself, then two jobs: 1,000 and 1.
+    const recipients = Array.from({ length: 2001 }, (_, i) => `${run}-u${String(i).padStart(4, '0')}`);
+    const onlineId = recipients[1500] as string;
+    const online = await connect(onlineId);
+    await stack.lambda.idle(); // its drain done: what reaches it next is the worker's push
+    let processed = 0;
+    const bothJobs = new Promise<void>((resolve) => {
+      const listener = (event: { outcome: string }) => {
+        if (event.outcome === 'processed' && ++processed === 2) {
+          stack.fanOutJobs.events.off('settled', listener);
+          resolve();
+        }
+      };
+      stack.fanOutJobs.events.on('settled', listener);
+    });
+    const answer = await admin(stack, 'POST', '/messages/system', { to: recipients, body: 'to everyone' });
+    expect(answer).toEqual({ status: 202, body: { id: expect.any(String), status: 'accepted', recipients: 2001 } });
+    await bothJobs;
+
+    const copies = await Promise.all(recipients.map((recipient) => itemsOf(stack, offlineMessagesTable, recipient)));
+    const once = copies.map((items) => items.length === 1 && items[0]?.id === answer.body.id && items[0]?.type === 'system');
+    expect(once.filter(Boolean)).toHaveLength(2001);
+    expect(await online.messages(1)).toEqual([expect.objectContaining({ id: answer.body.id, type: 'system', from: 'system', to: onlineId })]);
+    await online.close();
+  });
+
   it('are stored once for a resend with the same clientMsgId', async () => {
     const user = id('ben');
     const clientMsgId = randomUUID();

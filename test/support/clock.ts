@@ -22,6 +22,12 @@ export class TestClock implements Clock {
     this.frozenAt ??= Date.now() + this.offsetMs;
   }
 
+  /** Back to the real now, running: what a test that moved or froze it leaves for the next one. */
+  reset(): void {
+    this.offsetMs = 0;
+    this.frozenAt = undefined;
+  }
+
   /** Lets it run again from where it stood. */
   thaw(): void {
     if (this.frozenAt === undefined) return;

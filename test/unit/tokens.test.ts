@@ -83,4 +83,15 @@ describe('client tokens', () => {
   it('will not sign or verify with a short secret', async () => {
     await expect(issueToken('short', { userId: 'alice', ttlSeconds: 60, now })).rejects.toThrow(/at least 32/);
   });
+
+  it('takes a secret of exactly 32 characters, and refuses one of 31 both ways: a misconfiguration, not a bad token', async () => {
+    const [enough, short] = ['s'.repeat(32), 's'.repeat(31)];
+    const { token } = await issueToken(enough, { userId: 'alice', ttlSeconds: 60, now });
+    await expect(verifyToken(enough, token, now)).resolves.toEqual({ userId: 'alice' });
+    await expect(issueToken(short, { userId: 'alice', ttlSeconds: 60, now })).rejects.toThrow('the token secret must be at least 32 characters');
+    // Not an InvalidTokenError: the authorizer answers it as its own failure (500), not as the client's 401.
+    const refused = verifyToken(short, token, now);
+    await expect(refused).rejects.toThrow('the token secret must be at least 32 characters');
+    await expect(refused).rejects.not.toBeInstanceOf(InvalidTokenError);
+  });
 });
