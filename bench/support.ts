@@ -39,9 +39,18 @@ export interface BenchResult {
 /** Benchmarks log only errors: their output is the tables. */
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
-export async function startBenchStack(options: LocalStackOptions = {}): Promise<{ stack: LocalStack; meter: RequestMeter }> {
+/** `history: false`: the app setting `historyEnabled` off from the start, before any function reads it. */
+export async function startBenchStack(options: LocalStackOptions & { history?: boolean } = {}): Promise<{ stack: LocalStack; meter: RequestMeter }> {
   const meter = new RequestMeter();
-  const stack = await startLocalStack({ wsPort: 0, adminPort: 0, settingsCacheSeconds: 0, meter, ...options });
+  const { history = true, ...stackOptions } = options;
+  const stack = await startLocalStack({ wsPort: 0, adminPort: 0, settingsCacheSeconds: 0, meter, ...stackOptions });
+  if (!history) {
+    await fetch(`${stack.adminUrl}/config`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ historyEnabled: false }),
+    });
+  }
   return { stack, meter };
 }
 

@@ -208,6 +208,7 @@ export const functionCatalog = {
     tables: [
       { table: historyTable, actions: ['Query'] },
       { table: groupMembersTable, actions: ['GetItem'] },
+      readsSettings,
     ],
     throttle: quietRoute,
   },

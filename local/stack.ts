@@ -62,8 +62,6 @@ export interface LocalStackOptions {
   clock?: Clock;
   /** How long functions may cache settings, at most 60 (SPEC §6); tests use 0 to see changes at once. */
   settingsCacheSeconds?: number;
-  /** Keep conversation history (the default), or run as a deployment with `HISTORY_ENABLED=false`. */
-  history?: boolean;
   /** Faults to inject into the handlers' AWS calls; tests add rules to it as they go. */
   faults?: FaultInjector;
   /** Counts the handlers' DynamoDB requests and capacity units. */
@@ -193,7 +191,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBusName: eventBus.busName,
       offlineEventsDeadlineMs: options.offlineEventsDeadlineMs,
       settingsCacheSeconds: options.settingsCacheSeconds ?? 60,
-      history: options.history ?? true,
     });
     useClock(options.clock ?? systemClock);
     const client = new DynamoDBClient({ endpoint: dynamodbEndpoint });
@@ -271,7 +268,6 @@ function configureEnvironment(config: {
   eventBusName: string;
   offlineEventsDeadlineMs: number | undefined;
   settingsCacheSeconds: number;
-  history: boolean;
 }): void {
   const env = process.env;
   env.AWS_REGION ??= 'us-east-1';
@@ -294,7 +290,6 @@ function configureEnvironment(config: {
   env[offlineEventBusEnvVar] = config.eventBusName;
   if (config.offlineEventsDeadlineMs === undefined) delete env.OFFLINE_EVENTS_DEADLINE_MS;
   else env.OFFLINE_EVENTS_DEADLINE_MS = String(config.offlineEventsDeadlineMs);
-  env.HISTORY_ENABLED = String(config.history);
   env.TOKEN_SECRET = config.tokenSecret;
   // Every handler runs in this process: they count into one in-memory instance that GET /v1/stats reads.
   env[statsSourceEnvVar] = 'memory';

@@ -10,6 +10,7 @@ import { ForbiddenError } from '../errors';
 import type { GroupStore } from '../groups/groups';
 import { limits, type HistoryFrame, type Message, type Reply } from '../protocol';
 import { toWireMessage, type QueuedMessage } from '../messages';
+import type { SettingsReader } from '../retention/settings-reader';
 
 export interface HistoryPage {
   /** Newest first. */
@@ -31,11 +32,11 @@ export interface HistoryStore {
 export const defaultHistoryLimit = 50;
 
 export async function readHistory(
-  deps: { history: HistoryStore | undefined; groups: Pick<GroupStore, 'isMember'>; clock: Clock },
+  deps: { history: HistoryStore; groups: Pick<GroupStore, 'isMember'>; settings: Pick<SettingsReader, 'appSettings'>; clock: Clock },
   caller: Caller,
   frame: HistoryFrame,
 ): Promise<Reply> {
-  if (!deps.history) throw new ForbiddenError('this deployment keeps no history');
+  if (!(await deps.settings.appSettings()).historyEnabled) throw new ForbiddenError('history is switched off (the app setting historyEnabled)');
   // A private conversation is named by the caller and the other user, so the caller is always in it.
   if (frame.type === 'group' && !(await deps.groups.isMember(frame.target, caller.userId))) {
     throw new ForbiddenError(`only members of group '${frame.target}' may read its history`);

@@ -118,12 +118,13 @@ const membersPerJob = 500;
  * worker, so no one invocation searches ten thousand queues. `pendingMembers` says how many.
  */
 export async function deleteGroupMessages(
-  deps: { groups: GroupStore; history: HistoryStore | undefined; queue: OfflineQueue; jobs: FanOutQueue },
+  deps: { groups: GroupStore; history: HistoryStore; queue: OfflineQueue; jobs: FanOutQueue },
   groupId: string,
   fromUserId: string,
 ): Promise<{ groupId: string; from: string; removed: { history: number; queued: number }; pendingMembers: number }> {
   if (!(await deps.groups.get(groupId))) throw new NotFoundError(`there is no group '${groupId}'`);
-  const fromHistory = deps.history ? await deps.history.removeFrom(groupConversationId(groupId), fromUserId) : [];
+  // Whether or not history is kept now: what was kept before goes too.
+  const fromHistory = await deps.history.removeFrom(groupConversationId(groupId), fromUserId);
   const members = await deps.groups.members(groupId);
   const later: FanOutJob[] = [];
   for (let i = inlineQueueSearches; i < members.length; i += membersPerJob) {

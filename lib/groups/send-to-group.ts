@@ -18,8 +18,8 @@ import { pushToUsers } from '../delivery/ordering';
 export interface GroupSendDeps extends FanOutDeps {
   receipts: SendReceipts;
   groups: Pick<GroupStore, 'isMember' | 'members' | 'recordLastMessage'>;
-  /** Undefined when the deployment keeps no history. */
-  history: Pick<HistoryStore, 'put'> | undefined;
+  /** Written only while the app's `historyEnabled` is on. */
+  history: Pick<HistoryStore, 'put'>;
   jobs: FanOutQueue;
   newId: (acceptedAt: Date) => string;
 }
@@ -56,7 +56,7 @@ export async function sendToGroup(deps: GroupSendDeps, caller: Sender, frame: Se
   const draft: MessageDraft = { ...base, id, sentAt };
   const keptUntil = historyExpiry(sentAt, 'group', app);
   const record = { ...draft, expiresAt: keptUntil, qos: 1 as const };
-  await deps.history?.put(groupConversationId(groupId), record);
+  if (app.historyEnabled) await deps.history.put(groupConversationId(groupId), record);
   const recipients = (await deps.groups.members(groupId)).filter((member) => member !== caller.userId);
   await fanOut(deps, draft, recipients, { except: caller.connectionId });
 

@@ -120,12 +120,8 @@ function dynamoGroupStore(): DynamoGroupStore {
   });
 }
 
-/**
- * The conversation history, unless the deployment keeps none: `HISTORY_ENABLED=false` turns it off
- * for a service that wants only the offline queue (and its lower cost).
- */
-export function historyStore(): HistoryStore | undefined {
-  if (process.env.HISTORY_ENABLED === 'false') return undefined;
+/** The conversation history; whether messages go into it is the app's `historyEnabled` setting. */
+export function historyStore(): HistoryStore {
   return new DynamoHistoryStore(sharedDocumentClient(), requiredEnv(historyTable.envVar));
 }
 

@@ -64,6 +64,7 @@ export const appSettingSpecs = {
     true,
   ),
   userLevelSettingsEnabled: flag('May users set their own offline-message duration.', false),
+  historyEnabled: flag('Keep roaming history at all; off, `history` answers FORBIDDEN and each message costs a write less.', true),
   historyDays: wholeNumber('Days of roaming history kept for private conversations.', 1, 365, 7),
   groupHistoryDays: wholeNumber('Days of roaming history kept for groups.', 1, 365, 7),
   recentConversationsEnabled: flag('Keep each user’s list of recent conversations.', true),

@@ -30,8 +30,8 @@ export interface SendDeps extends PushDeps, FanOutDeps {
   settings: SettingsReader;
   clock: Clock;
   newId: (acceptedAt: Date) => string;
-  /** Undefined when the deployment keeps no history. */
-  history: HistoryStore | undefined;
+  /** Written only while the app's `historyEnabled` is on. */
+  history: HistoryStore;
   recent: RecentConversationStore;
   groups: GroupStore;
   /** Undefined in a function that serves no chatrooms (the backend's `POST /v1/messages`). */
@@ -88,7 +88,8 @@ async function sendPrivate(deps: SendDeps, caller: Sender, frame: SendFrame, bod
 
   const except = caller.connectionId;
   if (qos === 1 && !(await recipientSessionExpired(deps, message.to, now, app.sessionExpiryHours))) {
-    await deliverPrivate(deps, message, historyExpiry(sentAt, 'private', app), except, app.offlineEventsEnabled);
+    const keptInHistoryUntil = app.historyEnabled ? historyExpiry(sentAt, 'private', app) : undefined;
+    await deliverPrivate(deps, message, keptInHistoryUntil, except, app.offlineEventsEnabled);
   } else {
     await pushToUsers(deps, [message.to, caller.userId], [frameOf(message)], { except });
   }
@@ -131,14 +132,15 @@ async function recipientSessionExpired(deps: SendDeps, userId: string, now: Date
 async function deliverPrivate(
   deps: SendDeps,
   message: QueuedMessage,
-  keptInHistoryUntil: Date,
+  /** Undefined: history is switched off (`historyEnabled`). */
+  keptInHistoryUntil: Date | undefined,
   except: string | undefined,
   announce: boolean,
 ): Promise<void> {
   const conversation = privateConversationId(message.from, message.to);
   const writes = await Promise.allSettled([
     deps.queue.put(message.to, message),
-    deps.history?.put(conversation, { ...message, expiresAt: keptInHistoryUntil }),
+    keptInHistoryUntil && deps.history.put(conversation, { ...message, expiresAt: keptInHistoryUntil }),
   ]);
   const failed = writes.find((write) => write.status === 'rejected');
   if (failed) throw failed.reason;

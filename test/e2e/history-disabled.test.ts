@@ -1,7 +1,7 @@
 /**
- * A deployment without roaming history (`HISTORY_ENABLED=false` on the functions; locally
- * `startLocalStack({ history: false })`): `history` is FORBIDDEN, every message is still stored,
- * delivered and listed in recent conversations, and nothing is ever written to the History table.
+ * Roaming history switched off (the app setting `historyEnabled`, SPEC §6): `history` is FORBIDDEN,
+ * every message is still stored, delivered and listed in recent conversations, and nothing is written
+ * to the History table; switched on again, history is kept and read as before.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,8 @@ import { snapshot } from '../support/snapshot';
 let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ history: false, settingsCacheSeconds: 0 });
+  stack = await startTestStack({ settingsCacheSeconds: 0 });
+  expect(await admin(stack, 'PATCH', '/config', { historyEnabled: false })).toMatchObject({ status: 200, body: { historyEnabled: false } });
 });
 afterAll(() => stack?.stop());
 
@@ -83,7 +84,7 @@ describe('without history', () => {
       expect(await client.request(frame)).toEqual({
         type: 'error',
         code: 'FORBIDDEN',
-        message: 'this deployment keeps no history',
+        message: 'history is switched off (the app setting historyEnabled)',
         requestId: expect.any(String),
       });
     }
@@ -102,5 +103,23 @@ describe('without history', () => {
       status: 200,
       body: { removed: { history: 0, queued: 1 } },
     });
+  });
+
+  it('is a setting like the others: a wrong value is refused and changes nothing, and switched on, history is kept again', async () => {
+    expect(await admin(stack, 'PATCH', '/config', { historyEnabled: 'no' })).toMatchObject({ status: 400 });
+    expect((await admin(stack, 'GET', '/config')).body).toMatchObject({ historyEnabled: false });
+
+    const [fay, gus] = [id('fay'), id('gus')];
+    const client = await connect(fay);
+    await send(client, 'private', gus, 'not kept');
+    try {
+      await admin(stack, 'PATCH', '/config', { historyEnabled: true });
+      const kept = await send(client, 'private', gus, 'kept');
+      const reply = await client.request({ action: 'history', type: 'private', target: gus });
+      expect((reply.messages as Message[]).map((m) => [m.id, m.body])).toEqual([[kept, 'kept']]);
+    } finally {
+      await admin(stack, 'PATCH', '/config', { historyEnabled: false });
+    }
+    await client.close();
   });
 });
