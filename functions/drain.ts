@@ -19,6 +19,7 @@ const drainRequestSchema = z.object({
   userId: userIdSchema,
   connectionId: z.string().check(z.minLength(1)),
   discard: z.optional(z.object({ beforeId: messageIdSchema, reason: z.enum(['cleanStart', 'expired']) })),
+  ackedUpTo: z.optional(messageIdSchema),
 });
 
 const deps: DrainDeps = {
@@ -41,7 +42,8 @@ export const handler = middy<unknown, void>()
     logger.appendKeys({ userId: request.userId, connectionId: request.connectionId });
     // A drainer of its own per invocation: an event Lambda delivers twice finds the drain taken.
     const started = performance.now();
-    const report = await drainOnConnect(deps, request, await queuePolicyFor(settings, request.userId, request.discard), randomUUID());
+    // The settings are read while the drain claims the connection and reads the queue.
+    const report = await drainOnConnect(deps, request, queuePolicyFor(settings, request.userId, request.discard), randomUUID());
     countDelivery(stats, report);
     countDrain(stats, report, performance.now() - started);
     logger.info('drained', { ...report });

@@ -66,13 +66,14 @@ async function admit(deps: OpenConnectionDeps, caller: Caller, query: ConnectQue
     maxConnectionsPerUser,
   );
   await closeReplaced(deps, replaced);
-  if (cleanStart) return { ...caller, discard: discardFrom('cleanStart')(connection.connectedAt) };
+  const drain = { ...caller, ...(before?.ackedUpTo && { ackedUpTo: before.ackedUpTo }) };
+  if (cleanStart) return { ...drain, discard: discardFrom('cleanStart')(connection.connectedAt) };
 
-  if (!sessionExpired(before, connection.connectedAt, sessionExpiryHours)) return caller;
+  if (!sessionExpired(before, connection.connectedAt, sessionExpiryHours)) return drain;
   // Recorded before the connection opens, so that a `sync` sent at once honours it too.
   const discard = discardFrom('expired')(connection.connectedAt);
   await deps.connections.setDiscard(caller.userId, discard);
-  return { ...caller, discard };
+  return { ...drain, discard };
 }
 
 /**

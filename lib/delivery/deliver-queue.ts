@@ -25,8 +25,16 @@ export async function planQueue(
   userId: string,
   policy: QueuePolicy,
   span: QueueSpan = {},
+  /** The queue as readAhead read it, when it did: planned from memory, not read again. */
+  readAlready?: readonly QueuedMessage[],
 ): Promise<{ plan: QueuePlan; messages: Iterable<QueuedMessage> | AsyncIterable<QueuedMessage> }> {
   const plan = new QueuePlan(policy, deps.clock.now());
+  if (readAlready) {
+    const messages = readAlready.filter((message) => inSpan(message.id, span));
+    for (const message of messages) plan.observe(message);
+    plan.finish();
+    return { plan, messages };
+  }
   let kept: QueuedMessage[] | undefined = [];
   let keptBytes = 0;
   for await (const message of messagesOf(deps.queue, userId, span)) {
@@ -53,9 +61,30 @@ export interface QueueSpan {
 /** Past this, a queue is read twice rather than held: a Lambda function has memory to spare, not to waste. */
 const inMemoryQueueBytes = 4 * 1024 * 1024;
 
+/**
+ * The queue past `after`, read before anything else is known (the drain starts it while it claims the
+ * connection and reads the settings); undefined once it outgrows memory, to be read as it is planned.
+ */
+export async function readAhead(queue: OfflineQueue, userId: string, after: string | undefined): Promise<QueuedMessage[] | undefined> {
+  const messages: QueuedMessage[] = [];
+  let bytes = 0;
+  for await (const page of queue.pages(userId, undefined, after)) {
+    for (const message of page) {
+      messages.push(message);
+      bytes += message.bodyJson.length + 200;
+      if (bytes > inMemoryQueueBytes) return undefined;
+    }
+  }
+  return messages;
+}
+
+function inSpan(id: string, span: QueueSpan): boolean {
+  return (span.from === undefined || id >= span.from) && (span.after === undefined || id > span.after) && !span.sent?.has(id);
+}
+
 async function* messagesOf(queue: OfflineQueue, userId: string, span: QueueSpan): AsyncIterable<QueuedMessage> {
   for await (const page of queue.pages(userId, span.from, span.after)) {
-    for (const message of page) if (!span.sent?.has(message.id)) yield message;
+    for (const message of page) if (inSpan(message.id, span)) yield message;
   }
 }
 
@@ -88,10 +117,13 @@ export async function deliverQueue(
   connectionId: string,
   policy: QueuePolicy,
   span: QueueSpan = {},
-  /** `drain`: the drain on connect posts these frames, and marks them so (see lib/delivery/ordering.ts). */
-  options: { drain?: boolean } = {},
+  /**
+   * `drain`: the drain on connect posts these frames, and marks them so (see lib/delivery/ordering.ts).
+   * `readAlready`: the queue as readAhead read it.
+   */
+  options: { drain?: boolean; readAlready?: readonly QueuedMessage[] | undefined } = {},
 ): Promise<DeliveryReport> {
-  const { plan, messages } = await planQueue(deps, userId, policy, span);
+  const { plan, messages } = await planQueue(deps, userId, policy, span, options.readAlready);
   const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), expiredSkipped: plan.expiredCount, connectionGone: false };
   const post = async (frame: string): Promise<boolean> => {
     if ((await deps.poster.post(connectionId, frame)) === 'gone') {
@@ -106,7 +138,7 @@ export async function deliverQueue(
     if (!(await post(JSON.stringify({ type: 'dropped', count, reason })))) return report;
   }
 
-  const packer = new FramePacker(deps.frameMaxBytes, options);
+  const packer = new FramePacker(deps.frameMaxBytes, { drain: options.drain ?? false });
   // Packed, but in the packer's open frame, not yet posted.
   let packed: string[] = [];
   const flush = async (frame: string | undefined): Promise<boolean> => {

@@ -34,7 +34,7 @@ import type { AckFrame, Reply, ServerFrame } from '../protocol';
 import { acknowledge, type OfflineQueue } from './offline-queue';
 import { queuePolicyFor, type QueuePolicy } from '../retention/queue-plan';
 import type { SettingsReader } from '../retention/settings-reader';
-import { deliverQueue, type DeliverDeps, type DeliveryReport, type QueueSpan } from './deliver-queue';
+import { deliverQueue, readAhead, type DeliverDeps, type DeliveryReport, type QueueSpan } from './deliver-queue';
 import type { ConnectionPoster, DeliveryLog } from './poster';
 
 /**
@@ -310,6 +310,8 @@ export interface DrainRequest {
   userId: string;
   connectionId: string;
   discard?: Discard;
+  /** The user's acknowledgement bound as `$connect` found it: the drain reads past it at once. */
+  ackedUpTo?: string;
 }
 
 export interface DrainDeps extends DeliverDeps {
@@ -342,13 +344,18 @@ export const openWaitMs = 10_000;
 export async function drainOnConnect(
   deps: DrainDeps,
   request: DrainRequest,
-  policy: QueuePolicy,
+  policyOf: QueuePolicy | Promise<QueuePolicy>,
   drainer: string,
 ): Promise<DeliveryReport> {
   const sent = new Set<string>();
   const reports: DeliveryReport[] = [];
   const none = (connectionGone: boolean): DeliveryReport => ({ delivered: 0, frames: 0, dropped: [], expiredSkipped: 0, connectionGone });
+  // Read while the claim and the settings are under way: the read is most of a drain's time. Past the
+  // bound `$connect` saw; one lowered since is for a message stored late, which is left to this drain.
+  const ahead = readAhead(deps.queue, request.userId, request.ackedUpTo);
+  ahead.catch(() => undefined);
   try {
+    const policy = await policyOf;
     const claim = await deps.connections.claimDrain(request.userId, request.connectionId, drainer, deps.clock.now());
     if (claim.state === 'taken') return none(false);
     if (claim.state === 'gone') {
@@ -374,7 +381,8 @@ export async function drainOnConnect(
     let openWait = openWaitMs;
     for (;;) {
       if (span) {
-        const report = await deliverQueue(posting, request.userId, request.connectionId, policy, span, { drain: true });
+        const readAlready = span.from === undefined ? await ahead : undefined;
+        const report = await deliverQueue(posting, request.userId, request.connectionId, policy, span, { drain: true, readAlready });
         reports.push(report);
         if (report.connectionGone) break;
       }
