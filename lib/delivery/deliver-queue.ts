@@ -102,6 +102,8 @@ export interface DeliveryReport {
   expiredSkipped: number;
   /** The connection went away part way; what was not delivered stays queued. */
   connectionGone: boolean;
+  /** The frames were marked `drain: true` (see `markDrain`). */
+  marked?: boolean;
 }
 
 /** Removals are batched: 25 is BatchWriteItem's limit. */
@@ -118,13 +120,15 @@ export async function deliverQueue(
   policy: QueuePolicy,
   span: QueueSpan = {},
   /**
-   * `drain`: the drain on connect posts these frames, and marks them so (see lib/delivery/ordering.ts).
-   * `readAlready`: the queue as readAhead read it.
+   * `markDrain`: whether to mark the frames `drain: true`, once the plan says how many messages will
+   * go out (the drain on connect decides so: see lib/delivery/ordering.ts). `readAlready`: the queue
+   * as readAhead read it.
    */
-  options: { drain?: boolean; readAlready?: readonly QueuedMessage[] | undefined } = {},
+  options: { markDrain?: (deliverable: number) => boolean; readAlready?: readonly QueuedMessage[] | undefined } = {},
 ): Promise<DeliveryReport> {
   const { plan, messages } = await planQueue(deps, userId, policy, span, options.readAlready);
-  const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), expiredSkipped: plan.expiredCount, connectionGone: false };
+  const marked = options.markDrain?.(plan.deliverableCount) ?? false;
+  const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), expiredSkipped: plan.expiredCount, connectionGone: false, marked };
   const post = async (frame: string): Promise<boolean> => {
     if ((await deps.poster.post(connectionId, frame)) === 'gone') {
       report.connectionGone = true;
@@ -138,7 +142,7 @@ export async function deliverQueue(
     if (!(await post(JSON.stringify({ type: 'dropped', count, reason })))) return report;
   }
 
-  const packer = new FramePacker(deps.frameMaxBytes, { drain: options.drain ?? false });
+  const packer = new FramePacker(deps.frameMaxBytes, { drain: marked });
   // Packed, but in the packer's open frame, not yet posted.
   let packed: string[] = [];
   const flush = async (frame: string | undefined): Promise<boolean> => {

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { boundAckMinimum } from '../../lib/delivery/ordering';
 import type { Message } from '../../lib/protocol';
 import { offlineMessagesTable } from '../../lib/tables';
 import { FaultInjector } from '../../local/faults';
@@ -38,11 +39,14 @@ async function connect(userId: string): Promise<TestClient> {
 const send = (client: TestClient, target: string, n: number, clientMsgId = randomUUID()) =>
   client.request({ action: 'send', type: 'private', target, clientMsgId, body: { n } });
 
-/** Connects and collects what the drain delivers, up to its `drained` frame (none when the queue is empty). */
+/**
+ * Connects and collects what the drain delivers, up to its `drained` frame: there is one from
+ * boundAckMinimum messages on (fewer are acked by ids, a bound would cost more than it saves).
+ */
 async function drain(userId: string, expected: number): Promise<{ client: TestClient; messages: Message[]; upTo: string | undefined }> {
   const client = await connect(userId);
   const messages = expected > 0 ? await client.messages(expected) : [];
-  const upTo = expected > 0 ? ((await client.next((frame) => frame.type === 'drained')).upTo as string) : undefined;
+  const upTo = expected >= boundAckMinimum ? ((await client.next((frame) => frame.type === 'drained')).upTo as string) : undefined;
   return { client, messages, upTo };
 }
 
@@ -67,36 +71,50 @@ describe('an ack by bound', () => {
     expect(await first.client.request({ action: 'ack', upTo: first.upTo })).toMatchObject({ type: 'acked', ids: [], upTo: first.upTo });
 
     // Pushed while bob is online, and not acknowledged: a bound covers only what a drain delivered.
-    for (let n = 6; n <= 7; n += 1) await send(sender, bob, n);
-    expect(bodies(await first.client.messages(2))).toEqual([6, 7]);
+    for (let n = 6; n <= 8; n += 1) await send(sender, bob, n);
+    expect(bodies(await first.client.messages(3))).toEqual([6, 7, 8]);
     expect(await first.client.request({ action: 'ack', upTo: (await itemsOf(stack, offlineMessagesTable, bob)).at(-1)?.id })).toMatchObject({
       upTo: null,
     });
     await leave(first.client);
 
-    const second = await drain(bob, 2);
-    expect(bodies(second.messages)).toEqual([6, 7]);
+    const second = await drain(bob, 3);
+    expect(bodies(second.messages)).toEqual([6, 7, 8]);
     expect(await second.client.request({ action: 'ack', upTo: second.upTo })).toMatchObject({ upTo: second.upTo });
     await leave(second.client);
 
     // Nothing left: no messages, no `drained` frame; the acknowledged items wait for their TTL.
     const third = await connect(bob);
     await expect(third.next(() => true, 1000)).rejects.toThrow(/no matching frame/);
-    expect(await itemsOf(stack, offlineMessagesTable, bob)).toHaveLength(7);
+    expect(await itemsOf(stack, offlineMessagesTable, bob)).toHaveLength(8);
     await leave(third);
+    await sender.close();
+  });
+
+  it('is not offered for a drain of fewer than boundAckMinimum messages: its frames are unmarked, and ids ack them', async () => {
+    const [alice, bob] = [user('alice'), user('bob')];
+    const sender = await connect(alice);
+    for (let n = 1; n < boundAckMinimum; n += 1) await send(sender, bob, n);
+    const { client, messages } = await drain(bob, boundAckMinimum - 1);
+    await expect(client.next((frame) => frame.type === 'drained', 1000)).rejects.toThrow(/no matching frame/);
+    expect(client.messageFrames.some((frame) => frame.drain === true)).toBe(false);
+    expect(await client.request({ action: 'ack', upTo: messages.at(-1)?.id })).toMatchObject({ upTo: null });
+    expect(await client.request({ action: 'ack', ids: messages.map((m) => m.id) })).toMatchObject({ ids: messages.map((m) => m.id) });
+    await leave(client);
     await sender.close();
   });
 
   it('is refused past what the connection’s drain delivered, and on a connection that drained nothing', async () => {
     const [alice, bob] = [user('alice'), user('bob')];
     const sender = await connect(alice);
-    await send(sender, bob, 1);
-    const { client, messages } = await drain(bob, 1);
-    const later = await send(sender, bob, 2);
+    for (let n = 1; n <= 3; n += 1) await send(sender, bob, n);
+    const { client, messages } = await drain(bob, 3);
+    const later = await send(sender, bob, 4);
     await client.messages(1);
     expect(await client.request({ action: 'ack', upTo: later.id })).toMatchObject({ upTo: null });
     // Explicit ids still work, for old clients and for what came live.
-    expect(await client.request({ action: 'ack', ids: [messages[0]?.id, later.id] })).toMatchObject({ ids: [messages[0]?.id, later.id] });
+    const ids = [...messages.map((m) => m.id), later.id];
+    expect(await client.request({ action: 'ack', ids })).toMatchObject({ ids });
     expect(await client.request({ action: 'ack', ids: [later.id], upTo: later.id })).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
     await leave(client);
 
@@ -120,22 +138,23 @@ describe('a message stored under a bound already given', () => {
     const stopFaults = faults.inject({ client: 'DynamoDBClient', command: 'PutItemCommand', table: stack.tableName(offlineMessagesTable), fault: 'server-error' });
     expect(await send(sender, bob, 1, clientMsgId)).toMatchObject({ type: 'error', code: 'INTERNAL' });
     stopFaults();
-    const second = await send(sender, bob, 2);
+    const later: string[] = [];
+    for (let n = 2; n <= 4; n += 1) later.push((await send(sender, bob, n)).id as string);
 
-    const drained = await drain(bob, 1);
-    expect(bodies(drained.messages)).toEqual([2]);
+    const drained = await drain(bob, 3);
+    expect(bodies(drained.messages)).toEqual([2, 3, 4]);
     const holding = whileBob === 'holding the ack';
-    if (!holding) expect(await drained.client.request({ action: 'ack', upTo: drained.upTo })).toMatchObject({ upTo: second.id });
+    if (!holding) expect(await drained.client.request({ action: 'ack', upTo: drained.upTo })).toMatchObject({ upTo: later.at(-1) });
     if (whileBob === 'offline') await leave(drained.client);
 
     const resend = await send(sender, bob, 1, clientMsgId);
     expect(resend).toMatchObject({ status: 'duplicate' });
-    expect((resend.id as string) < (second.id as string)).toBe(true);
-    return { sender, bob, drained, resend, second, holding, online: whileBob !== 'offline' };
+    expect((resend.id as string) < (later[0] as string)).toBe(true);
+    return { sender, bob, drained, resend, later, holding, online: whileBob !== 'offline' };
   }
 
   it.each(['offline', 'online', 'holding the ack'] as const)('is delivered on the next connect when bob was %s', async (whileBob) => {
-    const { sender, bob, drained, resend, second, holding, online } = await lateWrite(whileBob);
+    const { sender, bob, drained, resend, later, holding, online } = await lateWrite(whileBob);
     if (online) {
       // Pushed live; bob's client never acknowledges it (its process died, say).
       expect((await drained.client.messages(1))[0]?.id).toBe(resend.id);
@@ -143,10 +162,10 @@ describe('a message stored under a bound already given', () => {
       if (holding) expect(await drained.client.request({ action: 'ack', upTo: drained.upTo })).toMatchObject({ upTo: null });
       await leave(drained.client);
     }
-    const next = await drain(bob, 2);
-    // The late message first, in id order; the other comes again too (at least once), and the client drops it by id.
-    expect(next.messages.map((message) => message.id)).toEqual([resend.id, second.id]);
-    expect(await next.client.request({ action: 'ack', upTo: next.upTo })).toMatchObject({ upTo: second.id });
+    const next = await drain(bob, 4);
+    // The late message first, in id order; the others come again too (at least once), and the client drops them by id.
+    expect(next.messages.map((message) => message.id)).toEqual([resend.id, ...later]);
+    expect(await next.client.request({ action: 'ack', upTo: next.upTo })).toMatchObject({ upTo: later.at(-1) });
     await leave(next.client);
     const after = await connect(bob);
     await expect(after.next(() => true, 1000)).rejects.toThrow(/no matching frame/);
