@@ -18,8 +18,9 @@
  * 5. What is not stored for a connection (qos 0, the copy for the sender's other devices) is pushed
  *    whatever its state, and may come before the queue.
  * 6. A finished drain of boundAckMinimum messages or more records the greatest id it delivered
- *    (`drainedThrough`) and says so in a `drained` frame after all its others; the client's `ack` with `upTo` then raises the user's
- *    acknowledgement bound, one write for the whole drain, and what is under it is never read again.
+ *    (`drainedThrough`) and says so in a `drained` frame after all its others; the client's `ack`
+ *    with `upTo` then raises the user's acknowledgement bound, one write for the whole drain, and
+ *    what is under it is never read again.
  *    A bound never hides a message the client did not get: ids are assigned before the write lands,
  *    so a message stored late can sort under a drain's or the user's bound, and then its writer,
  *    which looks the user up after the write, lowers every bound that reaches it to just below it
@@ -362,8 +363,7 @@ export async function drainOnConnect(
   const ahead = readAhead(deps.queue, request.userId, request.ackedUpTo);
   ahead.catch(() => undefined);
   try {
-    const policy = await policyOf;
-    const claim = await deps.connections.claimDrain(request.userId, request.connectionId, drainer, deps.clock.now());
+    const [policy, claim] = await Promise.all([policyOf, deps.connections.claimDrain(request.userId, request.connectionId, drainer, deps.clock.now())]);
     if (claim.state === 'taken') return none(false);
     if (claim.state === 'gone') {
       // Closed, or cut off (a push it missed) while its socket was still opening: then it must not open unnoticed.
