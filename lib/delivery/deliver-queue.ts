@@ -36,13 +36,12 @@ export async function planQueue(
     return { plan, messages };
   }
   let kept: QueuedMessage[] | undefined = [];
-  let keptBytes = 0;
+  const fits = memoryBudget();
   for await (const message of messagesOf(deps.queue, userId, span)) {
     plan.observe(message);
     if (!kept) continue;
     kept.push(message);
-    keptBytes += message.bodyJson.length + 200;
-    if (keptBytes > inMemoryQueueBytes) kept = undefined;
+    if (!fits(message)) kept = undefined;
   }
   plan.finish();
   return { plan, messages: kept ?? messagesOf(deps.queue, userId, span) };
@@ -61,19 +60,22 @@ export interface QueueSpan {
 /** Past this, a queue is read twice rather than held: a Lambda function has memory to spare, not to waste. */
 const inMemoryQueueBytes = 4 * 1024 * 1024;
 
+/** Counts messages held in memory: false once they pass inMemoryQueueBytes. */
+function memoryBudget(): (message: QueuedMessage) => boolean {
+  let bytes = 0;
+  return (message) => (bytes += message.bodyJson.length + 200) <= inMemoryQueueBytes;
+}
+
 /**
  * The queue past `after`, read before anything else is known (the drain starts it while it claims the
  * connection and reads the settings); undefined once it outgrows memory, to be read as it is planned.
  */
 export async function readAhead(queue: OfflineQueue, userId: string, after: string | undefined): Promise<QueuedMessage[] | undefined> {
   const messages: QueuedMessage[] = [];
-  let bytes = 0;
-  for await (const page of queue.pages(userId, undefined, after)) {
-    for (const message of page) {
-      messages.push(message);
-      bytes += message.bodyJson.length + 200;
-      if (bytes > inMemoryQueueBytes) return undefined;
-    }
+  const fits = memoryBudget();
+  for await (const message of messagesOf(queue, userId, after === undefined ? {} : { after })) {
+    if (!fits(message)) return undefined;
+    messages.push(message);
   }
   return messages;
 }
@@ -102,8 +104,6 @@ export interface DeliveryReport {
   expiredSkipped: number;
   /** The connection went away part way; what was not delivered stays queued. */
   connectionGone: boolean;
-  /** The frames were marked `drain: true` (see `markDrain`). */
-  marked?: boolean;
 }
 
 /** Removals are batched: 25 is BatchWriteItem's limit. */
@@ -128,7 +128,7 @@ export async function deliverQueue(
 ): Promise<DeliveryReport> {
   const { plan, messages } = await planQueue(deps, userId, policy, span, options.readAlready);
   const marked = options.markDrain?.(plan.deliverableCount) ?? false;
-  const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), expiredSkipped: plan.expiredCount, connectionGone: false, marked };
+  const report: DeliveryReport = { delivered: 0, frames: 0, dropped: plan.dropped(), expiredSkipped: plan.expiredCount, connectionGone: false };
   const post = async (frame: string): Promise<boolean> => {
     if ((await deps.poster.post(connectionId, frame)) === 'gone') {
       report.connectionGone = true;
