@@ -8,14 +8,11 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { ApiGatewayConnectionPoster } from '../lib/aws/connection-poster';
 import { DynamoOfflineQueue } from '../lib/dynamodb/offline-queue-store';
 import { createDocumentClient } from '../lib/dynamodb/client';
-import { messageIdFactory } from '../lib/sending/message-ids';
-import { messageExpiry } from '../lib/retention/expiry';
 import { defaultAppSettings } from '../lib/retention/settings';
 import { offlineMessagesTable } from '../lib/tables';
 import type { LocalStack } from '../local/stack';
 import type { TestClient } from '../test/support/client';
-import { bodyOfBytes, connect, median, progress, report, round, startBenchStack } from './support';
-import type { QueuedMessage } from '../lib/messages';
+import { connect, median, progress, report, round, seedQueue, startBenchStack } from './support';
 import { deliverQueue } from '../lib/delivery/deliver-queue';
 
 const messages = 1000;
@@ -23,25 +20,6 @@ const bodyBytes = 200;
 const runs = 5;
 const frameBytes = 32 * 1024;
 
-async function seed(queue: DynamoOfflineQueue, userId: string): Promise<void> {
-  const newId = messageIdFactory();
-  const now = new Date();
-  // From ten senders, each within maxOfflineMessagesPerSender, so that every message is delivered.
-  const batch: Array<{ recipientId: string; message: QueuedMessage }> = Array.from({ length: messages }, (_, i) => ({
-    recipientId: userId,
-    message: {
-      id: newId(now),
-      type: 'private',
-      from: `bench-${i % 10}`,
-      to: userId,
-      bodyJson: JSON.stringify(bodyOfBytes(bodyBytes)),
-      sentAt: now,
-      expiresAt: messageExpiry(now, undefined, 7),
-      qos: 1,
-    },
-  }));
-  await queue.putMany(batch);
-}
 
 /** Resolves with the time at which the client holds every message. */
 async function receivedAll(client: TestClient): Promise<number> {
@@ -57,7 +35,7 @@ interface Run {
 
 async function drainOnConnect(stack: LocalStack, queue: DynamoOfflineQueue): Promise<Run> {
   const userId = `reader-${randomUUID().slice(0, 8)}`;
-  await seed(queue, userId);
+  await seedQueue(queue, userId, messages, bodyBytes);
   const started = performance.now();
   const client = await connect(stack, userId);
   const done = await receivedAll(client);
@@ -72,7 +50,7 @@ async function directDrain(stack: LocalStack, queue: DynamoOfflineQueue, poster:
   const client = await connect(stack, userId);
   // The empty queue's own drain runs first; then the queue is filled and drained from here.
   await new Promise((resolve) => setTimeout(resolve, 100));
-  await seed(queue, userId);
+  await seedQueue(queue, userId, messages, bodyBytes);
   const connectionId = await connectionIdOf(stack, userId);
   const started = performance.now();
   const [, done] = await Promise.all([

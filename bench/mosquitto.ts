@@ -16,14 +16,11 @@ import type { InitializeMiddleware } from '@smithy/types';
 import { registerClientPlugin } from '../lib/aws/client-plugins';
 import { createDocumentClient } from '../lib/dynamodb/client';
 import { DynamoOfflineQueue } from '../lib/dynamodb/offline-queue-store';
-import type { QueuedMessage } from '../lib/messages';
-import { messageExpiry } from '../lib/retention/expiry';
-import { messageIdFactory } from '../lib/sending/message-ids';
 import { offlineMessagesTable } from '../lib/tables';
 import type { RequestMeter } from '../local/request-meter';
 import type { LocalStack } from '../local/stack';
 import { TestClient } from '../test/support/client';
-import { bodyOfBytes, median, progress, report, round, startBenchStack, type Target } from './support';
+import { bodyOfBytes, median, progress, report, round, seedQueue, startBenchStack, type Target } from './support';
 
 const messages = 1000;
 const bodyBytes = 200;
@@ -234,26 +231,6 @@ async function mosquittoDrain(broker: Broker): Promise<Run> {
 
 // The local stack: the same drain, as the drain benchmark queues it.
 
-async function seed(queue: DynamoOfflineQueue, userId: string): Promise<void> {
-  const newId = messageIdFactory();
-  const now = new Date();
-  // From ten senders, each within maxOfflineMessagesPerSender, so that every message is delivered.
-  await queue.putMany(
-    Array.from({ length: messages }, (_, i): { recipientId: string; message: QueuedMessage } => ({
-      recipientId: userId,
-      message: {
-        id: newId(now),
-        type: 'private',
-        from: `bench-${i % 10}`,
-        to: userId,
-        bodyJson,
-        sentAt: now,
-        expiresAt: messageExpiry(now, undefined, 7),
-        qos: 1,
-      },
-    })),
-  );
-}
 
 /**
  * When the handlers' Queries of the offline queue ran, in performance.now() time: the drain's read of
@@ -284,7 +261,7 @@ interface LocalRun extends Run {
 
 async function localDrain(stack: LocalStack, meter: RequestMeter, queue: DynamoOfflineQueue): Promise<LocalRun> {
   const userId = `reader-${randomUUID().slice(0, 8)}`;
-  await seed(queue, userId);
+  await seedQueue(queue, userId, messages, bodyBytes);
   // Signed before the clock starts, as an app holds its token before it connects.
   const url = `${stack.wsUrl}/?token=${await stack.issueToken(userId)}`;
   let first: number | undefined;

@@ -6,6 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { OfflineQueue } from '../lib/delivery/offline-queue';
+import { messageExpiry } from '../lib/retention/expiry';
+import { messageIdFactory } from '../lib/sending/message-ids';
 import { RequestMeter } from '../local/request-meter';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack';
 import { TestClient } from '../test/support/client';
@@ -169,4 +172,29 @@ export function report(result: BenchResult): void {
 /** A body whose JSON is exactly `bytes` long. */
 export function bodyOfBytes(bytes: number): string {
   return 'x'.repeat(bytes - 2);
+}
+
+/**
+ * Queues `count` private messages of `bodyBytes` for one user straight into the table, as a backlog
+ * to drain: from ten senders, each within maxOfflineMessagesPerSender, so that every one is delivered.
+ */
+export async function seedQueue(queue: OfflineQueue, userId: string, count: number, bodyBytes: number): Promise<void> {
+  const newId = messageIdFactory();
+  const now = new Date();
+  const bodyJson = JSON.stringify(bodyOfBytes(bodyBytes));
+  await queue.putMany(
+    Array.from({ length: count }, (_, i) => ({
+      recipientId: userId,
+      message: {
+        id: newId(now),
+        type: 'private' as const,
+        from: `bench-${i % 10}`,
+        to: userId,
+        bodyJson,
+        sentAt: now,
+        expiresAt: messageExpiry(now, undefined, 7),
+        qos: 1 as const,
+      },
+    })),
+  );
 }
