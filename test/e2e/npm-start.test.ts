@@ -246,23 +246,13 @@ describe('npm start', () => {
     ['--stale-reads', '2', "--stale-reads: '2' is not a share of reads: use 0.1 or 10%"],
     ['--async-invocations', 'late', "--async-invocations: 'late' is not an asynchronous invocation fault: use late=0.1, twice=5% or delay=100-1000ms"],
   ])('refuses %s %s in one line', (flag, spec, message) => {
-    let failure: { status: number; stderr: string } | undefined;
-    try {
-      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts', flag, spec], { encoding: 'utf8', stdio: 'pipe', timeout: 30_000 });
-    } catch (error) {
-      failure = error as { status: number; stderr: string };
-    }
+    const failure = startRefusal([flag, spec]);
     expect(failure?.status).toBe(1);
     expect(failure?.stderr.trim()).toBe(message);
   });
 
   it('refuses a fault spec it cannot read, in one line', () => {
-    let failure: { status: number; stderr: string } | undefined;
-    try {
-      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts', '--faults', 'dynamo=5'], { encoding: 'utf8', stdio: 'pipe', timeout: 30_000 });
-    } catch (error) {
-      failure = error as { status: number; stderr: string };
-    }
+    const failure = startRefusal(['--faults', 'dynamo=5']);
     expect(failure?.status).toBe(1);
     expect(failure?.stderr.trim()).toBe("--faults: 'dynamo=5' is not a fault share: use dynamodb=0.05 or connections=5% (a share from 0 to 1, or 0% to 100%)");
   });
@@ -298,33 +288,13 @@ describe('npm start', () => {
   }, 120_000);
 
   it.each(['61', '-1', '1.5', 'soon'])('refuses PIGEONHOLE_SETTINGS_CACHE_SECONDS=%s in one line', (value) => {
-    let failure: { status: number; stderr: string } | undefined;
-    try {
-      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts'], {
-        env: { ...process.env, PIGEONHOLE_SETTINGS_CACHE_SECONDS: value },
-        encoding: 'utf8',
-        stdio: 'pipe',
-        timeout: 30_000,
-      });
-    } catch (error) {
-      failure = error as { status: number; stderr: string };
-    }
+    const failure = startRefusal([], { ...process.env, PIGEONHOLE_SETTINGS_CACHE_SECONDS: value });
     expect(failure?.status).toBe(1);
     expect(failure?.stderr.trim()).toBe(`PIGEONHOLE_SETTINGS_CACHE_SECONDS must be a whole number 0-60, not '${value}'`);
   });
 
   it('refuses a PIGEONHOLE_TOKEN_SECRET shorter than 32 characters, saying how long it must be', () => {
-    let failure: { status: number; stderr: string } | undefined;
-    try {
-      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts'], {
-        env: { ...process.env, PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0', PIGEONHOLE_TOKEN_SECRET: 's'.repeat(31) },
-        encoding: 'utf8',
-        stdio: 'pipe',
-        timeout: 30_000,
-      });
-    } catch (error) {
-      failure = error as { status: number; stderr: string };
-    }
+    const failure = startRefusal([], { ...process.env, PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0', PIGEONHOLE_TOKEN_SECRET: 's'.repeat(31) });
     expect(failure?.status).toBe(1);
     expect(failure?.stderr).toContain('the token secret must be at least 32 characters');
   });
@@ -333,22 +303,22 @@ describe('npm start', () => {
     // A PATH with node on it and nothing else (node's own directory may hold java too).
     const nodeOnly = mkdtempSync(join(tmpdir(), 'pigeonhole-no-java-'));
     symlinkSync(process.execPath, join(nodeOnly, 'node'));
-    let message = '';
-    try {
-      execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts'], {
-        env: { PATH: nodeOnly, HOME: process.env.HOME ?? '/tmp', PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0' },
-        encoding: 'utf8',
-        stdio: 'pipe',
-        timeout: 30_000,
-      });
-    } catch (error) {
-      const failure = error as { status: number; stderr: string };
-      expect(failure.status).toBe(1);
-      message = failure.stderr;
-    }
+    const failure = startRefusal([], { PATH: nodeOnly, HOME: process.env.HOME ?? '/tmp', PIGEONHOLE_WS_PORT: '0', PIGEONHOLE_ADMIN_PORT: '0' });
+    if (failure) expect(failure.status).toBe(1);
+    const message = failure?.stderr ?? '';
     expect(message).toContain('DynamoDB Local needs Java 17 or newer');
     expect(message).toContain('apt install openjdk-17-jre-headless');
     expect(message).not.toMatch(/\n\s+at /); // a sentence, not a stack trace
     rmSync(nodeOnly, { recursive: true, force: true });
   });
 });
+
+/** Runs `npm start`'s program with these arguments, expecting it to refuse: its exit status and stderr, or undefined if it ran. */
+function startRefusal(args: readonly string[], env: NodeJS.ProcessEnv = process.env): { status: number; stderr: string } | undefined {
+  try {
+    execFileSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'local/start.ts', ...args], { env, encoding: 'utf8', stdio: 'pipe', timeout: 30_000 });
+  } catch (error) {
+    return error as { status: number; stderr: string };
+  }
+  return undefined;
+}
