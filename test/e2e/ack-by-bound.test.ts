@@ -123,6 +123,29 @@ describe('an ack by bound', () => {
     await leave(empty);
     await sender.close();
   });
+
+  it('answers a malformed ack BAD_REQUEST, saying why, and acknowledges nothing', async () => {
+    const [alice, bob] = [user('alice'), user('bob')];
+    const sender = await connect(alice);
+    for (let n = 1; n <= 3; n += 1) await send(sender, bob, n);
+    const first = await drain(bob, 3);
+    for (const [frame, why] of [
+      [{ action: 'ack' }, 'needs either ids or upTo, not both'],
+      [{ action: 'ack', ids: [first.upTo], upTo: first.upTo }, 'needs either ids or upTo, not both'],
+      [{ action: 'ack', upTo: 'not-an-id' }, 'upTo must be a message id'],
+      [{ action: 'ack', upTo: 42 }, 'upTo must be a string'],
+    ] as const) {
+      const reply = await first.client.request(frame);
+      expect(reply).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
+      expect(reply.message).toContain(why);
+    }
+    await leave(first.client);
+    // Nothing was acknowledged: the whole drain comes again.
+    const again = await drain(bob, 3);
+    expect(again.messages.map((message) => message.id)).toEqual(first.messages.map((message) => message.id));
+    await leave(again.client);
+    await sender.close();
+  });
 });
 
 describe('a message stored under a bound already given', () => {
