@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PigeonholeClient, type WebSocketLike } from '../client/index';
 import type { FunctionName } from '../functions/catalog';
+import { defaultAppSettings } from '../lib/retention/settings';
+import { leaseFor, rateRuleOf } from '../lib/sending/send-rate';
 import { connectionsTable, groupMembersTable, offlineMessagesTable, roomMembersTable, sendReceiptsTable } from '../lib/tables';
 import { apiGatewayLimits } from '../local/gateway/websocket-gateway';
 import { probeBodyBytes, probeGroupMembers, probeRoomMembers, runProbe, type ProbeOutput, type Sample, type ScenarioName } from './cost-probe';
@@ -266,7 +268,7 @@ function readRequestUnits(): RequestUnits {
       if (!row) throw new Error(`request-units.json has no row '${scenario}': run \`npm run bench -- request-units\``);
       const [writeUnits = Number.NaN, readUnits = Number.NaN] = String(row[totals.at]).split('/').map((part) => Number(part.trim()));
       const withoutLease = without.rows.find((r) => r[0] === scenario)?.[without.at];
-      // A sender of many messages pays a tenth of a lease a message, not the whole one a lone message pays.
+      // A sender of many messages pays a share of a lease a message, not the whole one a lone message pays.
       return { writeUnits: withoutLease === undefined ? writeUnits : Number(withoutLease) + leasePerMessage, readUnits };
     },
   };
@@ -807,7 +809,8 @@ function hotSpotTable(profiles: Profiles, peak: Rates): Table {
   row('a group\'s members (GroupMembers)', 'the group', `read units per message to a group of ${probeGroupMembers} (one Query of its members)`, r(profiles.group, groupMembersTable), quotas.partitionReads.value, 'messages a second to one group');
   row(`a group's copies (OfflineMessages)`, 'each member', `write units per member per group message (${probeGroupMembers} copies on ${probeGroupMembers} partitions)`, w(profiles.group, offlineMessagesTable) / probeGroupMembers, quotas.partitionWrites.value, 'messages a second to one group');
   row('a chatroom\'s members (RoomMembers)', 'the room', `read units per message to a room of ${probeRoomMembers} (membership and members)`, r(profiles.chatroom, roomMembersTable), quotas.partitionReads.value, 'messages a second to one room');
-  row('a sender\'s send-rate bucket (SendRates)', 'the sender', 'write units per message (a lease of ten)', 0.1, quotas.partitionWrites.value, 'messages a second from one sender (the rate allows 20)');
+  const lease = leaseFor(rateRuleOf(defaultAppSettings));
+  row('a sender\'s send-rate bucket (SendRates)', 'the sender', `write units per message (a lease of ${lease})`, 1 / lease, quotas.partitionWrites.value, `messages a second from one sender (the rate allows ${defaultAppSettings.sendRatePerSecond})`);
   // Settings are cached for 60 s per container: at most one read a minute each.
   const containers = concurrency(peak.perSecond);
   rows.push([

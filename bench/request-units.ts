@@ -14,6 +14,8 @@ import type { Metered, RequestMeter } from '../local/request-meter';
 import type { TestClient } from '../test/support/client';
 import { sendRatesTable } from '../lib/tables';
 import { boundAckMinimum } from '../lib/delivery/ordering';
+import { defaultAppSettings } from '../lib/retention/settings';
+import { leaseFor, rateRuleOf } from '../lib/sending/send-rate';
 import { bodyOfBytes, connect, report, round, startBenchStack, type Table } from './support';
 
 
@@ -306,9 +308,10 @@ async function main(): Promise<void> {
       .filter((r) => !r.history && !r.recent && r.bodyBytes === 200)
       .flatMap((r) => Object.entries(r.phases).map(([name, p]) => [r.scenario, name, round(p.requests), round(p.writeUnits), round(p.readUnits, 3)])),
   };
+  const lease = leaseFor(rateRuleOf(defaultAppSettings));
   const rateShare: Table = {
     title:
-      'The send rate’s share: write units per message for its leases (one conditional update takes ten tokens), and the whole ' +
+      `The send rate’s share: write units per message for its leases (one conditional update takes ${lease} tokens at the default rate), and the whole ` +
       'without and with them, history and recent conversations off, 200-byte body',
     columns: ['scenario', 'messages from one sender', 'lease write units / message', 'write units / message without', 'with'],
     rows: rows
@@ -324,7 +327,7 @@ async function main(): Promise<void> {
   const leaseCase = rows.find((r) => r.scenario === 'offline private, 100 queued' && r.bodyBytes === 200 && !r.history && !r.recent);
   const leasePerMessage = leaseCase?.perMessage.rateWriteUnits ?? Number.NaN;
   const floorCase = rows.find((r) => r.scenario === 'offline private, 1 message' && r.bodyBytes === 200 && !r.history && !r.recent);
-  // The send rate's lease is shared by a sender's messages: counted here as the 0.1 a message that
+  // The send rate's lease is shared by a sender's messages: counted here as the share a message that
   // 100 messages from one sender pay, not as the whole lease that a sender's only message pays.
   const lone = floorCase ? { ...floorCase.perMessage, writeUnits: floorCase.perMessage.writeUnits - floorCase.perMessage.rateWriteUnits + leasePerMessage } : zero;
   const queued = leaseCase?.perMessage ?? zero;
@@ -338,7 +341,7 @@ async function main(): Promise<void> {
         target: '≤ 0.1',
         measured: String(round(leasePerMessage, 3)),
         met: leasePerMessage <= 0.1,
-        ifMissed: 'Each lease of ten tokens is one conditional update of a small item: more than 0.1 a message means leases of fewer than ten.',
+        ifMissed: `Each lease of ${lease} tokens is one conditional update of a small item: more than 0.1 a message means leases of fewer than ten.`,
       },
       {
         what: '100 messages queued for one user, drained and acked by bound, 200 B, history and recent off: write units per message',
@@ -346,8 +349,8 @@ async function main(): Promise<void> {
         measured: String(round(queued.writeUnits, 2)),
         met: round(queued.writeUnits, 2) <= 2.1,
         ifMissed:
-          `By ${round(queued.writeUnits - 2.1, 2)}: the queue item (1), the 24-hour send receipt (1), the send rate’s lease (0.1), and the drain’s one ack by bound ` +
-          '(one write for all 100, 0.01 a message). Meeting 2.1 exactly would take leases of more than ten tokens, which strands more of a user’s burst in containers their next sends miss (see Abuse limits).',
+          `By ${round(queued.writeUnits - 2.1, 2)}: the queue item (1), the 24-hour send receipt (1), the send rate’s lease (${round(1 / lease, 2)}), and the drain’s one ack by bound ` +
+          '(one write for all 100, 0.01 a message).',
       },
       {
         what: 'the same: read units per message',
@@ -371,7 +374,7 @@ async function main(): Promise<void> {
         target: '≤ 3.1 (before acks by bound)',
         measured: String(round(lone.writeUnits, 2)),
         met: round(lone.writeUnits, 2) <= 3.1,
-        ifMissed: 'The queue item, the receipt, the ack (by bound: one write, as the delete it replaces), and the lease’s 0.1.',
+        ifMissed: `The queue item, the receipt, the ack (by bound: one write, as the delete it replaces), and the lease’s ${round(1 / lease, 2)}.`,
       },
       {
         what: 'the same: read units',
@@ -383,8 +386,8 @@ async function main(): Promise<void> {
     ],
     notes: [
       'A connection costs its own units (the presence write on connect, and a drain Query even when the queue is empty); they are counted once per connection, not per message.',
-      'Each scenario has a sender of its own, so its first send leases ten tokens (one write unit): a one-message scenario carries a whole lease, and 100 messages carry ten. ' +
-        'On AWS a container leases for itself: a sender whose messages land in a container holding none of their tokens pays a lease there, so the 0.1 holds for a sender’s messages that meet their lease, up to one unit for a message that lands alone.',
+      `Each scenario has a sender of its own, so its first send leases ${lease} tokens (one write unit): a one-message scenario carries a whole lease, and 100 messages carry ${Math.ceil(100 / lease)}. ` +
+        `On AWS a container leases for itself: a sender whose messages land in a container holding none of their tokens pays a lease there, so the ${round(1 / lease, 2)} holds for a sender’s messages that meet their lease, up to one unit for a message that lands alone.`,
       'DynamoDB Local charges a BatchGetItem only for the items it finds; DynamoDB also charges the minimum (1 read unit, strongly consistent) for each key it does not find. The send’s lookup of sender and recipient, one of them offline, is 1 unit here and 2 on DynamoDB.',
     ],
   });

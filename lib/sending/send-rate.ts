@@ -10,12 +10,12 @@
  * `tat = tat + n·T` if that stays within the burst; a refusal hands back the bucket as it is.
  *
  * Writing once per message would cost a write unit per message. Instead each container leases tokens
- * in chunks (`leaseSize`, 10: at most 0.1 write unit per message it spends them on) and spends them
- * from memory. Leased tokens are spent in the global bucket, so the sum over all containers never
+ * in chunks (`leaseFor`: a second of the rate, at least 10, at most the burst; at the default 20 a
+ * second, 0.05 write unit per message it spends them on) and spends them from memory. Leased tokens are spent in the global bucket, so the sum over all containers never
  * exceeds the rate; the price is that tokens a container holds for a user who does not come back to it
  * are lost to that user (see README, Abuse limits). After a refusal a container refuses that user from
  * memory until a whole lease would be free again, so a flood costs at most one write per container
- * every `leaseSize` intervals, however many frames it sends; a container that knows the bucket is
+ * per lease's worth of intervals, however many frames it sends; a container that knows the bucket is
  * empty (its `tat` only moves later, never earlier, but by time) does not write to find out.
  */
 import type { Clock } from '../clock';
@@ -107,6 +107,11 @@ interface LocalBucket {
   leasing: Promise<void> | undefined;
 }
 
+/** Tokens taken per write: a second of the rate (what a container strands, at most, for a user who does not come back to it), never fewer than 10, never more than the burst. */
+export function leaseFor(rule: RateRule): number {
+  return Math.min(rule.burst, Math.max(10, Math.ceil(rule.perSecond)));
+}
+
 /** Users whose leases a warm container remembers; the least recently seen go first. */
 const maxRememberedUsers = 10_000;
 
@@ -117,8 +122,6 @@ export class SendRateLimiter {
   constructor(
     private readonly store: SendRateStore,
     private readonly clock: Clock,
-    /** Tokens taken per write: a write unit buys this many sends. */
-    readonly leaseSize = 10,
   ) {}
 
   /** Spends one of the user's tokens, leasing more if this container has none; throws RateLimitedError when there are none to lease. */
@@ -145,7 +148,7 @@ export class SendRateLimiter {
   }
 
   private async lease(userId: string, local: LocalBucket, rule: RateRule, now: number): Promise<void> {
-    const wanted = Math.min(this.leaseSize, rule.burst);
+    const wanted = leaseFor(rule);
     const { taken, tat } = await takeTokens(this.store, userId, wanted, rule, now, local.tat);
     local.tat = tat;
     local.tokens += taken;
