@@ -4,7 +4,7 @@
  * the code decides.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -45,11 +45,33 @@ const environment: Record<string, string> = {
 
 function loadMs(bundle: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(performance.now() - t);`;
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+  const output = execFileSync(process.execPath, [...bundling.nodeOptions.split(' '), '--input-type=module', '-e', script], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
     encoding: 'utf8',
   });
   return Number(output.trim().split('\n').at(-1));
+}
+
+/** Builds a function as the stack does; `sdkExternal` leaves the AWS SDK out, for the runtime's to be used. */
+async function bundle(entry: string, outdir: string, sdkExternal = false): Promise<string> {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: bundling.format,
+    target: bundling.target,
+    minify: bundling.minify,
+    sourcemap: bundling.sourceMap,
+    sourcesContent: bundling.sourcesContent,
+    mainFields: [...bundling.mainFields],
+    external: sdkExternal ? ['@aws-sdk/*', '@smithy/*'] : [...bundling.externalModules],
+    alias: sdkExternal ? {} : { ...bundling.alias },
+    banner: { js: bundling.banner },
+    define: { ...bundling.untracedDefine },
+    outfile: join(outdir, 'index.mjs'),
+    logLevel: 'silent',
+  });
+  return join(outdir, 'index.mjs');
 }
 
 async function main(): Promise<void> {
@@ -57,34 +79,20 @@ async function main(): Promise<void> {
   const rows: Array<[string, number, number, number]> = [];
   const names = Object.keys(functionCatalog) as Array<keyof typeof functionCatalog>;
   const bar = progress('functions', names.length);
+  /** Size in KB and load times in ms of one bundle. */
+  const measure = (file: string) => ({ kb: statSync(file).size / 1024, times: Array.from({ length: loads }, () => loadMs(file)) });
   for (const name of names) {
     const declaration: FunctionDeclaration = functionCatalog[name];
-    // Inside the project, so that the external AWS SDK resolves from node_modules as the runtime's would.
-    const outdir = join(buildDir, name);
-    mkdirSync(outdir, { recursive: true });
-    await build({
-      entryPoints: [declaration.entry],
-      bundle: true,
-      platform: 'node',
-      format: bundling.format,
-      target: bundling.target,
-      minify: bundling.minify,
-      sourcemap: bundling.sourceMap,
-      mainFields: [...bundling.mainFields],
-      external: [...bundling.externalModules],
-      alias: { ...bundling.alias },
-      banner: { js: bundling.banner },
-      define: { ...bundling.untracedDefine },
-      outfile: join(outdir, 'index.mjs'),
-      logLevel: 'silent',
-    });
-    const bundle = join(outdir, 'index.mjs');
-    const kb = statSync(bundle).size / 1024;
-    const times = Array.from({ length: loads }, () => loadMs(bundle));
+    const { kb, times } = measure(await bundle(declaration.entry, join(buildDir, name)));
     rows.push([name, round(kb, 1), round(median(times), 1), round(Math.max(...times), 1)]);
     bar.tick();
   }
   bar.done();
+  // The other way to a small bundle, for the largest function: the SDK left to the runtime. Built inside
+  // the project, so that the SDK resolves from node_modules as the runtime's would.
+  const [largestName] = [...rows].sort((a, b) => b[1] - a[1])[0] as (typeof rows)[number];
+  const bundled = rows.find((r) => r[0] === largestName) as (typeof rows)[number];
+  const external = measure(await bundle(functionCatalog[largestName as keyof typeof functionCatalog].entry, join(buildDir, `${largestName}-sdk-external`), true));
   rmSync(buildDir, { recursive: true, force: true });
 
   const largest = Math.max(...rows.map((r) => r[1]));
@@ -107,10 +115,12 @@ async function main(): Promise<void> {
         met: largest <= maxBundleKb,
         ifMissed:
           `By up to ${round((largest / maxBundleKb - 1) * 100, 0)} %, in the functions that use a second AWS client besides DynamoDB ` +
-          '(connect: Lambda; send, sync, drain, fan-out, system messages: the @connections API, SQS). The AWS SDK is bundled on purpose: it makes module ' +
-          'load three times faster than the runtime’s SDK (about 60 ms against 150–220 ms for the same code with the SDK external, which meets the size ' +
-          'target). Each client adds 40–85 KB of schema to a shared core of about 160 KB. Meeting both would take fewer clients per function: the drain ' +
-          'handed off through the fan-out queue instead of a Lambda invocation, or the management API called with a signed fetch instead of its client.',
+          '(connect: Lambda; send, sync, drain, fan-out, system messages: the @connections API, SQS, EventBridge). The AWS SDK is bundled on purpose: ' +
+          `${largestName} bundled is ${bundled[1]} KB and loads in ${bundled[2]} ms; with the SDK left to the runtime's it is ` +
+          `${round(external.kb, 1)} KB but loads in ${round(median(external.times), 1)} ms, as Node then reads the SDK's many files one by one. ` +
+          'The DynamoDB client and the core every client shares come to about 200 KB by themselves. Meeting both would take fewer clients per ' +
+          'function, each of the others replaced by a signed fetch with retries of its own (the local stack injects its faults through the SDK ' +
+          'clients\' middleware); without the four other clients, the largest functions would still be 300–330 KB.',
       },
       { what: 'slowest median module load', target: `≤ ${maxLoadMs} ms`, measured: `${slowest} ms`, met: slowest <= maxLoadMs },
     ],

@@ -9,7 +9,15 @@ export const bundling = {
   format: 'esm',
   target: 'node22',
   minify: true,
+  /**
+   * Source maps for readable stack traces in the logs (`nodeOptions`), without the sources themselves:
+   * Node reads a function's map as it loads it, and the sources are two thirds of it. Left out, the
+   * largest function loads about 40 ms sooner (the cold-start benchmark loads them as deployed).
+   */
   sourceMap: true,
+  sourcesContent: false,
+  /** What each function runs with: the stack sets it as NODE_OPTIONS, the cold-start benchmark loads with it. */
+  nodeOptions: '--enable-source-maps',
   mainFields: ['module', 'main'],
   /**
    * The AWS SDK is bundled, not taken from the runtime: one tree-shaken file loads about three times

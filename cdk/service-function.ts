@@ -72,7 +72,7 @@ export class ServiceFunction extends Construct {
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: bundling.nodeOptions,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...(props.tracing && { [tracingEnvVar]: 'true' }),
       },
@@ -81,6 +81,7 @@ export class ServiceFunction extends Construct {
         target: bundling.target,
         minify: bundling.minify,
         sourceMap: bundling.sourceMap,
+        sourcesContent: bundling.sourcesContent,
         mainFields: [...bundling.mainFields],
         externalModules: [...bundling.externalModules],
         banner: bundling.banner,
