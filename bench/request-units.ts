@@ -59,7 +59,9 @@ const per = (a: Phase, n: number): Phase => ({
 let sendRatesTableName = '';
 const phase = (m: Metered): Phase => ({
   requests: m.requests,
-  writeUnits: m.writeUnits,
+  // DynamoDB charges a refused conditional write as a write of the item (each under 1 KB here) but
+  // reports no units with the error; a phase that meets one pays it.
+  writeUnits: m.writeUnits + m.refusedWrites,
   readUnits: m.readUnits,
   rateWriteUnits: m.byTable[sendRatesTableName]?.writeUnits ?? 0,
 });
