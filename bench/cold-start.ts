@@ -43,9 +43,10 @@ const environment: Record<string, string> = {
   POWERTOOLS_LOG_LEVEL: 'ERROR',
 };
 
-function loadMs(bundle: string): number {
+/** `nodeOptions`: as deployed by default; without them, to see what reading the source map costs. */
+function loadMs(bundle: string, nodeOptions: string = bundling.nodeOptions): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(performance.now() - t);`;
-  const output = execFileSync(process.execPath, [...bundling.nodeOptions.split(' '), '--input-type=module', '-e', script], {
+  const output = execFileSync(process.execPath, [...nodeOptions.split(' ').filter(Boolean), '--input-type=module', '-e', script], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
     encoding: 'utf8',
   });
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
   // the project, so that the SDK resolves from node_modules as the runtime's would.
   const [largestName] = [...rows].sort((a, b) => b[1] - a[1])[0] as (typeof rows)[number];
   const bundled = rows.find((r) => r[0] === largestName) as (typeof rows)[number];
+  const withoutMaps = median(Array.from({ length: loads }, () => loadMs(join(buildDir, largestName, 'index.mjs'), '')));
   const external = measure(await bundle(functionCatalog[largestName as keyof typeof functionCatalog].entry, join(buildDir, `${largestName}-sdk-external`), true));
   rmSync(buildDir, { recursive: true, force: true });
 
@@ -122,10 +124,19 @@ async function main(): Promise<void> {
           'function, each of the others replaced by a signed fetch with retries of its own (the local stack injects its faults through the SDK ' +
           'clients\' middleware); without the four other clients, the largest functions would still be 300–330 KB.',
       },
-      { what: 'slowest median module load', target: `≤ ${maxLoadMs} ms`, measured: `${slowest} ms`, met: slowest <= maxLoadMs },
+      {
+        what: 'slowest median module load',
+        target: `≤ ${maxLoadMs} ms`,
+        measured: `${slowest} ms`,
+        met: slowest <= maxLoadMs,
+        ifMissed:
+          'Load follows bundle size: V8 compiles the whole module as it is imported (about a third of the largest function’s load in a CPU profile here), ' +
+          `and Node reads its source map for the logs’ stack traces (${largestName}: ${round(bundled[2] - withoutMaps, 1)} ms of its ${bundled[2]}; ` +
+          `${round(withoutMaps, 1)} ms without \`${bundling.nodeOptions}\`). A smaller bundle is the cure for both targets.`,
+      },
     ],
     notes: [
-      'Module load includes building the AWS SDK clients each function needs, which happens at load; it excludes the Lambda runtime’s own start (Node and its bootstrap).',
+      `Module load includes building the AWS SDK clients each function needs, which happens at load, and reading the source map (the stack runs every function with \`${bundling.nodeOptions}\`); it excludes the Lambda runtime’s own start (Node and its bootstrap).`,
     ],
   });
 }
