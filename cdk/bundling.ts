@@ -25,9 +25,10 @@ export const bundling = {
    * the tests ran against.
    */
   externalModules: [],
-  /** Module replacements; see lambda-credentials.ts. */
+  /** Module replacements: dead weight on Lambda (see each file). */
   alias: {
     '@aws-sdk/credential-provider-node': join(dirname(fileURLToPath(import.meta.url)), 'lambda-credentials.ts'),
+    '@aws-sdk/endpoint-cache': join(dirname(fileURLToPath(import.meta.url)), 'lambda-endpoint-cache.ts'),
   },
   /**
    * For a function deployed without tracing: the handlers' test of `POWERTOOLS_TRACE_ENABLED` is
