@@ -108,19 +108,19 @@ describe('takeTokens', () => {
 });
 
 describe('SendRateLimiter', () => {
-  it('admits the burst at once, then refuses with the wait until a lease is free, storing nothing more', async () => {
+  it('admits the burst at once, then refuses with the wait until ten tokens are free, storing nothing more', async () => {
     const clock = new ManualClock();
     const store = new MemoryRateStore();
     const limiter = new SendRateLimiter(store, clock);
     const { admitted, refusal } = await sendMany(limiter, 'mallory', 5000);
     expect(admitted).toBe(100);
     expect(refusal?.code).toBe('RATE_LIMITED');
-    expect(refusal?.retryAfterMs).toBe(1000);
+    expect(refusal?.retryAfterMs).toBe(500);
     // Five leases of a second's rate (20): the fifth showed the bucket empty, so the 4,900 refusals came from memory.
     expect(store.writes).toBe(5);
   });
 
-  it('admits again at the rate as time passes, in whole leases: a write for every twenty sends', async () => {
+  it('admits a flood again at the rate as time passes, ten at a time: a write for every ten sends', async () => {
     const clock = new ManualClock();
     const store = new MemoryRateStore();
     const limiter = new SendRateLimiter(store, clock);
@@ -132,10 +132,11 @@ describe('SendRateLimiter', () => {
       clock.advance(5);
       admitted += (await sendMany(limiter, 'u', 1)).admitted;
     }
-    // The refill of ten seconds is 200 tokens, leased at each whole second: nine leases spent, and the
-    // tenth, taken at the last step, has spent one.
-    expect(admitted).toBe(9 * 20 + 1);
-    expect(store.writes).toBe(10);
+    // The refill of ten seconds is 200 tokens, leased ten at a time each half second, not twenty at once
+    // each second (smaller bursts beside others' sends): nineteen leases spent, and the twentieth, taken
+    // at the last step, has spent one.
+    expect(admitted).toBe(19 * 10 + 1);
+    expect(store.writes).toBe(20);
     expect(store.refused).toBe(0);
   });
 
