@@ -12,9 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import WebSocket from 'ws';
-import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 import { PigeonholeClient, type ClientOptions, type Message, type WebSocketLike } from '../client/index';
-import type { ClientPlugin } from '../lib/aws/client-plugins';
+import { hookPlugin, type ClientPlugin } from '../lib/aws/client-plugins';
 import { tables } from '../lib/tables';
 import { LocalLambdaService } from '../local/lambda-service';
 import type { LambdaHandler } from '../local/lambda-runtime';
@@ -139,22 +138,20 @@ function timeHandlers(): void {
 }
 
 /** Counts the handlers' AWS calls other than DynamoDB's (the request meter has those). */
-const callCounter: ClientPlugin = {
-  applyToStack: (stack: MiddlewareStack<object, object>) => {
-    const middleware: InitializeMiddleware<object, object> = (next, context) => async (args) => {
-      if (context.clientName !== 'DynamoDBClient') {
-        const entries = (args.input as { Entries?: unknown[] }).Entries ?? [];
-        recorder.calls.push({
-          command: (context.commandName ?? 'unknown').replace(/Command$/, ''),
-          entryBytes: context.commandName === 'PutEventsCommand' ? entries.map((entry) => Buffer.byteLength(JSON.stringify(entry))) : [],
-        });
-        recorder.lastActivity = performance.now();
-      }
-      return next(args);
-    };
-    stack.add(middleware, { step: 'initialize', name: 'pigeonholeCostProbeCalls', priority: 'high' });
+const callCounter: ClientPlugin = hookPlugin(
+  ({ client, command, input }, next) => {
+    if (client !== 'DynamoDBClient') {
+      const entries = (input as { Entries?: unknown[] }).Entries ?? [];
+      recorder.calls.push({
+        command: command.replace(/Command$/, ''),
+        entryBytes: command === 'PutEventsCommand' ? entries.map((entry) => Buffer.byteLength(JSON.stringify(entry))) : [],
+      });
+      recorder.lastActivity = performance.now();
+    }
+    return next();
   },
-};
+  { step: 'initialize', name: 'pigeonholeCostProbeCalls', priority: 'high' },
+);
 
 /** A `ws` socket that records every frame it carries, for the SDK's `WebSocket` option. */
 class CountingSocket implements WebSocketLike {

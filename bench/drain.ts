@@ -4,7 +4,6 @@
  * both measured in the same run on the same stack. Times are medians of several runs.
  */
 import { randomUUID } from 'node:crypto';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ApiGatewayConnectionPoster } from '../lib/aws/connection-poster';
 import { DynamoOfflineQueue } from '../lib/dynamodb/offline-queue-store';
 import { createDocumentClient } from '../lib/dynamodb/client';
@@ -90,7 +89,7 @@ async function main(): Promise<void> {
   try {
     const db = createDocumentClient(stack.dynamodbEndpoint);
     const queue = new DynamoOfflineQueue(db, stack.tableName(offlineMessagesTable));
-    const poster = new ApiGatewayConnectionPoster(new ApiGatewayManagementApiClient({ endpoint: stack.gateway.callbackUrl }));
+    const poster = new ApiGatewayConnectionPoster(stack.gateway.callbackUrl);
 
     const onConnect: Run[] = [];
     const packed: Run[] = [];

@@ -1,14 +1,12 @@
 /**
  * Fault injection for the local stack: failures that DynamoDB Local and the emulator never produce
- * by themselves. The fault is raised inside the SDK's retry loop, where a failed HTTP attempt would
- * surface, so the SDK retries what it would retry on AWS (a 500, a throttle, a timeout) and passes
- * on the rest (a 410).
+ * by themselves. The fault is raised inside the retry loop (the SDK's, or aws-api.ts's, which is the
+ * SDK's strategy), where a failed HTTP attempt would surface, so the call is retried as it would be
+ * on AWS (a 500, a throttle, a timeout) and the rest is passed on (a 410).
  */
-import { ApiGatewayManagementApiServiceException, GoneException, LimitExceededException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { InternalServerError, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
-import type { DeserializeMiddleware, HandlerExecutionContext, MiddlewareStack } from '@smithy/types';
-import type { ClientPlugin } from '../lib/aws/client-plugins';
+import { AwsError } from '../lib/aws/aws-api';
+import { hookPlugin, type AwsCall, type ClientPlugin } from '../lib/aws/client-plugins';
 import { currentFunction } from './grants';
 
 /**
@@ -44,11 +42,11 @@ export class FaultInjector {
   /** Requests seen so far (each attempt of a retried one), by client. */
   readonly requests = new Map<string, number>();
 
-  readonly plugin: ClientPlugin = {
-    applyToStack: (stack: MiddlewareStack<object, object>) => {
-      stack.add(this.middleware, { step: 'deserialize', name: 'pigeonholeFaultInjection', priority: 'high' });
-    },
-  };
+  readonly plugin: ClientPlugin = hookPlugin((call, next) => this.intercept(call, next), {
+    step: 'deserialize',
+    name: 'pigeonholeFaultInjection',
+    priority: 'high',
+  });
 
   /** Adds a rule; the returned function removes it. */
   inject(rule: FaultRule): () => void {
@@ -70,30 +68,30 @@ export class FaultInjector {
     return false;
   }
 
-  private readonly middleware: DeserializeMiddleware<object, object> =
-    (next, context: HandlerExecutionContext) => async (args) => {
-      const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> };
-      const tables = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
-      const clientName = context.clientName ?? '';
-      this.requests.set(clientName, (this.requests.get(clientName) ?? 0) + 1);
-      for (const rule of this.rules) {
-        if (rule.client !== clientName) continue;
-        if (rule.command && rule.command !== context.commandName) continue;
-        if (rule.table && !tables.includes(rule.table)) continue;
-        if (rule.function && currentFunction.getStore() !== rule.function) continue;
-        if (rule.where && !rule.where(args.input as Record<string, unknown>)) continue;
-        if (this.random() >= (rule.rate ?? 1)) continue;
-        if (rule.times !== undefined && this.spent(rule)) continue;
-        const fault = typeof rule.fault === 'string' ? rule.fault : (rule.fault[Math.floor(this.random() * rule.fault.length)] as FaultKind);
-        const key = `${rule.client} ${fault}`;
-        this.injected.set(key, (this.injected.get(key) ?? 0) + 1);
-        if (fault === 'lost-reply') await next(args);
-        throw faultError(rule.client, fault);
-      }
-      return next(args);
-    };
+  /** One attempt of a call: failed as a matching rule says, or passed on. */
+  private async intercept({ client: clientName, command, input }: AwsCall, next: () => Promise<unknown>): Promise<unknown> {
+    const { TableName, RequestItems } = input as { TableName?: string; RequestItems?: Record<string, unknown> };
+    const tables = TableName ? [TableName] : Object.keys(RequestItems ?? {});
+    this.requests.set(clientName, (this.requests.get(clientName) ?? 0) + 1);
+    for (const rule of this.rules) {
+      if (rule.client !== clientName) continue;
+      if (rule.command && rule.command !== command) continue;
+      if (rule.table && !tables.includes(rule.table)) continue;
+      if (rule.function && currentFunction.getStore() !== rule.function) continue;
+      if (rule.where && !rule.where(input)) continue;
+      if (this.random() >= (rule.rate ?? 1)) continue;
+      if (rule.times !== undefined && this.spent(rule)) continue;
+      const fault = typeof rule.fault === 'string' ? rule.fault : (rule.fault[Math.floor(this.random() * rule.fault.length)] as FaultKind);
+      const key = `${rule.client} ${fault}`;
+      this.injected.set(key, (this.injected.get(key) ?? 0) + 1);
+      if (fault === 'lost-reply') await next();
+      throw faultError(rule.client, fault);
+    }
+    return next();
+  }
 }
 
+/** The error AWS would answer with, as the client in use surfaces it: the SDK's classes for DynamoDB, aws-api.ts's for the rest. */
 function faultError(client: FaultRule['client'], fault: FaultKind): Error {
   const message = `injected ${fault}`;
   if (fault === 'timeout' || fault === 'lost-reply') return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
@@ -101,19 +99,13 @@ function faultError(client: FaultRule['client'], fault: FaultKind): Error {
     if (fault === 'throttled') return new ProvisionedThroughputExceededException({ message, $metadata: { httpStatusCode: 400 } });
     return new InternalServerError({ message, $metadata: { httpStatusCode: 500 } });
   }
+  if (fault === 'gone') return new AwsError('GoneException', message, 410);
   if (client === 'EventBridgeClient') {
-    // What PutEvents answers when EventBridge is throttled or failing; the SDK retries both.
-    const [name, status] = fault === 'throttled' ? ['ThrottlingException', 400] : ['InternalException', 500];
-    return new EventBridgeServiceException({ name, $fault: status === 500 ? 'server' : 'client', message, $metadata: { httpStatusCode: status } });
+    // What PutEvents answers when EventBridge is throttled or failing; both are retried.
+    return fault === 'throttled' ? new AwsError('ThrottlingException', message, 400) : new AwsError('InternalException', message, 500);
   }
-  if (fault === 'gone') return new GoneException({ message, $metadata: { httpStatusCode: 410 } });
-  if (fault === 'throttled') return new LimitExceededException({ message, $metadata: { httpStatusCode: 429 } });
-  return new ApiGatewayManagementApiServiceException({
-    name: 'InternalServerErrorException',
-    $fault: 'server',
-    message,
-    $metadata: { httpStatusCode: 500 },
-  });
+  if (fault === 'throttled') return client === 'LambdaClient' ? new AwsError('TooManyRequestsException', message, 429) : new AwsError('LimitExceededException', message, 429);
+  return new AwsError(client === 'LambdaClient' ? 'ServiceException' : 'InternalServerErrorException', message, 500);
 }
 
 /** Shares of failing calls, 0–1, as `npm start --faults` and the chaos suite take them. */

@@ -8,9 +8,8 @@
  * (AsyncLocalStorage, entered by lambda-runtime's `invoke`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 import type { ConnectionMethod, FunctionDeclaration, TableAction } from '../functions/catalog';
-import type { ClientPlugin } from '../lib/aws/client-plugins';
+import { hookPlugin, type AwsCall, type ClientPlugin } from '../lib/aws/client-plugins';
 
 /** The function whose invocation is running, in this async context. */
 export const currentFunction = new AsyncLocalStorage<string>();
@@ -39,24 +38,20 @@ export class LocalGrants {
     private readonly functionNames: ReadonlyMap<string, string> = new Map(),
   ) {}
 
-  readonly plugin: ClientPlugin = {
-    applyToStack: (stack: MiddlewareStack<object, object>) => {
-      stack.add(this.middleware, { step: 'initialize', name: 'pigeonholeLocalGrants', priority: 'high' });
-    },
-  };
+  readonly plugin: ClientPlugin = hookPlugin((call, next) => this.check(call, next), { step: 'initialize', name: 'pigeonholeLocalGrants', priority: 'high' });
 
-  private readonly middleware: InitializeMiddleware<object, object> = (next, context) => async (args) => {
+  private async check({ client, command, input }: AwsCall, next: () => Promise<unknown>): Promise<unknown> {
     const caller = currentFunction.getStore();
     const declaration = caller === undefined ? undefined : this.catalog[caller];
     if (declaration) {
-      for (const needed of this.needs(context.clientName ?? '', context.commandName ?? '', args.input as Record<string, unknown>)) {
+      for (const needed of this.needs(client, command, input)) {
         if (!needed.granted(declaration)) {
           throw new AccessDeniedException(`${caller} is not authorized to perform ${needed.what}: functions/catalog.ts does not grant it`);
         }
       }
     }
-    return next(args);
-  };
+    return next();
+  }
 
   private needs(client: string, command: string, input: Record<string, unknown>): Needed[] {
     const action = command.replace(/Command$/, '');

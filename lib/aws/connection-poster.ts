@@ -1,45 +1,43 @@
-import {
-  ApiGatewayManagementApiClient,
-  DeleteConnectionCommand,
-  GetConnectionCommand,
-  GoneException,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ConnectionPoster } from '../delivery/poster';
+import { AwsApi, AwsError } from './aws-api';
 
 /**
- * Posts through API Gateway's `@connections` API. A closed connection is told apart by the SDK's
- * GoneException: SDK v3 errors carry no `statusCode` to test.
+ * Posts through API Gateway's `@connections` API, at the stage's callback URL
+ * (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). A closed connection answers 410, GoneException.
  */
 export class ApiGatewayConnectionPoster implements ConnectionPoster {
-  constructor(private readonly client: ApiGatewayManagementApiClient) {}
+  private readonly api: AwsApi;
+
+  constructor(callbackUrl: string) {
+    this.api = new AwsApi('ApiGatewayManagementApiClient', 'execute-api', callbackUrl);
+  }
 
   async post(connectionId: string, data: string): Promise<'delivered' | 'gone'> {
-    try {
-      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
-      return 'delivered';
-    } catch (error) {
-      if (error instanceof GoneException) return 'gone';
-      throw error;
-    }
+    return (await this.call('PostToConnection', 'POST', connectionId, data)) ? 'delivered' : 'gone';
   }
 
   async isOpen(connectionId: string): Promise<boolean> {
-    try {
-      await this.client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
-      return true;
-    } catch (error) {
-      if (error instanceof GoneException) return false;
-      throw error;
-    }
+    return this.call('GetConnection', 'GET', connectionId);
   }
 
   async close(connectionId: string): Promise<'closed' | 'gone'> {
+    return (await this.call('DeleteConnection', 'DELETE', connectionId)) ? 'closed' : 'gone';
+  }
+
+  /** False when the connection is gone. */
+  private async call(action: string, method: 'POST' | 'GET' | 'DELETE', connectionId: string, data?: string): Promise<boolean> {
     try {
-      await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
-      return 'closed';
+      await this.api.send({
+        command: `${action}Command`,
+        input: { ConnectionId: connectionId, ...(data !== undefined && { Data: data }) },
+        method,
+        path: `/@connections/${encodeURIComponent(connectionId)}`,
+        // A blob, as the SDK sends it: what API Gateway passes on to the client unchanged.
+        ...(data !== undefined && { body: data, headers: { 'content-type': 'application/octet-stream' } }),
+      });
+      return true;
     } catch (error) {
-      if (error instanceof GoneException) return 'gone';
+      if (error instanceof AwsError && error.name === 'GoneException') return false;
       throw error;
     }
   }

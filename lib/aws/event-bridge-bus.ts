@@ -3,29 +3,43 @@
  * limit), each event `source: "pigeonhole"`, `detail-type: "OfflineMessageStored"`. PutEvents answers
  * 200 even when it refuses some entries: those have an `ErrorCode`, in the order they were sent.
  */
-import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { emitDeadlineMs, maxEventsPerPut, offlineEventDetailType, offlineEventSource, type OfflineEventBus, type OfflineMessageStored } from '../events/offline-events';
+import { AwsApi, awsDomain, jsonCall } from './aws-api';
+
+interface PutEventsOutput {
+  FailedEntryCount?: number;
+  Entries?: Array<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }>;
+}
 
 export class EventBridgeOfflineEvents implements OfflineEventBus {
+  private readonly api: AwsApi;
+
+  /** `endpoint`: EventBridge's regional endpoint unless given (the local stack's bus). */
   constructor(
-    private readonly eventBridge: EventBridgeClient,
     private readonly busName: string,
     readonly roundDeadlineMs: number = emitDeadlineMs,
-  ) {}
+    endpoint?: string,
+    region: string = process.env.AWS_REGION ?? '',
+  ) {
+    this.api = new AwsApi('EventBridgeClient', 'events', endpoint ?? `https://events.${region}.${awsDomain(region)}`, region);
+  }
 
   async put(events: readonly OfflineMessageStored[], signal: AbortSignal): Promise<readonly OfflineMessageStored[]> {
     if (events.length > maxEventsPerPut) throw new Error(`PutEvents takes at most ${maxEventsPerPut} entries`);
-    const result = await this.eventBridge.send(
-      new PutEventsCommand({
+    const result = await jsonCall<PutEventsOutput>(this.api, {
+      target: 'AWSEvents',
+      version: '1.1',
+      action: 'PutEvents',
+      input: {
         Entries: events.map((event) => ({
           EventBusName: this.busName,
           Source: offlineEventSource,
           DetailType: offlineEventDetailType,
           Detail: JSON.stringify(event),
         })),
-      }),
-      { abortSignal: signal },
-    );
+      },
+      signal,
+    });
     if (!result.FailedEntryCount) return [];
     return events.filter((_, i) => result.Entries?.[i]?.ErrorCode !== undefined || result.Entries?.[i] === undefined);
   }

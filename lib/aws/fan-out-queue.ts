@@ -1,6 +1,6 @@
-import { SendMessageCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FanOutDeadLetters, FanOutJob, FanOutQueue } from '../sending/fan-out';
 import type { MessageDraft } from '../messages';
+import { AwsApi, awsDomain, jsonCall } from './aws-api';
 
 /** A fan-out job as SQS carries it: JSON, dates as ISO strings. */
 export type FanOutJobBody =
@@ -35,31 +35,48 @@ export function fitToMessages(job: FanOutJob): FanOutJob[] {
   return halves.flatMap((half) => fitToMessages(job.kind === 'store' ? { ...job, recipients: half } : { ...job, members: half }));
 }
 
+/** SQS over its JSON protocol, at `endpoint` or the region's. */
+function sqsApi(endpoint: string | undefined, region: string): AwsApi {
+  return new AwsApi('SQSClient', 'sqs', endpoint ?? `https://sqs.${region}.${awsDomain(region)}`, region);
+}
+
+const sqsCall = (api: AwsApi, action: string, input: Record<string, unknown>) => jsonCall<Record<string, unknown>>(api, { target: 'AmazonSQS', version: '1.0', action, input });
+
 /** One SQS message per job, each within SQS's size limit. */
 export class SqsFanOutQueue implements FanOutQueue {
+  private readonly api: AwsApi;
+
+  /** `endpoint`: the queue URL's own host unless given, as the SDK's SQS client does. */
   constructor(
-    private readonly sqs: SQSClient,
     private readonly queueUrl: string,
-  ) {}
+    endpoint: string = new URL(queueUrl).origin,
+    region: string = process.env.AWS_REGION ?? '',
+  ) {
+    this.api = sqsApi(endpoint, region);
+  }
 
   async enqueue(jobs: readonly FanOutJob[]): Promise<void> {
-    await Promise.all(
-      jobs.flatMap(fitToMessages).map((job) => this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: encodeFanOutJob(job) }))),
-    );
+    await Promise.all(jobs.flatMap(fitToMessages).map((job) => sqsCall(this.api, 'SendMessage', { QueueUrl: this.queueUrl, MessageBody: encodeFanOutJob(job) })));
   }
 }
 
 /** SQS's own redrive: a message move task from the dead-letter queue back to the queue it came from. */
 export class SqsFanOutDeadLetters implements FanOutDeadLetters {
+  private readonly api: AwsApi;
+
+  /** `endpoint`: SQS's regional endpoint unless given. */
   constructor(
-    private readonly sqs: SQSClient,
     private readonly deadLetterQueueArn: string,
-  ) {}
+    endpoint?: string,
+    region: string = process.env.AWS_REGION ?? '',
+  ) {
+    this.api = sqsApi(endpoint, region);
+  }
 
   async redrive(): Promise<{ taskHandle: string }> {
     // Without a destination, SQS moves each message back to the queue it was dead-lettered from.
-    const result = await this.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: this.deadLetterQueueArn }));
-    if (!result.TaskHandle) throw new Error('SQS started no message move task');
+    const result = await sqsCall(this.api, 'StartMessageMoveTask', { SourceArn: this.deadLetterQueueArn });
+    if (typeof result.TaskHandle !== 'string' || !result.TaskHandle) throw new Error('SQS started no message move task');
     return { taskHandle: result.TaskHandle };
   }
 }

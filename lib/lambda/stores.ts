@@ -2,10 +2,6 @@
  * Builds the adapters a function needs from its environment. Handlers call these at module load, so
  * a missing variable fails the cold start rather than the first request.
  */
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { withClientPlugins } from '../aws/client-plugins';
 import { ApiGatewayConnectionPoster } from '../aws/connection-poster';
@@ -134,32 +130,22 @@ export function roomStore(): RoomStore {
 }
 
 /** `SQS_ENDPOINT` points at the local stack's queue service; unset on AWS. */
-function sqsClient(): SQSClient {
-  const endpoint = process.env.SQS_ENDPOINT;
-  return withClientPlugins(new SQSClient(endpoint ? { endpoint } : {}));
-}
-
 export function fanOutQueue(): FanOutQueue {
-  return new SqsFanOutQueue(sqsClient(), requiredEnv(fanOutQueueUrlEnvVar));
+  const queueUrl = requiredEnv(fanOutQueueUrlEnvVar);
+  return new SqsFanOutQueue(queueUrl, process.env.SQS_ENDPOINT ?? new URL(queueUrl).origin);
 }
 
 export function fanOutDeadLetters(): FanOutDeadLetters {
-  return new SqsFanOutDeadLetters(sqsClient(), requiredEnv(fanOutDeadLettersArnEnvVar));
+  return new SqsFanOutDeadLetters(requiredEnv(fanOutDeadLettersArnEnvVar), process.env.SQS_ENDPOINT);
 }
 
 export function connectionPoster(): ConnectionPoster {
-  return new ApiGatewayConnectionPoster(
-    withClientPlugins(new ApiGatewayManagementApiClient({ endpoint: requiredEnv(connectionsEndpointEnvVar) })),
-  );
+  return new ApiGatewayConnectionPoster(requiredEnv(connectionsEndpointEnvVar));
 }
 
 /** `LAMBDA_ENDPOINT` points at the local stack's Lambda service; unset on AWS. */
 export function drainStarter(): DrainStarter {
-  const endpoint = process.env.LAMBDA_ENDPOINT;
-  return new LambdaDrainStarter(
-    withClientPlugins(new LambdaClient(endpoint ? { endpoint } : {})),
-    requiredEnv(functionNameEnvVar('drain')),
-  );
+  return new LambdaDrainStarter(requiredEnv(functionNameEnvVar('drain')), process.env.LAMBDA_ENDPOINT);
 }
 
 /**
@@ -167,11 +153,10 @@ export function drainStarter(): DrainStarter {
  * give its puts longer than AWS's second (a loaded test machine); both unset on AWS.
  */
 export function offlineEventBus(): OfflineEventBus {
-  const endpoint = process.env.EVENTBRIDGE_ENDPOINT;
   const configured = Number(process.env.OFFLINE_EVENTS_DEADLINE_MS);
   return new EventBridgeOfflineEvents(
-    withClientPlugins(new EventBridgeClient(endpoint ? { endpoint } : {})),
     requiredEnv(offlineEventBusEnvVar),
     Number.isFinite(configured) && configured > emitDeadlineMs ? configured : emitDeadlineMs,
+    process.env.EVENTBRIDGE_ENDPOINT,
   );
 }

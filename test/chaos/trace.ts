@@ -6,8 +6,7 @@
  * to the recipient's connection, or posted after what came later, and what each connection of the
  * recipient's was doing meanwhile.
  */
-import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
-import type { ClientPlugin } from '../../lib/aws/client-plugins';
+import { hookPlugin, type AwsCall, type ClientPlugin } from '../../lib/aws/client-plugins';
 import type { LocalStack } from '../../local/stack';
 import { connectionsTable, offlineMessagesTable } from '../../lib/tables';
 
@@ -36,11 +35,7 @@ export class ChaosTrace {
     private readonly connectionsTableSuffix: string = connectionsTable.name,
   ) {}
 
-  readonly plugin: ClientPlugin = {
-    applyToStack: (stack: MiddlewareStack<object, object>) => {
-      stack.add(this.middleware, { step: 'initialize', name: 'pigeonholeChaosTrace', priority: 'low' });
-    },
-  };
+  readonly plugin: ClientPlugin = hookPlugin((call, next) => this.note(call, next), { step: 'initialize', name: 'pigeonholeChaosTrace', priority: 'low' });
 
   /** Also notes when API Gateway opened and closed each connection (the emulator's events). */
   watch(gateway: LocalStack['gateway']): void {
@@ -75,19 +70,18 @@ export class ChaosTrace {
     map.set(key, events);
   }
 
-  private readonly middleware: InitializeMiddleware<object, object> = (next, context) => async (args) => {
-    const command = context.commandName ?? '';
-    const notes = this.notesFor(context.clientName ?? '', command, args.input as Record<string, unknown>);
-    if (notes.length === 0) return next(args);
+  private async note({ client, command, input }: AwsCall, next: () => Promise<unknown>): Promise<unknown> {
+    const notes = this.notesFor(client, command, input);
+    if (notes.length === 0) return next();
     try {
-      const result = await next(args);
+      const result = await next();
       for (const [map, key, what, connectionId] of notes) this.record(map, key, `${what}: ok`, connectionId);
       return result;
     } catch (error) {
       for (const [map, key, what, connectionId] of notes) this.record(map, key, `${what}: failed (${(error as Error).name})`, connectionId);
       throw error;
     }
-  };
+  }
 
   private notesFor(client: string, command: string, input: Record<string, unknown>): Array<[Map<string, Event[]>, string, string, string?]> {
     const copy = (key: Key | undefined) => `${text(key?.userId)} ${text(key?.id)}`;

@@ -1,6 +1,6 @@
 /**
  * Putting offline events on the bus (lib/events/offline-events, lib/aws/event-bridge-bus) with the real
- * EventBridge client, against the local bus that stands in for EventBridge: batches of 10, entries
+ * EventBridge adapter, against the local bus that stands in for EventBridge: batches of 10, entries
  * refused and put again, a bus that does not answer, and what reaches the webhook.
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -20,7 +20,10 @@ beforeAll(async () => {
   await bus.listen();
   receiver = await EventReceiver.start();
   bus.target = { url: receiver.url, secret: receiver.secret };
+  // The SDK's client, to show the local bus refuses what EventBridge refuses; the adapter signs with
+  // the environment's credentials, as on Lambda.
   client = new EventBridgeClient({ endpoint: bus.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'l', AWS_SECRET_ACCESS_KEY: 'l' });
 });
 afterAll(async () => {
   client?.destroy();
@@ -49,7 +52,7 @@ function deps(busName = 'test-bus', roundDeadlineMs = 10_000) {
   return {
     stats,
     warnings,
-    deps: { events: new EventBridgeOfflineEvents(client, busName, roundDeadlineMs), stats, log: { warn: (message: string, details: Record<string, unknown>) => void warnings.push([message, details]) } },
+    deps: { events: new EventBridgeOfflineEvents(busName, roundDeadlineMs, bus.endpoint), stats, log: { warn: (message: string, details: Record<string, unknown>) => void warnings.push([message, details]) } },
   };
 }
 

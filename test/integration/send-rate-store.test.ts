@@ -9,7 +9,7 @@ import { createTestTables, localDocumentClient } from '../support/local-stack';
 
 const db = localDocumentClient();
 const meter = new RequestMeter();
-meter.plugin.applyToStack(db.middlewareStack as never);
+db.middlewareStack.use(meter.plugin as never);
 let store: DynamoSendRateStore;
 let tableName: string;
 
