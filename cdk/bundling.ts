@@ -29,6 +29,8 @@ export const bundling = {
   alias: {
     '@aws-sdk/credential-provider-node': join(dirname(fileURLToPath(import.meta.url)), 'lambda-credentials.ts'),
     '@aws-sdk/endpoint-cache': join(dirname(fileURLToPath(import.meta.url)), 'lambda-endpoint-cache.ts'),
+    '@smithy/core/checksum': join(dirname(fileURLToPath(import.meta.url)), 'lambda-checksum.ts'),
+    '@smithy/core/event-streams': join(dirname(fileURLToPath(import.meta.url)), 'lambda-event-streams.ts'),
   },
   /**
    * For a function deployed without tracing: the handlers' test of `POWERTOOLS_TRACE_ENABLED` is
