@@ -20,7 +20,8 @@ import {
 } from '../functions/catalog';
 import { adminBasePath } from '../lib/admin/admin-api';
 import { registerClientPlugin, type ClientPlugin } from '../lib/aws/client-plugins';
-import { inProcessStats, statsSourceEnvVar } from '../lib/lambda/stats';
+import { useInProcessStats } from '../lib/lambda/stats';
+import { InMemoryStats } from '../lib/admin/stats';
 import { systemClock, useClock, type Clock } from '../lib/clock';
 import { tables, type TableDeclaration } from '../lib/tables';
 import { issueToken, minSecretLength } from '../lib/connecting/tokens';
@@ -103,6 +104,8 @@ const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const stage = 'local';
 const day = 24 * 60 * 60;
 let running = false;
+/** One per process: handlers loaded by an earlier stack in this process go on counting into it. */
+const inProcessStats = new InMemoryStats();
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   // Handlers read their configuration from process.env when they load, as on Lambda; two stacks in
@@ -148,6 +151,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     await fanOutJobs.listen();
     stops.push(() => fanOutJobs.stop());
+    // Every handler runs in this process: they count into one in-memory instance that GET /v1/stats reads.
+    useInProcessStats(inProcessStats);
     inProcessStats.fanOutBacklog = () => fanOutJobs.backlog;
     stops.push(async () => void (inProcessStats.fanOutBacklog = undefined));
 
@@ -291,8 +296,6 @@ function configureEnvironment(config: {
   if (config.offlineEventsDeadlineMs === undefined) delete env.OFFLINE_EVENTS_DEADLINE_MS;
   else env.OFFLINE_EVENTS_DEADLINE_MS = String(config.offlineEventsDeadlineMs);
   env.TOKEN_SECRET = config.tokenSecret;
-  // Every handler runs in this process: they count into one in-memory instance that GET /v1/stats reads.
-  env[statsSourceEnvVar] = 'memory';
   for (const table of tables) env[table.envVar] = localTableName(config.tablePrefix, table);
   // Locally a function's name is its catalog name.
   for (const name of Object.keys(functionCatalog)) env[functionNameEnvVar(name)] = name;

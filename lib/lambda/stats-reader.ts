@@ -5,9 +5,10 @@ import { withClientPlugins } from '../aws/client-plugins';
 import { clock } from '../clock';
 import type { StatsReader } from '../admin/stats';
 import { fanOutQueueNameEnvVar } from './env';
-import { inProcessStats, statsInMemory } from './stats';
+import { inProcessStats } from './stats';
 
 export function statsReader(): StatsReader {
-  if (statsInMemory()) return inProcessStats;
+  const local = inProcessStats();
+  if (local) return local;
   return new CloudWatchStatsReader(withClientPlugins(new CloudWatchClient({})), clock, process.env[fanOutQueueNameEnvVar]);
 }

@@ -1,25 +1,28 @@
 /**
- * The stats counters a function feeds, chosen by `STATS_SOURCE`: `memory` on the local stack (every
- * handler shares its process, so one in-memory instance sees them all), Powertools Metrics otherwise,
- * as on AWS. The reader lives in `stats-reader.ts`, so that counting functions do not bundle the
- * CloudWatch client.
+ * The stats counters a function feeds: Powertools Metrics, as on AWS, unless the local stack has put
+ * in its own (every handler shares its process there, so one in-memory instance sees them all, and
+ * its stats route reads them). Put in rather than chosen here, so that the Lambda bundles do not carry
+ * the in-memory counters. The reader lives in `stats-reader.ts`, so that counting functions do not
+ * bundle the CloudWatch client.
  */
 import { PowertoolsStats } from '../aws/powertools-stats';
-import { InMemoryStats, type StatsCounters } from '../admin/stats';
+import type { StatsCounters, StatsReader } from '../admin/stats';
 
-export const statsSourceEnvVar = 'STATS_SOURCE';
+let inProcess: (StatsCounters & StatsReader) | undefined;
 
-/** One per process: on the local stack every handler, and the stats route, share this one. */
-export const inProcessStats = new InMemoryStats();
+/** The local stack's counters, for every handler in this process; before they load. */
+export function useInProcessStats(stats: StatsCounters & StatsReader): void {
+  inProcess = stats;
+}
 
-export function statsInMemory(): boolean {
-  return process.env[statsSourceEnvVar] === 'memory';
+export function inProcessStats(): (StatsCounters & StatsReader) | undefined {
+  return inProcess;
 }
 
 let powertools: PowertoolsStats | undefined;
 
 export function statsCounters(): StatsCounters {
-  if (statsInMemory()) return inProcessStats;
+  if (inProcess) return inProcess;
   powertools ??= new PowertoolsStats();
   return powertools;
 }
