@@ -61,7 +61,7 @@ interface Composition {
 }
 
 function composition(metafile: Metafile): Composition {
-  const [output] = Object.values(metafile.outputs);
+  const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith('.mjs'))?.[1];
   const kb = { sdkKb: 0, packagesKb: 0, ownKb: 0 };
   for (const [file, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
     const key = /node_modules\/@(aws-sdk|smithy|aws-crypto)\//.test(file) ? 'sdkKb' : file.includes('node_modules/') ? 'packagesKb' : 'ownKb';
