@@ -55,14 +55,141 @@ type PresenceItem = Record<string, unknown> & {
   connectionsVersion?: number;
 };
 
-export class DynamoConnectionStore implements ConnectionStore, DrainStates {
+/**
+ * What a push needs of the Connections table: who is online, a dead connection removed, a message left
+ * to a drain still running, acks reopened for a message that landed below the bound. Apart from the rest
+ * of the store so that a function that only pushes (send, system messages) bundles only this much.
+ */
+export class DynamoConnectionPushes implements Pick<ConnectionStore, 'lookup' | 'remove'>, Pick<DrainStates, 'leaveToDrain' | 'reopenAcks'> {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    protected readonly db: DynamoDBDocumentClient,
+    protected readonly tableName: string,
     /** The user's item is kept under this; tests make it small to meet it sooner. */
-    private readonly maxItemBytes = maxPresenceBytes,
+    protected readonly maxItemBytes = maxPresenceBytes,
   ) {}
 
+  async lookup(userIds: readonly string[], now: Date, options: { consistent?: boolean } = {}): Promise<Map<string, Presence>> {
+    const items = await batchGetAll(this.db, this.tableName, [...new Set(userIds)].map(connectionKey), options);
+    return new Map(items.map((item) => [item.userId as string, toPresence(item as PresenceItem, now)]));
+  }
+
+  async remove(userId: string, connectionId: string, now: Date): Promise<{ joinedRooms: boolean }> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(userId),
+          UpdateExpression: 'REMOVE #connection SET #seen = :now, #expires = :itemExpires',
+          // Without this, removing from a user who has no item would create one.
+          ConditionExpression: 'attribute_exists(#user)',
+          ExpressionAttributeNames: {
+            '#connection': `${connectionPrefix}${connectionId}`,
+            '#user': connectionsTable.partitionKey,
+            '#seen': 'lastSeenAt',
+            '#expires': connectionsTable.timeToLiveAttribute,
+          },
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds },
+          // The removed entry comes back with the write: whether its connection has rooms to leave.
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      );
+      const entry = result.Attributes?.[`${connectionPrefix}${connectionId}`] as ConnectionEntry | undefined;
+      return { joinedRooms: entry?.inRooms === true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { joinedRooms: false };
+    }
+  }
+
+  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'covered' | 'lapsed' | 'gone'> {
+    const name = `${connectionPrefix}${connectionId}`;
+    // Two scalars, not the set of ids, so a burst during a long drain cannot grow the user's item:
+    // the drain reads again from the smallest id left, and the count tells it whether any came since
+    // it looked. Serialized with finishDrain on the same item: either the drain sees this, or the push
+    // goes out. The first form sets the smallest id; when a smaller one is already there, the second
+    // only counts, and if the drain took that one away meanwhile, the first is tried again.
+    const forms = [
+      { update: 'ADD #connection.leftCount :one SET #connection.leftFrom = :id', condition: 'attribute_not_exists(#connection.leftFrom) OR #connection.leftFrom > :id' },
+      { update: 'ADD #connection.leftCount :one', condition: '#connection.leftFrom <= :id' },
+    ];
+    for (let attempt = 0; ; attempt += 1) {
+      const form = forms[attempt % 2] as (typeof forms)[number];
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: connectionKey(userId),
+            UpdateExpression: form.update,
+            ConditionExpression: `#connection.drainingUntil > :now AND (${form.condition})`,
+            ExpressionAttributeNames: { '#connection': name },
+            ExpressionAttributeValues: { ':one': 1, ':now': epochSeconds(now), ':id': messageId },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return 'left';
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const entry = error.Item?.[name]?.M;
+        // Removed since the lookup: it missed something, or closed. Its socket may yet open, but pushes must not reach it.
+        if (entry === undefined) return 'gone';
+        const until = entry.drainingUntil?.N;
+        // Finishing removes the window; one still there but passed belongs to a drain that stalled or died.
+        if (until === undefined) return (entry.drainedThrough?.S ?? '') >= messageId ? 'covered' : 'finished';
+        if (Number(until) <= epochSeconds(now)) return 'lapsed';
+      }
+    }
+  }
+
+  async reopenAcks(userId: string, messageId: string, now: Date): Promise<Presence | undefined> {
+    const below = idBefore(messageId);
+    for (;;) {
+      const read = await this.db.send(new GetCommand({ TableName: this.tableName, Key: connectionKey(userId), ConsistentRead: true }));
+      const item = read.Item as PresenceItem | undefined;
+      if (!item) return undefined;
+      const lowered = entries(item).filter(([, entry]) => entry.drainedThrough !== undefined && entry.drainedThrough >= messageId);
+      const ackedReaches = typeof item.ackedUpTo === 'string' && item.ackedUpTo >= messageId;
+      if (lowered.length === 0 && !ackedReaches) return toPresence(item, now);
+      const names = Object.fromEntries(lowered.map(([name], i) => [`#c${i}`, name]));
+      const sets = [...(ackedReaches ? ['#acked = :below'] : []), ...lowered.map((_, i) => `#c${i}.drainedThrough = :below`)];
+      const conditions = [
+        // No connection added since the read: one whose drain read past the old bound would be missed.
+        item.connectionsVersion === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
+        ...(ackedReaches ? ['#acked = :acked'] : []),
+        ...lowered.map((_, i) => `#c${i}.drainedThrough = :through${i}`),
+      ];
+      const lowering = await this.updateIf({
+        Key: connectionKey(userId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { ...names, '#version': 'connectionsVersion', ...(ackedReaches && { '#acked': 'ackedUpTo' }) },
+        ExpressionAttributeValues: {
+          ':below': below,
+          ...(item.connectionsVersion !== undefined && { ':version': item.connectionsVersion }),
+          ...(ackedReaches && { ':acked': item.ackedUpTo }),
+          ...Object.fromEntries(lowered.map(([, entry], i) => [`:through${i}`, entry.drainedThrough])),
+        },
+      });
+      if (!lowering) continue;
+      if (ackedReaches) item.ackedUpTo = below;
+      for (const [, entry] of lowered) entry.drainedThrough = below;
+      return toPresence(item, now);
+    }
+  }
+
+  /** An update made only if its condition holds; false when it does not. */
+  protected async updateIf(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+    try {
+      await this.db.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+/** The Connections table: what pushes need, and connections recorded and drains coordinated. */
+export class DynamoConnectionStore extends DynamoConnectionPushes implements ConnectionStore, DrainStates {
   async add(connection: Connection, expiresAt: Date, now: Date, discard?: Discard, maxConnections = maxConnectionsPerItem): Promise<Admission> {
     const entry: ConnectionEntry = {
       ...(connection.deviceId === undefined ? {} : { deviceId: connection.deviceId }),
@@ -123,45 +250,6 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
     );
     const lapsesAt = result.Item?.[name] as number | undefined;
     return lapsesAt !== undefined && lapsesAt > epochSeconds(now);
-  }
-
-  async leaveToDrain(userId: string, connectionId: string, messageId: string, now: Date): Promise<'left' | 'finished' | 'covered' | 'lapsed' | 'gone'> {
-    const name = `${connectionPrefix}${connectionId}`;
-    // Two scalars, not the set of ids, so a burst during a long drain cannot grow the user's item:
-    // the drain reads again from the smallest id left, and the count tells it whether any came since
-    // it looked. Serialized with finishDrain on the same item: either the drain sees this, or the push
-    // goes out. The first form sets the smallest id; when a smaller one is already there, the second
-    // only counts, and if the drain took that one away meanwhile, the first is tried again.
-    const forms = [
-      { update: 'ADD #connection.leftCount :one SET #connection.leftFrom = :id', condition: 'attribute_not_exists(#connection.leftFrom) OR #connection.leftFrom > :id' },
-      { update: 'ADD #connection.leftCount :one', condition: '#connection.leftFrom <= :id' },
-    ];
-    for (let attempt = 0; ; attempt += 1) {
-      const form = forms[attempt % 2] as (typeof forms)[number];
-      try {
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: connectionKey(userId),
-            UpdateExpression: form.update,
-            ConditionExpression: `#connection.drainingUntil > :now AND (${form.condition})`,
-            ExpressionAttributeNames: { '#connection': name },
-            ExpressionAttributeValues: { ':one': 1, ':now': epochSeconds(now), ':id': messageId },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return 'left';
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const entry = error.Item?.[name]?.M;
-        // Removed since the lookup: it missed something, or closed. Its socket may yet open, but pushes must not reach it.
-        if (entry === undefined) return 'gone';
-        const until = entry.drainingUntil?.N;
-        // Finishing removes the window; one still there but passed belongs to a drain that stalled or died.
-        if (until === undefined) return (entry.drainedThrough?.S ?? '') >= messageId ? 'covered' : 'finished';
-        if (Number(until) <= epochSeconds(now)) return 'lapsed';
-      }
-    }
   }
 
   async claimDrain(userId: string, connectionId: string, drainer: string, now: Date): Promise<DrainClaim> {
@@ -275,42 +363,6 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
     }
   }
 
-  async reopenAcks(userId: string, messageId: string, now: Date): Promise<Presence | undefined> {
-    const below = idBefore(messageId);
-    for (;;) {
-      const read = await this.db.send(new GetCommand({ TableName: this.tableName, Key: connectionKey(userId), ConsistentRead: true }));
-      const item = read.Item as PresenceItem | undefined;
-      if (!item) return undefined;
-      const lowered = entries(item).filter(([, entry]) => entry.drainedThrough !== undefined && entry.drainedThrough >= messageId);
-      const ackedReaches = typeof item.ackedUpTo === 'string' && item.ackedUpTo >= messageId;
-      if (lowered.length === 0 && !ackedReaches) return toPresence(item, now);
-      const names = Object.fromEntries(lowered.map(([name], i) => [`#c${i}`, name]));
-      const sets = [...(ackedReaches ? ['#acked = :below'] : []), ...lowered.map((_, i) => `#c${i}.drainedThrough = :below`)];
-      const conditions = [
-        // No connection added since the read: one whose drain read past the old bound would be missed.
-        item.connectionsVersion === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
-        ...(ackedReaches ? ['#acked = :acked'] : []),
-        ...lowered.map((_, i) => `#c${i}.drainedThrough = :through${i}`),
-      ];
-      const lowering = await this.updateIf({
-        Key: connectionKey(userId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: { ...names, '#version': 'connectionsVersion', ...(ackedReaches && { '#acked': 'ackedUpTo' }) },
-        ExpressionAttributeValues: {
-          ':below': below,
-          ...(item.connectionsVersion !== undefined && { ':version': item.connectionsVersion }),
-          ...(ackedReaches && { ':acked': item.ackedUpTo }),
-          ...Object.fromEntries(lowered.map(([, entry], i) => [`:through${i}`, entry.drainedThrough])),
-        },
-      });
-      if (!lowering) continue;
-      if (ackedReaches) item.ackedUpTo = below;
-      for (const [, entry] of lowered) entry.drainedThrough = below;
-      return toPresence(item, now);
-    }
-  }
-
   async setDiscard(userId: string, discard: Discard): Promise<void> {
     await this.db.send(
       new UpdateCommand({
@@ -322,34 +374,6 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
     );
   }
 
-  async remove(userId: string, connectionId: string, now: Date): Promise<{ joinedRooms: boolean }> {
-    try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: connectionKey(userId),
-          UpdateExpression: 'REMOVE #connection SET #seen = :now, #expires = :itemExpires',
-          // Without this, removing from a user who has no item would create one.
-          ConditionExpression: 'attribute_exists(#user)',
-          ExpressionAttributeNames: {
-            '#connection': `${connectionPrefix}${connectionId}`,
-            '#user': connectionsTable.partitionKey,
-            '#seen': 'lastSeenAt',
-            '#expires': connectionsTable.timeToLiveAttribute,
-          },
-          ExpressionAttributeValues: { ':now': now.toISOString(), ':itemExpires': epochSeconds(now) + presenceLifetimeSeconds },
-          // The removed entry comes back with the write: whether its connection has rooms to leave.
-          ReturnValues: 'UPDATED_OLD',
-        }),
-      );
-      const entry = result.Attributes?.[`${connectionPrefix}${connectionId}`] as ConnectionEntry | undefined;
-      return { joinedRooms: entry?.inRooms === true };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { joinedRooms: false };
-    }
-  }
-
   async addRoom(userId: string, connectionId: string): Promise<boolean> {
     return this.updateIf({
       Key: connectionKey(userId),
@@ -358,22 +382,6 @@ export class DynamoConnectionStore implements ConnectionStore, DrainStates {
       ExpressionAttributeNames: { '#connection': `${connectionPrefix}${connectionId}` },
       ExpressionAttributeValues: { ':yes': true },
     });
-  }
-
-  async lookup(userIds: readonly string[], now: Date, options: { consistent?: boolean } = {}): Promise<Map<string, Presence>> {
-    const items = await batchGetAll(this.db, this.tableName, [...new Set(userIds)].map(connectionKey), options);
-    return new Map(items.map((item) => [item.userId as string, toPresence(item as PresenceItem, now)]));
-  }
-
-  /** An update made only if its condition holds; false when it does not. */
-  private async updateIf(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
-    try {
-      await this.db.send(new UpdateCommand({ TableName: this.tableName, ...input }));
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
   }
 
   /**

@@ -11,7 +11,7 @@ import type { StatsCounters } from '../admin/stats';
 import { logger } from './logger';
 import {
   connectionPoster,
-  connectionStore,
+  connectionPushes,
   fanOutQueue,
   groupStore,
   historyStore,
@@ -29,7 +29,7 @@ export function sendDeps(stats: StatsCounters, options: { asClient: boolean }): 
     queue: offlineQueue(),
     receipts: sendReceipts(),
     settings: settingsReader(),
-    connections: connectionStore(),
+    connections: connectionPushes(),
     poster: connectionPoster(),
     history: historyStore(),
     recent: recentConversationStore(),

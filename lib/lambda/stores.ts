@@ -20,9 +20,9 @@ import type { RoomStore } from '../conversations/chatrooms';
 import { LambdaDrainStarter } from '../aws/drain-starter';
 import type { DrainStarter } from '../connecting/open-connection';
 import type { ConnectionStore } from '../connecting/connections';
-import type { DrainStates } from '../delivery/ordering';
+import type { DrainStates, PushDeps } from '../delivery/ordering';
 import { createDocumentClient } from '../dynamodb/client';
-import { DynamoConnectionStore } from '../dynamodb/connection-store';
+import { DynamoConnectionPushes, DynamoConnectionStore } from '../dynamodb/connection-store';
 import { DynamoOfflineQueue } from '../dynamodb/offline-queue-store';
 import { DynamoSendReceipts } from '../dynamodb/send-receipt-store';
 import { DynamoSendRateStore } from '../dynamodb/send-rate-store';
@@ -64,6 +64,11 @@ function sharedDocumentClient(): DynamoDBDocumentClient {
 
 export function connectionStore(): ConnectionStore & DrainStates {
   return new DynamoConnectionStore(sharedDocumentClient(), requiredEnv(connectionsTable.envVar));
+}
+
+/** What a push needs of the connections, for a function that only pushes (send): the rest stays out of its bundle. */
+export function connectionPushes(): PushDeps['connections'] {
+  return new DynamoConnectionPushes(sharedDocumentClient(), requiredEnv(connectionsTable.envVar));
 }
 
 export function offlineQueue(): OfflineQueue {
