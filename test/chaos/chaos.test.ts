@@ -29,7 +29,7 @@ it('loses nothing and keeps each sender’s order under drops, forgotten acks an
     meanMsBetweenDrops: 1500,
     skipAckShare: 0.2,
     groupShare: 0.2,
-    timeoutMs: 420_000,
+    stallMs: 60_000,
     faults: { dynamodb: 0.05, connections: 0.05 },
   });
   console.log(`chaos (bounded run)\n${table}`);

@@ -12,7 +12,7 @@ import { faultRules, type FaultInjector, type FaultMix } from '../../local/fault
 import type { LocalStack } from '../../local/stack';
 import { formatChaosReport, runChaos, type ChaosOptions, type ChaosReport } from './chaos';
 
-export type ChaosSettings = Pick<ChaosOptions, 'users' | 'messages' | 'meanMsBetweenDrops' | 'skipAckShare' | 'groupShare' | 'timeoutMs' | 'onProgress'> & {
+export type ChaosSettings = Pick<ChaosOptions, 'users' | 'messages' | 'meanMsBetweenDrops' | 'skipAckShare' | 'groupShare' | 'stallMs' | 'onProgress'> & {
   faults: FaultMix;
   /** Replays a run's random choices; a new one is drawn, and printed, when unset. */
   seed?: number;

@@ -51,7 +51,7 @@ try {
     meanMsBetweenDrops: Number(values['drop-every-ms']),
     skipAckShare: Number(values['skip-ack']),
     groupShare: Number(values.groups),
-    timeoutMs: 15 * 60 * 1000,
+    stallMs: 2 * 60 * 1000,
     faults,
     ...(values.seed !== undefined && { seed: Number(values.seed) }),
     onProgress: (count) => {
