@@ -46,26 +46,29 @@ export interface AwsResponse {
 /** The SDK's clients, from 3.1162 on, try a call four times by default. */
 const maxAttempts = Retry.v2026 ? 4 : DEFAULT_MAX_ATTEMPTS;
 
-/** `amazonaws.com`, or the domain of the region's partition. */
-export function awsDomain(region: string): string {
-  return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+/** The service's regional endpoint: `https://sqs.eu-west-1.amazonaws.com`, or `amazonaws.com.cn` in China's regions. */
+function regionalEndpoint(signingName: string, region: string): string {
+  return `https://${signingName}.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`;
 }
 
 export class AwsApi {
   private readonly signer: SignatureV4;
   private readonly retries = new StandardRetryStrategy(maxAttempts);
+  /** Where it is served, with a path for `@connections`. */
+  private readonly endpoint: URL;
 
   /**
    * `client` is the SDK's name for the client (`SQSClient`); `signingName` the service's name in
-   * signatures (`sqs`); `endpoint` where it is served, with a path for `@connections`.
+   * signatures (`sqs`), and in its regional endpoint, used unless `endpoint` is given.
    */
   constructor(
     readonly client: string,
     signingName: string,
-    readonly endpoint: string,
+    endpoint?: string,
     region: string = process.env.AWS_REGION ?? '',
   ) {
     if (!region) throw new Error('AWS_REGION is not set');
+    this.endpoint = new URL(endpoint ?? regionalEndpoint(signingName, region));
     this.signer = new SignatureV4({ service: signingName, region, sha256: Sha256, credentials: environmentCredentials });
   }
 
@@ -92,7 +95,7 @@ export class AwsApi {
   }
 
   private async attempt(request: AwsRequest): Promise<AwsResponse> {
-    const url = new URL(this.endpoint);
+    const url = this.endpoint;
     const path = `${url.pathname.replace(/\/$/, '')}${request.path}`;
     const signed = await this.signer.sign({
       method: request.method,

@@ -1,6 +1,6 @@
 import type { DrainStarter } from '../connecting/open-connection';
 import type { DrainRequest } from '../delivery/ordering';
-import { AwsApi, awsDomain } from './aws-api';
+import { AwsApi } from './aws-api';
 
 /**
  * `$connect` cannot post to its own connection (API Gateway answers 410 until it returns), so it hands
@@ -13,9 +13,8 @@ export class LambdaDrainStarter implements DrainStarter {
   constructor(
     private readonly functionName: string,
     endpoint?: string,
-    region: string = process.env.AWS_REGION ?? '',
   ) {
-    this.api = new AwsApi('LambdaClient', 'lambda', endpoint ?? `https://lambda.${region}.${awsDomain(region)}`, region);
+    this.api = new AwsApi('LambdaClient', 'lambda', endpoint);
   }
 
   async start(request: DrainRequest): Promise<void> {

@@ -4,7 +4,7 @@
  * 200 even when it refuses some entries: those have an `ErrorCode`, in the order they were sent.
  */
 import { emitDeadlineMs, maxEventsPerPut, offlineEventDetailType, offlineEventSource, type OfflineEventBus, type OfflineMessageStored } from '../events/offline-events';
-import { AwsApi, awsDomain, jsonCall } from './aws-api';
+import { AwsApi, jsonCall } from './aws-api';
 
 interface PutEventsOutput {
   FailedEntryCount?: number;
@@ -19,9 +19,8 @@ export class EventBridgeOfflineEvents implements OfflineEventBus {
     private readonly busName: string,
     readonly roundDeadlineMs: number = emitDeadlineMs,
     endpoint?: string,
-    region: string = process.env.AWS_REGION ?? '',
   ) {
-    this.api = new AwsApi('EventBridgeClient', 'events', endpoint ?? `https://events.${region}.${awsDomain(region)}`, region);
+    this.api = new AwsApi('EventBridgeClient', 'events', endpoint);
   }
 
   async put(events: readonly OfflineMessageStored[], signal: AbortSignal): Promise<readonly OfflineMessageStored[]> {

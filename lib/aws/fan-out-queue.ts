@@ -1,6 +1,6 @@
 import type { FanOutDeadLetters, FanOutJob, FanOutQueue } from '../sending/fan-out';
 import type { MessageDraft } from '../messages';
-import { AwsApi, awsDomain, jsonCall } from './aws-api';
+import { AwsApi, jsonCall } from './aws-api';
 
 /** A fan-out job as SQS carries it: JSON, dates as ISO strings. */
 export type FanOutJobBody =
@@ -36,9 +36,7 @@ export function fitToMessages(job: FanOutJob): FanOutJob[] {
 }
 
 /** SQS over its JSON protocol, at `endpoint` or the region's. */
-function sqsApi(endpoint: string | undefined, region: string): AwsApi {
-  return new AwsApi('SQSClient', 'sqs', endpoint ?? `https://sqs.${region}.${awsDomain(region)}`, region);
-}
+const sqsApi = (endpoint?: string) => new AwsApi('SQSClient', 'sqs', endpoint);
 
 const sqsCall = (api: AwsApi, action: string, input: Record<string, unknown>) => jsonCall<Record<string, unknown>>(api, { target: 'AmazonSQS', version: '1.0', action, input });
 
@@ -50,9 +48,8 @@ export class SqsFanOutQueue implements FanOutQueue {
   constructor(
     private readonly queueUrl: string,
     endpoint: string = new URL(queueUrl).origin,
-    region: string = process.env.AWS_REGION ?? '',
   ) {
-    this.api = sqsApi(endpoint, region);
+    this.api = sqsApi(endpoint);
   }
 
   async enqueue(jobs: readonly FanOutJob[]): Promise<void> {
@@ -68,9 +65,8 @@ export class SqsFanOutDeadLetters implements FanOutDeadLetters {
   constructor(
     private readonly deadLetterQueueArn: string,
     endpoint?: string,
-    region: string = process.env.AWS_REGION ?? '',
   ) {
-    this.api = sqsApi(endpoint, region);
+    this.api = sqsApi(endpoint);
   }
 
   async redrive(): Promise<{ taskHandle: string }> {

@@ -136,8 +136,7 @@ export function roomStore(): RoomStore {
 
 /** `SQS_ENDPOINT` points at the local stack's queue service; unset on AWS. */
 export function fanOutQueue(): FanOutQueue {
-  const queueUrl = requiredEnv(fanOutQueueUrlEnvVar);
-  return new SqsFanOutQueue(queueUrl, process.env.SQS_ENDPOINT ?? new URL(queueUrl).origin);
+  return new SqsFanOutQueue(requiredEnv(fanOutQueueUrlEnvVar), process.env.SQS_ENDPOINT);
 }
 
 export function fanOutDeadLetters(): FanOutDeadLetters {
